@@ -1,0 +1,86 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "raqam",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "raqamd", targets: ["raqamd"]),
+        .executable(name: "raqamctl", targets: ["raqamctl"]),
+        .executable(name: "raqam-bench", targets: ["raqam-bench"]),
+        .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "RaqamModel", targets: ["RaqamModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C: libsystemd (journal, notify), from Debian's libsystemd-dev.
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        // C: CRC32C with the SSE4.2 instruction where the CPU has it, a table otherwise.
+        .target(name: "CRaqamSupport"),
+
+        // Storage: opaque records, framing, chain, group commit, recovery. No domain knowledge.
+        .target(
+            name: "EventLog",
+            dependencies: ["CRaqamSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        // Domain: entity keys, event types, validation, JSON and binary codecs, reference data.
+        .target(
+            name: "RaqamModel",
+            resources: [.copy("Resources/reference")],
+            swiftSettings: strict
+        ),
+        // Domain over storage: typed events in the log, batch validation, idempotent append.
+        .target(
+            name: "RaqamStore",
+            dependencies: ["RaqamModel", "EventLog"],
+            swiftSettings: strict
+        ),
+        // systemd: sd_notify and (later) the journal, behind typed wrappers.
+        .target(name: "Journal", dependencies: ["CSystemd"], swiftSettings: strict),
+        // The CLI's commands as a library, so the executable stays thin and tests can reach it.
+        .target(
+            name: "RaqamCLI",
+            dependencies: [
+                "RaqamStore", "RaqamModel", "EventLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "raqamctl", dependencies: ["RaqamCLI"], swiftSettings: strict),
+        .executableTarget(
+            name: "raqamd",
+            dependencies: ["Journal", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "raqam-bench",
+            dependencies: [
+                "EventLog", "RaqamModel", "RaqamStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog"], swiftSettings: strict),
+        .testTarget(name: "RaqamModelTests", dependencies: ["RaqamModel"], swiftSettings: strict),
+        .testTarget(
+            name: "RaqamCLITests",
+            dependencies: ["RaqamStore", "RaqamModel", "EventLog"],
+            swiftSettings: strict
+        ),
+    ]
+)

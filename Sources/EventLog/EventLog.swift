@@ -1,0 +1,389 @@
+import Dispatch
+import Glibc
+import Synchronization
+
+/// A segmented, append-only, checksummed and hash-chained log of opaque records, with one
+/// writer per directory.
+///
+/// `append` is safe to call from any number of threads at once: concurrent appends share
+/// one `fdatasync` (group commit). Under `.always` an append returns only once its records
+/// are on stable storage. Readers (`EventLogReader`) run in this or any other process at the
+/// same time and never see a partial record.
+///
+/// Layout of the directory: `LOCK` (the writer's lock, holding its pid), `NNN.seg` segments
+/// named by the seq of their first record, `NNN.idx` sidecar indexes of sealed segments.
+public final class EventLog: Sendable {
+    /// How appends reach stable storage.
+    public enum Durability: Sendable, Equatable, CustomStringConvertible {
+        /// Acknowledge after `fdatasync` (concurrent appends share one). The default.
+        case always
+        /// Acknowledge after `write`; `fdatasync` at most this often, and on close.
+        case interval(milliseconds: Int)
+        /// Acknowledge after `write`; sync only on `sync()` and close (bulk import).
+        case none
+
+        public var description: String {
+            switch self {
+            case .always: "always"
+            case .interval(let ms): "interval(\(ms)ms)"
+            case .none: "none"
+            }
+        }
+    }
+
+    /// Settings of the writer; each has a default.
+    public struct Configuration: Sendable {
+        /// Bytes preallocated for each new segment (default 64 MiB).
+        public var segmentSize: Int
+        /// When appends are acknowledged (default `.always`).
+        public var durability: Durability
+        /// The largest payload accepted, in bytes (default 1 MiB; at most what fits in a segment).
+        public var maxPayloadSize: Int
+
+        public init(segmentSize: Int = 64 << 20, durability: Durability = .always, maxPayloadSize: Int = 1 << 20) {
+            self.segmentSize = segmentSize
+            self.durability = durability
+            self.maxPayloadSize = maxPayloadSize
+        }
+
+        var effectiveMaxPayload: Int {
+            min(maxPayloadSize, segmentSize - SegmentHeader.size - RecordFrame.headerSize - RecordFrame.alignment)
+        }
+    }
+
+    /// One record to append.
+    public struct Entry: Sendable {
+        /// Idempotency key; `.none` for a record that is never deduplicated.
+        public var key: RecordKey
+        /// The event time in µs since the Unix epoch, kept in the frame for the time index.
+        public var time: Int64
+        public var payload: [UInt8]
+
+        public init(key: RecordKey = .none, time: Int64, payload: [UInt8]) {
+            self.key = key
+            self.time = time
+            self.payload = payload
+        }
+    }
+
+    /// Where an appended record stands.
+    public struct Appended: Sendable, Equatable {
+        public var seq: UInt64
+        /// True when the log already held a record with this key: `seq` is the original one.
+        public var isDuplicate: Bool
+
+        public init(seq: UInt64, isDuplicate: Bool) {
+            self.seq = seq
+            self.isDuplicate = isDuplicate
+        }
+    }
+
+    public let directory: String
+    public let configuration: Configuration
+    /// What opening the log found and mended.
+    public let recovery: RecoveryReport
+
+    private let state: Mutex<WriterState>
+    /// The files. Only the current group-commit leader, elected under `state`, takes this
+    /// lock (and the interval flusher), so it is never contended on the append path.
+    private let io: Mutex<SegmentWriter>
+    private let lockFD: Int32
+    private let flusher: FlushTimer?
+
+    /// Opens (creating when needed) the log in `directory`, takes the writer lock, and recovers.
+    ///
+    /// - Throws: `EventLogError` with code `.locked` when another process writes to the log,
+    ///   `.corrupt` (naming segment and offset) when a record other than a torn tail is damaged,
+    ///   `.io`/`.noSpace` when the file system refuses.
+    public init(directory: String, configuration: Configuration = Configuration()) throws(EventLogError) {
+        guard configuration.segmentSize >= 4096, configuration.maxPayloadSize > 0 else {
+            throw EventLogError(code: .badArgument, message: "segment size must be at least 4096 bytes and the payload limit positive")
+        }
+        self.directory = directory
+        self.configuration = configuration
+        try Syscalls.makeDirectories(directory)
+        lockFD = try Self.takeLock(directory: directory)
+        let opened: Recovered
+        do throws(EventLogError) {
+            opened = try Recovered(directory: directory, configuration: configuration)
+        } catch {
+            Syscalls.close(lockFD)
+            throw error
+        }
+        recovery = opened.report
+        state = Mutex(WriterState(nextSeq: opened.writer.lastSeq &+ 1, durableSeq: opened.writer.lastSeq,
+                                  activeKeys: opened.activeKeys, sealed: opened.sealed))
+        io = Mutex(opened.writer)
+        if case .interval(let ms) = configuration.durability {
+            flusher = FlushTimer(milliseconds: ms)
+            flusher?.start { [weak self] in self?.io.withLock { writer in try? writer.syncIfDirty() } }
+        } else {
+            flusher = nil
+        }
+    }
+
+    deinit {
+        flusher?.cancel()
+        io.withLock { $0.closeFiles() }
+        Syscalls.close(lockFD)
+    }
+
+    /// The seq of the last record appended and acknowledged (0 for an empty log).
+    public var lastSeq: UInt64 {
+        state.withLock { $0.durableSeq }
+    }
+
+    /// Appends records in order and returns where each stands, once they are acknowledged
+    /// under the configured durability. A record whose key the log already holds is not
+    /// stored again: its original seq comes back with `isDuplicate`.
+    ///
+    /// All or nothing: when it throws, none of `entries` was stored.
+    /// Thread safety: any number of threads may append at once (group commit).
+    /// - Throws: `.tooLarge` for a payload over the limit, `.noSpace` when the file system is
+    ///   full, `.failed` after an earlier I/O failure, `.closed` after `close()`.
+    @discardableResult
+    public func append(_ entries: [Entry]) throws(EventLogError) -> [Appended] {
+        let limit = configuration.effectiveMaxPayload
+        for (i, e) in entries.enumerated() where e.payload.count > limit {
+            throw EventLogError(code: .tooLarge, message: "record \(i + 1) of the batch has \(e.payload.count) bytes; the log accepts at most \(limit)")
+        }
+        let request = AppendRequest()
+        let submitted: GroupCommit<AppendRequest>.Submitted? = try state.withLock { (s) throws(EventLogError) in
+            try s.checkUsable()
+            s.assign(entries, to: request)
+            if request.records.isEmpty && request.onlyDurableDuplicates(durableSeq: s.durableSeq) { return nil }
+            return s.commit.submit(request)
+        }
+        switch submitted {
+        case nil:
+            return request.results
+        case .lead(let batch)?:
+            lead(batch)
+        case .wait?:
+            switch request.wait() {
+            case .committed: return request.results
+            case .failed(let error): throw error
+            case .lead:
+                lead(state.withLock { $0.commit.takeBatch() })
+            }
+        }
+        if case .failed(let error) = request.outcome { throw error }
+        return request.results
+    }
+
+    /// Flushes `batch` as the leader, completes its requests, and hands the lead on.
+    private func lead(_ batch: [AppendRequest]) {
+        var records: [PendingRecord] = []
+        for r in batch { records.append(contentsOf: r.records) }
+        let written: Result<[SegmentIndex], EventLogError> = io.withLock { writer in
+            do throws(EventLogError) { return .success(try writer.write(records, directory: directory)) } catch { return .failure(error) }
+        }
+        var failedAfter: [AppendRequest] = []
+        let next: GroupCommit<AppendRequest>.Finished = state.withLock { s in
+            switch written {
+            case .success(let sealed):
+                s.durableSeq = records.last?.seq ?? s.durableSeq
+                s.seal(sealed)
+                return s.commit.finished()
+            case .failure(let error):
+                failedAfter = s.commit.abandon()
+                s.rollBack(batch + failedAfter, after: error)
+                return .idle
+            }
+        }
+        for r in batch {
+            switch written {
+            case .success: r.complete(.committed)
+            case .failure(let error): r.complete(.failed(error))
+            }
+        }
+        for r in failedAfter {
+            if case .failure(let error) = written { r.complete(.failed(error)) }
+        }
+        if case .handOff(let leader) = next { leader.complete(.lead) }
+    }
+
+    /// Forces everything appended so far to stable storage (for `.none` and `.interval`).
+    public func sync() throws(EventLogError) {
+        try io.withLock { (w) throws(EventLogError) in try w.syncIfDirty() }
+    }
+
+    /// Syncs, stops the flusher and refuses further appends. The writer lock is released when
+    /// the last reference to the log goes away.
+    public func close() throws(EventLogError) {
+        flusher?.cancel()
+        state.withLock { $0.closed = true }
+        try sync()
+    }
+
+    private static func takeLock(directory: String) throws(EventLogError) -> Int32 {
+        let path = directory + "/LOCK"
+        let fd = try Syscalls.open(path, O_RDWR | O_CREAT, 0o640)
+        do throws(EventLogError) {
+            guard try Syscalls.tryLockExclusive(fd, path: path) else {
+                var buf = [UInt8](repeating: 0, count: 32)
+                let n = buf.withUnsafeMutableBytes { raw in (try? Syscalls.preadFull(fd, raw, at: 0, path: path)) ?? 0 }
+                let pid = String(decoding: buf.prefix(n), as: UTF8.self).trimmingWhitespace
+                throw EventLogError(
+                    code: .locked,
+                    message: "another process\(pid.isEmpty ? "" : " (pid \(pid))") is writing to this log; stop it, or send the events through it (raqamctl --socket)",
+                    path: directory)
+            }
+            let pid = Array("\(getpid())\n".utf8)
+            try Syscalls.ftruncate(fd, length: 0, path: path)
+            try Syscalls.pwriteAll(fd, pid, at: 0, path: path)
+        } catch {
+            Syscalls.close(fd)
+            throw error
+        }
+        return fd
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        String(self.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}
+
+/// A record with its seq, waiting to be written.
+struct PendingRecord: Sendable {
+    var seq: UInt64
+    var entry: EventLog.Entry
+}
+
+/// One caller's append: its records (duplicates left out), the results to return, and the
+/// means to wait for the leader.
+final class AppendRequest: Sendable {
+    enum Outcome: Sendable {
+        case committed
+        case failed(EventLogError)
+        /// The caller is now the leader and must take and flush the queued batch.
+        case lead
+    }
+
+    // Written only under `EventLog.state` while the request is assigned, before it is
+    // queued; read after `wait()` returns, which orders the two through the semaphore.
+    private let box = Mutex<(records: [PendingRecord], results: [EventLog.Appended], outcome: Outcome?)>(([], [], nil))
+    private let done = DispatchSemaphore(value: 0)
+
+    var records: [PendingRecord] { box.withLock { $0.records } }
+    var results: [EventLog.Appended] { box.withLock { $0.results } }
+    var outcome: Outcome? { box.withLock { $0.outcome } }
+
+    func set(records: [PendingRecord], results: [EventLog.Appended]) {
+        box.withLock {
+            $0.records = records
+            $0.results = results
+        }
+    }
+
+    func onlyDurableDuplicates(durableSeq: UInt64) -> Bool {
+        box.withLock { $0.results.allSatisfy { $0.isDuplicate && $0.seq <= durableSeq } }
+    }
+
+    func complete(_ outcome: Outcome) {
+        box.withLock { $0.outcome = outcome }
+        done.signal()
+    }
+
+    func wait() -> Outcome {
+        done.wait()
+        return box.withLock { $0.outcome! }
+    }
+}
+
+/// The writer's bookkeeping, guarded by `EventLog.state`.
+struct WriterState {
+    var commit = GroupCommit<AppendRequest>()
+    var nextSeq: UInt64
+    var durableSeq: UInt64
+    /// Keys of records in the active segment (including queued ones), to their seq.
+    var activeKeys: [RecordKey: UInt64]
+    /// Sidecar indexes of sealed segments, oldest first, for key look-ups.
+    var sealed: [SegmentIndex]
+    var failure: EventLogError?
+    var closed = false
+
+    init(nextSeq: UInt64, durableSeq: UInt64, activeKeys: [RecordKey: UInt64], sealed: [SegmentIndex]) {
+        self.nextSeq = nextSeq
+        self.durableSeq = durableSeq
+        self.activeKeys = activeKeys
+        self.sealed = sealed
+    }
+
+    func checkUsable() throws(EventLogError) {
+        if closed { throw EventLogError(code: .closed, message: "the log is closed") }
+        if let failure {
+            throw EventLogError(code: .failed, message: "an earlier write failed (\(failure.description)); reopen the log to recover")
+        }
+    }
+
+    func seq(for key: RecordKey) -> UInt64? {
+        if let s = activeKeys[key] { return s }
+        for index in sealed.reversed() { if let s = index.seq(for: key) { return s } }
+        return nil
+    }
+
+    /// Gives each new entry the next seq, and each entry whose key is known its original seq.
+    mutating func assign(_ entries: [EventLog.Entry], to request: AppendRequest) {
+        var records: [PendingRecord] = []
+        var results: [EventLog.Appended] = []
+        records.reserveCapacity(entries.count)
+        results.reserveCapacity(entries.count)
+        for e in entries {
+            if !e.key.isNone, let original = seq(for: e.key) {
+                results.append(.init(seq: original, isDuplicate: true))
+                continue
+            }
+            let seq = nextSeq
+            nextSeq += 1
+            if !e.key.isNone { activeKeys[e.key] = seq }
+            records.append(PendingRecord(seq: seq, entry: e))
+            results.append(.init(seq: seq, isDuplicate: false))
+        }
+        request.set(records: records, results: results)
+    }
+
+    /// Moves the keys of newly sealed segments from the dictionary to their sidecar indexes.
+    mutating func seal(_ indexes: [SegmentIndex]) {
+        for index in indexes {
+            for (key, _) in index.keys { activeKeys[key] = nil }
+            sealed.append(index)
+        }
+    }
+
+    /// Forgets the seqs and keys of requests that failed, so the next append reuses the seqs.
+    mutating func rollBack(_ requests: [AppendRequest], after error: EventLogError) {
+        for r in requests {
+            for p in r.records {
+                if !p.entry.key.isNone { activeKeys[p.entry.key] = nil }
+                nextSeq = min(nextSeq, p.seq)
+            }
+        }
+        if error.code != .noSpace && error.code != .tooLarge { failure = error }
+    }
+}
+
+/// The timer of the `.interval` policy.
+///
+/// `@unchecked Sendable` because `DispatchSourceTimer` is not marked Sendable, though a
+/// dispatch source may be resumed and cancelled from any thread (libdispatch documents it);
+/// the box adds no state of its own.
+final class FlushTimer: @unchecked Sendable {
+    private let timer: any DispatchSourceTimer
+    private let interval: Int
+
+    init(milliseconds: Int) {
+        interval = milliseconds
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "raqam.eventlog.flusher"))
+    }
+
+    func start(_ tick: @escaping @Sendable () -> Void) {
+        timer.schedule(deadline: .now() + .milliseconds(interval), repeating: .milliseconds(interval))
+        timer.setEventHandler(handler: tick)
+        timer.resume()
+    }
+
+    func cancel() { timer.cancel() }
+}

@@ -1,0 +1,163 @@
+import Glibc
+
+/// One record as a reader sees it. The payload points into the mapped segment and is valid
+/// only during the call that receives it: copy what you keep.
+public struct RecordView {
+    public let seq: UInt64
+    /// µs since the Unix epoch when the log stored the record.
+    public let recordedAt: Int64
+    /// The appender's event time, µs since the Unix epoch.
+    public let time: Int64
+    public let key: RecordKey
+    public let payload: UnsafeRawBufferPointer
+}
+
+/// Reads a log, in this process or another, while a writer may be appending to it.
+///
+/// Every record passes its CRC-32C before a caller sees it, so a record being written is
+/// never seen in part: the reader stops before it. Damage (a bad record with intact records
+/// after it) throws `EventLogError` with code `.corrupt`, naming the segment and offset.
+/// Not thread-safe: use one reader per thread (they are cheap).
+public final class EventLogReader {
+    public let directory: String
+    private let maxPayload: Int
+    private var indexes: [UInt64: SegmentIndex] = [:]
+
+    /// A reader of the log in `directory`. Records up to `maxPayloadSize` bytes are accepted.
+    public init(directory: String, maxPayloadSize: Int = 1 << 20) {
+        self.directory = directory
+        self.maxPayload = maxPayloadSize
+    }
+
+    /// Calls `body` with each record whose seq is at least `seq`, in order, up to the end of
+    /// what is written when the scan gets there. `body` returns false to stop early.
+    ///
+    /// - Parameter timeRange: when given, only records whose event time lies in it; blocks of
+    ///   sealed segments whose times all lie outside are skipped without being read.
+    /// - Returns: the seq of the last record passed to `body` (or `seq - 1` when none was).
+    /// - Complexity: O(records read); the start is found through the sidecar indexes.
+    @discardableResult
+    public func scan(from seq: UInt64 = 1, timeRange: ClosedRange<Int64>? = nil,
+                     _ body: (RecordView) throws -> Bool) throws -> UInt64 {
+        var next = max(seq, 1)
+        var lastDelivered = next &- 1
+        var segments = try SegmentDirectory.list(directory)
+        guard var i = segments.lastIndex(where: { $0.baseSeq <= next }) ?? (segments.isEmpty ? nil : 0) else { return lastDelivered }
+        while i < segments.count {
+            let listed = segments[i]
+            let isLast = i == segments.count - 1
+            let opened: Result<MappedSegment, EventLogError> = Result { () throws(EventLogError) in try MappedSegment(path: listed.path) }
+            guard case .success(let mapped) = opened else {
+                // A segment the writer is creating this instant has no header yet.
+                if isLast, case .failure(let error) = opened, error.code == .corrupt { return lastDelivered }
+                _ = try opened.get()
+                return lastDelivered
+            }
+            let index = isLast ? nil : sidecar(for: listed)
+            var offset = index?.offset(forSeq: next) ?? SegmentHeader.size
+            var expected = offset == SegmentHeader.size ? mapped.header.baseSeq : nil
+            var blockCursor = index.map { idx in idx.blocks.firstIndex { $0.offset >= offset } ?? idx.blocks.count } ?? 0
+            let base = mapped.region.baseAddress!
+            var stopped = false
+            walk: while true {
+                // Skip whole blocks whose event times cannot match.
+                if let index, let range = timeRange, blockCursor < index.blocks.count, index.blocks[blockCursor].offset == offset {
+                    let b = index.blocks[blockCursor]
+                    if b.maxTime < range.lowerBound || b.minTime > range.upperBound {
+                        blockCursor += 1
+                        let nextOffset = blockCursor < index.blocks.count ? index.blocks[blockCursor].offset : index.endOffset
+                        expected = blockCursor < index.blocks.count ? index.blocks[blockCursor].firstSeq : nil
+                        offset = nextOffset
+                        continue walk
+                    }
+                    blockCursor += 1
+                }
+                switch RecordFrame.check(base + offset, available: mapped.region.count - offset, maxPayload: maxPayload) {
+                case .record(let r):
+                    if let e = expected, r.seq != e {
+                        throw EventLogError.corrupt("sequence number \(r.seq) where \(e) was expected", path: listed.path, offset: offset)
+                    }
+                    expected = r.seq &+ 1
+                    if r.seq >= next {
+                        if timeRange.map({ $0.contains(r.time) }) ?? true {
+                            let view = RecordView(seq: r.seq, recordedAt: r.recordedAt, time: r.time, key: r.key,
+                                                  payload: UnsafeRawBufferPointer(start: base + offset + RecordFrame.headerSize, count: r.payloadLength))
+                            if try !body(view) { return r.seq }
+                            lastDelivered = r.seq
+                        }
+                        next = r.seq &+ 1
+                    }
+                    offset += r.frameSize
+                case .empty, .invalid:
+                    let ending = SegmentScan.classifyRemainder(region: mapped.region, from: offset, maxPayload: maxPayload, reason: "")
+                    if case .damaged = ending {
+                        let reason: String
+                        if case .invalid(let why) = RecordFrame.check(base + offset, available: mapped.region.count - offset, maxPayload: maxPayload) {
+                            reason = why
+                        } else {
+                            reason = "stray bytes after the last record"
+                        }
+                        throw EventLogError.corrupt(reason, path: listed.path, offset: offset)
+                    }
+                    if let index, offset < index.endOffset {
+                        throw EventLogError.corrupt("the records end before the end the index records (\(index.endOffset))", path: listed.path, offset: offset)
+                    }
+                    stopped = true
+                    break walk
+                }
+            }
+            precondition(stopped)
+            if isLast {
+                // The writer may have sealed this segment and started another while we read:
+                // look again, and if so finish this one (now complete) before moving on.
+                let again = try SegmentDirectory.list(directory)
+                if again.count > segments.count, again[i].baseSeq == listed.baseSeq {
+                    segments = again
+                    continue
+                }
+                return lastDelivered
+            }
+            i += 1
+        }
+        return lastDelivered
+    }
+
+    /// The seq of the first record stored at or after `recordedAt` (µs), or nil when none is.
+    /// Uses the sealed segments' indexes to skip whole segments and blocks.
+    public func firstSeq(recordedAtOrAfter recordedAt: Int64) throws -> UInt64? {
+        let segments = try SegmentDirectory.list(directory)
+        var start: UInt64 = 1
+        for (i, listed) in segments.enumerated() where i < segments.count - 1 {
+            guard let index = sidecar(for: listed) else { break }
+            if index.lastRecordedAt < recordedAt {
+                start = index.lastSeq &+ 1
+                continue
+            }
+            let block = index.blocks.last { $0.firstRecordedAt < recordedAt }
+            start = block?.firstSeq ?? index.baseSeq
+            break
+        }
+        var found: UInt64?
+        try scan(from: start) { r in
+            if r.recordedAt >= recordedAt { found = r.seq; return false }
+            return true
+        }
+        return found
+    }
+
+    /// The seq of the last record written so far (0 for an empty log).
+    public func lastSeq() throws -> UInt64 {
+        let segments = try SegmentDirectory.list(directory)
+        guard let last = segments.last else { return 0 }
+        var seq = last.baseSeq &- 1
+        try scan(from: last.baseSeq) { r in seq = r.seq; return true }
+        return seq
+    }
+
+    private func sidecar(for listed: SegmentDirectory.Listed) -> SegmentIndex? {
+        if let cached = indexes[listed.baseSeq] { return cached }
+        guard let index = SegmentIndex.read(from: SegmentWriter.indexPath(listed.path)), index.baseSeq == listed.baseSeq else { return nil }
+        indexes[listed.baseSeq] = index
+        return index
+    }
+}

@@ -1,0 +1,138 @@
+import Crypto
+
+/// The on-disk frame of one record (format version 1). All integers little-endian.
+///
+/// ```
+/// offset size  field
+///      0    4  magic 0x31455152 ("RQE1")
+///      4    4  CRC-32C of bytes 8 ..< 88 + length (everything after this field)
+///      8    4  payload length
+///     12    4  flags (0)
+///     16    8  sequence number (1, 2, 3, … without gaps across segments)
+///     24    8  recorded_at, µs since the Unix epoch, set by the log, never decreasing
+///     32    8  time, µs since the Unix epoch, given by the appender (event time), for the index
+///     40   16  key (idempotency key; all zero for none)
+///     56   32  chain: SHA-256(previous record's chain ‖ bytes 8 ..< 56 ‖ payload)
+///     88    n  payload
+///   88+n    p  zero padding to a multiple of 8
+/// ```
+enum RecordFrame {
+    static let magic: UInt32 = 0x3145_5152
+    static let headerSize = 88
+    static let alignment = 8
+
+    /// The bytes a record with `payloadLength` bytes of payload takes, padding included.
+    @inline(__always) static func size(payloadLength: Int) -> Int {
+        (headerSize + payloadLength + alignment - 1) & ~(alignment - 1)
+    }
+
+    /// Appends the frame of one record to `buffer` and returns its chain hash.
+    static func encode(
+        into buffer: inout [UInt8], seq: UInt64, recordedAt: Int64, time: Int64, key: RecordKey,
+        payload: UnsafeRawBufferPointer, previous: ChainHash
+    ) -> ChainHash {
+        let start = buffer.count
+        let total = size(payloadLength: payload.count)
+        buffer.append(contentsOf: repeatElement(0, count: total))
+        return buffer.withUnsafeMutableBytes { raw in
+            let p = raw.baseAddress! + start
+            p.put(magic, at: 0)
+            p.put(UInt32(payload.count), at: 8)
+            p.put(UInt32(0), at: 12)
+            p.put(seq, at: 16)
+            p.put(recordedAt, at: 24)
+            p.put(time, at: 32)
+            // The key is stored big-endian, like the bytes of a UUID.
+            p.storeBytes(of: key.high.bigEndian, toByteOffset: 40, as: UInt64.self)
+            p.storeBytes(of: key.low.bigEndian, toByteOffset: 48, as: UInt64.self)
+            if payload.count > 0 { (p + headerSize).copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
+            let chain = chainHash(previous: previous, frame: UnsafeRawPointer(p), payloadLength: payload.count)
+            chain.bytes.withUnsafeBytes { (p + 56).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: p + 8, count: headerSize - 8 + payload.count))
+            p.put(crc, at: 4)
+            return chain
+        }
+    }
+
+    /// SHA-256 over the previous chain, the frame's fields 8 ..< 56 and the payload.
+    static func chainHash(previous: ChainHash, frame p: UnsafeRawPointer, payloadLength: Int) -> ChainHash {
+        var hasher = SHA256()
+        previous.bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: p + 8, count: 48))
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: p + headerSize, count: payloadLength))
+        return ChainHash(bytes: Array(hasher.finalize()))
+    }
+
+    /// What lies at an offset of a segment.
+    enum Check {
+        /// A whole record whose checksum holds.
+        case record(RecordHeader)
+        /// Zeros: no record was ever written here.
+        case empty
+        /// Bytes that are not a whole, intact record, and why.
+        case invalid(String)
+    }
+
+    /// Checks the frame at `p`, with `available` bytes left in the segment.
+    ///
+    /// Complexity: O(payload length) for the checksum.
+    static func check(_ p: UnsafeRawPointer, available: Int, maxPayload: Int) -> Check {
+        if available < headerSize {
+            return allZero(p, count: available) ? .empty : .invalid("a partial record header (\(available) bytes before the end of the segment)")
+        }
+        let m = p.u32(0)
+        if m != magic {
+            if m == 0 && allZero(p, count: headerSize) { return .empty }
+            return .invalid("bad record magic 0x\(String(m, radix: 16))")
+        }
+        let length = Int(p.u32(8))
+        if length > maxPayload || headerSize + length > available {
+            return .invalid("record length \(length) runs past the end of the segment or over the limit of \(maxPayload) bytes")
+        }
+        let stored = p.u32(4)
+        let computed = CRC32C.checksum(UnsafeRawBufferPointer(start: p + 8, count: headerSize - 8 + length))
+        if stored != computed {
+            return .invalid("CRC-32C mismatch (stored \(hex(stored)), computed \(hex(computed)))")
+        }
+        return .record(RecordHeader(frame: p))
+    }
+
+    static func allZero(_ p: UnsafeRawPointer, count: Int) -> Bool {
+        var i = 0
+        while i + 8 <= count {
+            if p.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
+            i += 8
+        }
+        while i < count {
+            if p.load(fromByteOffset: i, as: UInt8.self) != 0 { return false }
+            i += 1
+        }
+        return true
+    }
+
+    static func hex(_ v: UInt32) -> String {
+        let s = String(v, radix: 16)
+        return "0x" + String(repeating: "0", count: 8 - s.count) + s
+    }
+}
+
+/// The fixed fields of a record, read from its frame.
+struct RecordHeader {
+    var payloadLength: Int
+    var seq: UInt64
+    var recordedAt: Int64
+    var time: Int64
+    var key: RecordKey
+
+    init(frame p: UnsafeRawPointer) {
+        payloadLength = Int(p.u32(8))
+        seq = p.u64(16)
+        recordedAt = p.i64(24)
+        time = p.i64(32)
+        key = RecordKey(
+            high: UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 40, as: UInt64.self)),
+            low: UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 48, as: UInt64.self)))
+    }
+
+    var frameSize: Int { RecordFrame.size(payloadLength: payloadLength) }
+}

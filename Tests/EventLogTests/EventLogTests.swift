@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+@testable import EventLog
+
+@Suite struct EventLogTests {
+    @Test func appendedRecordsReadBackInOrderAcrossSegments() throws {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 16 << 10))
+        for start in stride(from: 0, to: 600, by: 50) {
+            let results = try log.append(entries(start..<start + 50))
+            #expect(results.map(\.seq) == (start + 1...start + 50).map(UInt64.init))
+        }
+        #expect(log.lastSeq == 600)
+        #expect(segmentFiles(dir.path).count > 5)
+        let records = try readAll(dir.path)
+        #expect(records.map(\.seq) == (1...600).map(UInt64.init))
+        #expect(records.map(\.payload) == (0..<600).map { payload($0) })
+    }
+
+    @Test func logReopensWhereItLeftOffAndKeepsChaining() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 16 << 10))
+            try log.append(entries(0..<100))
+            try log.close()
+        }
+        let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 16 << 10))
+        #expect(log.recovery.isClean)
+        #expect(log.lastSeq == 100)
+        #expect(try log.append(entries(100..<110)).map(\.seq) == (101...110).map(UInt64.init))
+        let report = try EventLogVerifier.verify(directory: dir.path)
+        #expect(report.isIntact)
+        #expect(report.records == 110)
+        #expect(report.lastSeq == 110)
+    }
+
+    @Test func sameBatchAppendedTwiceIsStoredOnceWithTheSameSeqs() throws {
+        let dir = TemporaryDirectory()
+        let first: [EventLog.Appended]
+        do {
+            let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 16 << 10))
+            try log.append(entries(0..<150))
+            first = try log.append(entries(150..<300))
+            let again = try log.append(entries(150..<300))
+            #expect(again.map(\.seq) == first.map(\.seq))
+            #expect(again.allSatisfy { $0.isDuplicate })
+            #expect(log.lastSeq == 300)
+        }
+        // After a restart the keys come back from the sidecar indexes and the active segment.
+        let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 16 << 10))
+        let afterRestart = try log.append(entries(0..<300))
+        #expect(afterRestart.map(\.seq) == (1...300).map(UInt64.init))
+        #expect(afterRestart.allSatisfy { $0.isDuplicate })
+        // A batch mixing old and new keys stores only the new ones.
+        let mixed = try log.append(entries(295..<305))
+        #expect(mixed.map(\.seq) == [296, 297, 298, 299, 300, 301, 302, 303, 304, 305])
+        #expect(mixed.map(\.isDuplicate) == [true, true, true, true, true, false, false, false, false, false])
+        #expect(try readAll(dir.path).count == 305)
+    }
+
+    @Test func recordsWithoutKeysAreNeverDeduplicated() throws {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.path)
+        try log.append(entries(0..<3, keyed: false))
+        try log.append(entries(0..<3, keyed: false))
+        #expect(log.lastSeq == 6)
+    }
+
+    @Test func secondWriterIsRefusedWhileTheFirstHoldsTheLock() throws {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.path)
+        #expect(log.lastSeq == 0)
+        let error = #expect(throws: EventLogError.self) { try EventLog(directory: dir.path) }
+        #expect(error?.code == .locked)
+        #expect(error?.description.contains("pid \(getpid())") == true)
+    }
+
+    @Test func oversizedPayloadIsRefusedAndNothingIsStored() throws {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.path, configuration: .init(maxPayloadSize: 1000))
+        let batch = entries(0..<2) + [EventLog.Entry(time: 0, payload: [UInt8](repeating: 1, count: 1001))]
+        let error = #expect(throws: EventLogError.self) { try log.append(batch) }
+        #expect(error?.code == .tooLarge)
+        #expect(error?.message.contains("record 3 of the batch has 1001 bytes") == true)
+        #expect(log.lastSeq == 0)
+        #expect(try readAll(dir.path).isEmpty)
+    }
+
+    @Test(arguments: [EventLog.Durability.always, .interval(milliseconds: 5), .none])
+    func everyDurabilityPolicyStoresTheSameRecords(_ durability: EventLog.Durability) throws {
+        let dir = TemporaryDirectory()
+        do {
+            let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 32 << 10, durability: durability))
+            for i in 0..<20 { try log.append(entries(i * 10..<i * 10 + 10)) }
+            try log.close()
+        }
+        #expect(try readAll(dir.path).map(\.payload) == (0..<200).map { payload($0) })
+        #expect(try EventLogVerifier.verify(directory: dir.path).isIntact)
+    }
+
+    @Test func concurrentAppendersShareSyncsAndGetGapFreeSeqs() throws {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 64 << 10))
+        let threads = 32, perThread = 40
+        let seqs = Mutex<[UInt64]>([])
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            for i in 0..<perThread {
+                let n = t * perThread + i
+                let r = try! log.append([EventLog.Entry(key: key(n), time: 0, payload: payload(n))])
+                seqs.withLock { $0.append(r[0].seq) }
+            }
+        }
+        #expect(seqs.withLock { $0.sorted() } == (1...UInt64(threads * perThread)).map { $0 })
+        let records = try readAll(dir.path)
+        #expect(records.count == threads * perThread)
+        #expect(Set(records.map(\.payload)) == Set((0..<threads * perThread).map { payload($0) }))
+        #expect(try EventLogVerifier.verify(directory: dir.path).isIntact)
+    }
+}
+
+import Synchronization
