@@ -48,8 +48,8 @@ struct Recovered {
                                        verifyChain: false, collectKeys: true)
                 if let damage = Self.damage(in: scan, path: listed.path) { throw damage }
                 let rebuilt = SegmentIndex(baseSeq: listed.baseSeq, scan: scan)
-                try rebuilt.write(to: indexPath, directory: directory)
-                report.rebuiltIndexes.append(indexPath)
+                // Best effort: without the file (a full disk) the index lives in memory only.
+                if (try? rebuilt.write(to: indexPath, directory: directory)) != nil { report.rebuiltIndexes.append(indexPath) }
                 index = rebuilt
             }
             sealed.append(index!)

@@ -175,8 +175,12 @@ public final class EventLog: Sendable {
     private func lead(_ batch: [AppendRequest]) {
         var records: [PendingRecord] = []
         for r in batch { records.append(contentsOf: r.records) }
-        let written: Result<[SegmentIndex], EventLogError> = io.withLock { writer in
-            do throws(EventLogError) { return .success(try writer.write(records, directory: directory)) } catch { return .failure(error) }
+        let (written, broken): (Result<[SegmentIndex], EventLogError>, Bool) = io.withLock { writer in
+            do throws(EventLogError) {
+                return (.success(try writer.write(records, directory: directory)), false)
+            } catch {
+                return (.failure(error), writer.broken)
+            }
         }
         var failedAfter: [AppendRequest] = []
         let next: GroupCommit<AppendRequest>.Finished = state.withLock { s in
@@ -187,7 +191,7 @@ public final class EventLog: Sendable {
                 return s.commit.finished()
             case .failure(let error):
                 failedAfter = s.commit.abandon()
-                s.rollBack(batch + failedAfter, after: error)
+                s.rollBack(batch + failedAfter, after: error, broken: broken)
                 return .idle
             }
         }
@@ -354,14 +358,15 @@ struct WriterState {
     }
 
     /// Forgets the seqs and keys of requests that failed, so the next append reuses the seqs.
-    mutating func rollBack(_ requests: [AppendRequest], after error: EventLogError) {
+    /// When the files were left `broken`, the writer refuses all further appends.
+    mutating func rollBack(_ requests: [AppendRequest], after error: EventLogError, broken: Bool) {
         for r in requests {
             for p in r.records {
                 if !p.entry.key.isNone { activeKeys[p.entry.key] = nil }
                 nextSeq = min(nextSeq, p.seq)
             }
         }
-        if error.code != .noSpace && error.code != .tooLarge { failure = error }
+        if broken { failure = error }
     }
 }
 

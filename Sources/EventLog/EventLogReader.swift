@@ -91,6 +91,9 @@ public final class EventLogReader {
                 case .empty, .invalid:
                     let ending = SegmentScan.classifyRemainder(region: mapped.region, from: offset, maxPayload: maxPayload, reason: "")
                     if case .damaged = ending {
+                        // The writer may have completed this record (and more) since we looked:
+                        // intact records after it are then no sign of damage. Look again.
+                        if recheck(base + offset, available: mapped.region.count - offset) { continue walk }
                         let reason: String
                         if case .invalid(let why) = RecordFrame.check(base + offset, available: mapped.region.count - offset, maxPayload: maxPayload) {
                             reason = why
@@ -152,6 +155,15 @@ public final class EventLogReader {
         var seq = last.baseSeq &- 1
         try scan(from: last.baseSeq) { r in seq = r.seq; return true }
         return seq
+    }
+
+    /// True when an intact record now stands at `p` (written while the reader looked).
+    private func recheck(_ p: UnsafeRawPointer, available: Int) -> Bool {
+        for attempt in 0..<3 {
+            if case .record = RecordFrame.check(p, available: available, maxPayload: maxPayload) { return true }
+            if attempt < 2 { usleep(1000) }
+        }
+        return false
     }
 
     private func sidecar(for listed: SegmentDirectory.Listed) -> SegmentIndex? {

@@ -15,6 +15,9 @@ struct SegmentWriter {
     var blocks: [IndexBlock]
     var keys: [(key: RecordKey, seq: UInt64)]
     var dirty = false
+    /// Set when a write or sync failed after bytes may have reached the segment: what is on
+    /// disk is no longer known, so the writer must be reopened (which recovers).
+    var broken = false
     var lastSyncNanos = Syscalls.monotonicNanos()
 
     init(configuration: EventLog.Configuration, fd: Int32, path: String, header: SegmentHeader, scan: SegmentScan) {
@@ -112,6 +115,8 @@ struct SegmentWriter {
         }
         if !created.isEmpty { try Syscalls.fsyncDirectory(directory) }
 
+        // From here on a failure leaves the files in an unknown state.
+        broken = true
         var sealed: [SegmentIndex] = []
         for i in plans.indices {
             try Syscalls.pwriteAll(plans[i].fd, plans[i].bytes, at: plans[i].start, path: plans[i].path)
@@ -121,13 +126,15 @@ struct SegmentWriter {
                 let index = SegmentIndex(baseSeq: plans[i].header.baseSeq, count: plans[i].count, endOffset: plans[i].end,
                                          lastRecordedAt: plans[i].lastRecordedAt, lastChain: plans[i].chain,
                                          blocks: plans[i].blocks, keys: plans[i].keys.sorted { $0.key < $1.key })
-                try index.write(to: Self.indexPath(plans[i].path), directory: directory)
+                // Best effort: the sidecar is derived data, rebuilt on open when it is missing.
+                try? index.write(to: Self.indexPath(plans[i].path), directory: directory)
                 sealed.append(index)
                 Syscalls.close(plans[i].fd)
             }
         }
 
         let last = plans[plans.count - 1]
+        broken = false
         fd = last.fd
         path = last.path
         header = last.header
@@ -139,6 +146,7 @@ struct SegmentWriter {
         blocks = last.blocks
         keys = last.keys
         dirty = true
+        broken = true
         switch configuration.durability {
         case .always:
             try syncIfDirty()
@@ -147,6 +155,7 @@ struct SegmentWriter {
         case .none:
             break
         }
+        broken = false
         return sealed
     }
 

@@ -2,7 +2,7 @@ import Foundation
 @testable import EventLog
 
 /// A fresh directory under the system temp dir, removed when the test ends.
-final class TemporaryDirectory {
+final class TemporaryDirectory: Sendable {
     let path: String
 
     init(_ name: String = #function) {
