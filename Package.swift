@@ -38,11 +38,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Domain: entity keys, event types, validation, JSON and binary codecs, reference data.
-        .target(
-            name: "RaqamModel",
-            resources: [.copy("Resources/reference")],
-            swiftSettings: strict
-        ),
+        .target(name: "RaqamModel", swiftSettings: strict),
         // Domain over storage: typed events in the log, batch validation, idempotent append.
         .target(
             name: "RaqamStore",
