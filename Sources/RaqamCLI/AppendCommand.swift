@@ -1,0 +1,214 @@
+import ArgumentParser
+import EventLog
+import Foundation
+import Glibc
+import RaqamModel
+import RaqamStore
+
+struct AppendCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "append",
+        abstract: "Append NDJSON events (one JSON object per line) to the log.",
+        discussion: """
+            The whole input is validated before anything is written: every problem is printed \
+            as FILE:LINE: field: message, the command exits 65, and nothing is appended. With \
+            --skip-invalid, the valid lines are appended and the others go to REJECTS as JSON \
+            lines {"file","line","errors","text"}.
+
+            Events whose "id" the log already holds are not stored again; they are counted as \
+            already stored, with their original seq (retries are safe).
+
+            With --stream, lines are appended as they arrive (a pipe from a reporter), each \
+            acknowledged on stdout as {"line":N,"seq":S,"duplicate":false} once it is durable; \
+            invalid lines are reported on stderr and skipped, and the exit code is 65 if there \
+            were any.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The NDJSON file, or - for standard input.", valueName: "file"))
+    var file: String = "-"
+
+    @Option(help: ArgumentHelp("Append the valid lines and write the invalid ones, with their errors, to this file.", valueName: "rejects"))
+    var skipInvalid: String?
+
+    @Flag(help: "Append each line as it arrives and acknowledge it on stdout (for pipes).")
+    var stream = false
+
+    @Option(help: ArgumentHelp("When an append is acknowledged: always (after fdatasync), interval (fdatasync every 200 ms), none (one sync at the end; bulk import).", valueName: "policy"))
+    var durability: DurabilityArgument = .always
+
+    @Option(name: .shortAndLong, help: "Summary format: table or json.") var output: OutputFormat = .table
+
+    func validate() throws {
+        if stream && skipInvalid != nil { throw ValidationError("--stream reports invalid lines on stderr; --skip-invalid is for whole files") }
+    }
+
+    func run() throws {
+        if stream { return try runStream() }
+        let name = file == "-" ? "<stdin>" : file
+        let bytes: [UInt8]
+        if file == "-" {
+            bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+        } else {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                printError("raqamctl: cannot read \(file): \(FileManager.default.fileExists(atPath: file) ? "permission denied" : "no such file")")
+                throw Exit.ioError
+            }
+            bytes = [UInt8](data)
+        }
+        var batch = NDJSONBatch(bytes: bytes, file: name)
+        try withStoreErrors {
+            let store = try EventStore(stateDirectory: global.stateDirectory, configuration: .init(durability: durability.policy))
+            for line in store.log.recovery.lines { printError("raqamctl: \(line)") }
+            let subjectIssues = store.subjectIssues(batch.events, lines: batch.lines, file: name)
+            if !subjectIssues.isEmpty {
+                let bad = Set(subjectIssues.compactMap(\.line))
+                let lineBytes = Self.lines(of: bytes)
+                for (i, line) in batch.lines.enumerated().reversed() where bad.contains(line) {
+                    batch.rejected.append((line, lineBytes[line - 1]))
+                    batch.events.remove(at: i)
+                    batch.lines.remove(at: i)
+                }
+                batch.issues += subjectIssues
+            }
+            batch.issues.sort { ($0.line ?? 0) < ($1.line ?? 0) }
+            if !batch.issues.isEmpty {
+                guard let rejects = skipInvalid else {
+                    for issue in batch.issues { printError(issue.description) }
+                    printError("raqamctl: \(batch.issues.count) problems in \(name); nothing was appended")
+                    throw Exit.dataError
+                }
+                try writeRejects(batch, to: rejects, file: name)
+            }
+            let results = batch.events.isEmpty ? [] : try store.append(batch.events, lines: batch.lines, file: name)
+            try store.close()
+            report(results, rejected: batch.rejected.count)
+        }
+    }
+
+    private func report(_ results: [EventLog.Appended], rejected: Int) {
+        let added = results.filter { !$0.isDuplicate }
+        if output == .json {
+            var w = JSONWriter()
+            w.beginObject()
+            w.key("appended"); w.integer(added.count)
+            w.key("already_stored"); w.integer(results.count - added.count)
+            w.key("rejected"); w.integer(rejected)
+            w.key("first_seq"); if let f = added.first { w.integer(f.seq) } else { w.null() }
+            w.key("last_seq"); if let l = added.last { w.integer(l.seq) } else { w.null() }
+            w.endObject()
+            print(w.text)
+        } else {
+            var text = "appended \(plural(added.count, "event"))"
+            if let f = added.first, let l = added.last { text += f.seq == l.seq ? " (seq \(f.seq))" : " (seq \(f.seq)…\(l.seq))" }
+            if results.count > added.count { text += "; \(plural(results.count - added.count, "event")) already stored" }
+            if rejected > 0 { text += "; \(plural(rejected, "invalid line")) written to \(skipInvalid!)" }
+            print(text)
+        }
+    }
+
+    private func writeRejects(_ batch: NDJSONBatch, to path: String, file: String) throws {
+        var out = ""
+        let byLine = Dictionary(grouping: batch.issues, by: { $0.line ?? 0 })
+        for (line, text) in batch.rejected.sorted(by: { $0.line < $1.line }) {
+            var w = JSONWriter()
+            w.beginObject()
+            w.key("file"); w.string(file)
+            w.key("line"); w.integer(line)
+            w.key("errors"); w.beginArray()
+            for issue in byLine[line] ?? [] { w.string((issue.field.map { $0 + ": " } ?? "") + issue.message) }
+            w.endArray()
+            w.key("text"); w.string(String(decoding: text, as: UTF8.self))
+            w.endObject()
+            out += w.text + "\n"
+        }
+        for issue in batch.issues where issue.line == nil { printError(issue.description) }
+        do {
+            try out.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            printError("raqamctl: cannot write \(path): \(error.localizedDescription); nothing was appended")
+            throw Exit.ioError
+        }
+    }
+
+    static func lines(of bytes: [UInt8]) -> [[UInt8]] {
+        bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { var l = Array($0); if l.last == 0x0D { l.removeLast() }; return l }
+    }
+
+    /// Appends lines as they arrive, in groups of whatever is buffered.
+    private func runStream() throws {
+        let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY)
+        guard fd >= 0 else {
+            printError("raqamctl: cannot read \(file): \(String(cString: strerror(errno)))")
+            throw Exit.ioError
+        }
+        let name = file == "-" ? "<stdin>" : file
+        let out = Output()
+        var invalid = 0
+        try withStoreErrors {
+            let store = try EventStore(stateDirectory: global.stateDirectory, configuration: .init(durability: durability.policy))
+            for line in store.log.recovery.lines { printError("raqamctl: \(line)") }
+            var pending: [UInt8] = []
+            var lineNumber = 0
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            var eof = false
+            while !eof {
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { eof = true } else { pending += chunk[0..<n] }
+                var events: [Event] = [], lines: [Int] = []
+                while let nl = pending.firstIndex(of: 0x0A) ?? (eof && !pending.isEmpty ? pending.count : nil) {
+                    var line = Array(pending[..<nl])
+                    pending.removeFirst(min(nl + 1, pending.count))
+                    lineNumber += 1
+                    if line.last == 0x0D { line.removeLast() }
+                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                    switch EventDecoder.decode(line: line) {
+                    case .event(let e):
+                        let registeredHere = events.contains { $0.type == .entityRegistered && $0.subject == e.subject }
+                        if e.type != .entityRegistered && !registeredHere && !store.isRegistered(e.subject) {
+                            printError(EventStore.unknownSubject(e.subject, file: name, line: lineNumber).description)
+                            invalid += 1
+                        } else {
+                            events.append(e)
+                            lines.append(lineNumber)
+                        }
+                    case .invalid(let issues):
+                        for var i in issues {
+                            i.file = name
+                            i.line = lineNumber
+                            printError(i.description)
+                        }
+                        invalid += 1
+                    }
+                }
+                guard !events.isEmpty else { continue }
+                let results = try store.append(events, lines: lines, file: name)
+                for (line, r) in zip(lines, results) {
+                    out.line("{\"line\":\(line),\"seq\":\(r.seq),\"duplicate\":\(r.isDuplicate)}")
+                }
+                out.flush()
+            }
+            try store.close()
+        }
+        if invalid > 0 {
+            printError("raqamctl: \(invalid) invalid lines were skipped")
+            throw Exit.dataError
+        }
+    }
+}
+
+/// `--durability always|interval|none`.
+enum DurabilityArgument: String, ExpressibleByArgument, CaseIterable {
+    case always, interval, none
+
+    var policy: EventLog.Durability {
+        switch self {
+        case .always: .always
+        case .interval: .interval(milliseconds: 200)
+        case .none: .none
+        }
+    }
+}

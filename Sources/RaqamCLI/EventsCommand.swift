@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import RaqamModel
+import RaqamStore
+
+struct EventsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "Print stored events, filtered, in log order.",
+        discussion: """
+            --since and --until filter on occurred_at (when the reported thing happened); a bare \
+            date means that day in Tashkent time (UTC+05:00), and --until includes the whole \
+            day. --after-seq starts after a sequence number (resume from the last one you saw). \
+            --follow keeps printing events as they are appended, until interrupted.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .customLong("type"), help: ArgumentHelp("Only events of this type (repeatable).", valueName: "type"))
+    var types: [String] = []
+
+    @Option(name: .customLong("subject"), help: ArgumentHelp("Only events about this subject key, e.g. district:1703202 (repeatable).", valueName: "key"))
+    var subjects: [String] = []
+
+    @Option(help: ArgumentHelp("Only events that occurred at or after this time.", valueName: "time")) var since: String?
+    @Option(help: ArgumentHelp("Only events that occurred at or before this time.", valueName: "time")) var until: String?
+    @Option(help: ArgumentHelp("Only events after this sequence number.", valueName: "seq")) var afterSeq: UInt64 = 0
+    @Option(help: ArgumentHelp("Print at most this many events.", valueName: "n")) var limit: Int?
+    @Flag(help: "Keep printing new events as they are appended.") var follow = false
+    @Option(name: .shortAndLong, help: "Output format: table, json, ndjson or csv.") var output: OutputFormat = .table
+
+    func validate() throws {
+        for t in types where EventType(rawValue: t) == nil {
+            throw ValidationError("--type: unknown event type \"\(t)\"; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        for s in subjects {
+            do { _ = try EntityKey(parsing: s) } catch { throw ValidationError("--subject: \(error.message)") }
+        }
+        if follow && output == .json { throw ValidationError("--follow writes a stream: use -o ndjson, table or csv") }
+    }
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: EventStore.eventsDirectory(global.stateDirectory)) else {
+            printError("raqamctl: no event log in \(global.stateDirectory) (run raqamctl init first)")
+            throw Exit.ioError
+        }
+        let typeFilter = Set(types.compactMap(EventType.init(rawValue:)))
+        let subjectFilter = Set(subjects.compactMap { try? EntityKey(parsing: $0) })
+        let from = try since.map { try parseTime($0, option: "--since").micros } ?? .min
+        let to = try until.map { try parseTime($0, option: "--until", endOfDay: true).micros } ?? .max
+        let range: ClosedRange<Int64>? = (since == nil && until == nil) ? nil : from...max(from, to)
+        let reader = StoredEventReader(stateDirectory: global.stateDirectory)
+        let out = Output()
+        var printed = 0
+        var rows: [[String]] = []
+        if output == .json { out.line("[") }
+        if output == .csv { out.line("seq,id,type,subject,occurred_at,recorded_at,source,data") }
+        var next = afterSeq + 1
+        signal(SIGPIPE, SIG_DFL)
+        while true {
+            let last = try withStoreErrors {
+                try reader.scan(from: next, occurred: range) { s in
+                    guard typeFilter.isEmpty || typeFilter.contains(s.event.type),
+                          subjectFilter.isEmpty || subjectFilter.contains(s.event.subject) else { return true }
+                    if let limit, printed >= limit { return false }
+                    printed += 1
+                    switch output {
+                    case .ndjson: out.line(EventJSON.line(s))
+                    case .json: out.line((printed > 1 ? "," : "") + EventJSON.line(s))
+                    case .csv: out.line(Self.csvRow(s))
+                    case .table:
+                        let row = [String(s.seq), s.event.occurredAt.rfc3339, s.event.type.rawValue, s.event.subject.description, Self.dataSummary(s.event)]
+                        if follow { out.line(row.joined(separator: "  ")) } else { rows.append(row) }
+                    }
+                    return true
+                }
+            }
+            next = max(next, last + 1)
+            if !follow || (limit.map { printed >= $0 } ?? false) { break }
+            out.flush()
+            usleep(200_000)
+        }
+        if output == .json { out.line("]") }
+        if output == .table && !follow {
+            out.line(rows.isEmpty ? "no events" : renderTable(["SEQ", "OCCURRED_AT", "TYPE", "SUBJECT", "DATA"], rows))
+        }
+    }
+
+    static func dataSummary(_ e: Event) -> String {
+        zip(e.type.schema.fields, e.data.values).compactMap { spec, v in
+            v.map { "\(spec.name)=\(display($0))" }
+        }.joined(separator: " ")
+    }
+
+    static func display(_ v: FieldValue) -> String {
+        switch v {
+        case .string(let s): s.contains(" ") ? "\"\(s)\"" : s
+        case .integer(let n): String(n)
+        case .number(let d): formatNumberForDisplay(d)
+        case .boolean(let b): String(b)
+        case .date(let d): d.description
+        }
+    }
+
+    static func formatNumberForDisplay(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+    }
+
+    static func csvRow(_ s: StoredEvent) -> String {
+        var data = JSONWriter()
+        data.beginObject()
+        for (spec, v) in zip(s.event.type.schema.fields, s.event.data.values) {
+            guard let v else { continue }
+            data.key(spec.name)
+            switch v {
+            case .string(let x): data.string(x)
+            case .integer(let n): data.integer(n)
+            case .number(let d): data.number(d)
+            case .boolean(let b): data.bool(b)
+            case .date(let d): data.string(d.description)
+            }
+        }
+        data.endObject()
+        return [String(s.seq), s.event.id?.description ?? "", s.event.type.rawValue, s.event.subject.description,
+                s.event.occurredAt.rfc3339, s.recordedAt.rfc3339, s.event.source ?? "", data.text].map(csvField).joined(separator: ",")
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import RaqamModel
+import RaqamStore
+
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Register the bundled reference data: 14 regions, 208 districts and cities, 94 state bodies.",
+        discussion: """
+            Appends one entity.registered event per entity, dated --effective (default \
+            2020-01-01, before the programme), with ids derived from the SOATO codes and slugs: \
+            running init again stores nothing new.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("The date the entities are registered on (YYYY-MM-DD or RFC 3339).", valueName: "date"))
+    var effective: String?
+
+    func run() throws {
+        let at = try effective.map { try parseTime($0, option: "--effective") } ?? ReferenceData.defaultEffective
+        let events = ReferenceData.bundled.registrationEvents(effective: at)
+        try withStoreErrors {
+            let store = try EventStore(stateDirectory: global.stateDirectory)
+            for line in store.log.recovery.lines { printError("raqamctl: \(line)") }
+            let results = try store.append(events)
+            try store.close()
+            let added = results.filter { !$0.isDuplicate }.count
+            let data = ReferenceData.bundled
+            print("registered \(added) new entities (\(results.count - added) already registered): \(data.regions.count) regions, \(data.districts.count) districts and cities, \(data.organizations.count) organizations in \(global.stateDirectory)")
+        }
+    }
+}

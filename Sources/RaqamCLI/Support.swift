@@ -1,0 +1,109 @@
+import ArgumentParser
+import EventLog
+import Foundation
+import RaqamModel
+import RaqamStore
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The state directory holding events/ (default: $RAQAM_STATE_DIR, else /var/lib/raqam).", valueName: "dir"))
+    var stateDir: String?
+
+    var stateDirectory: String {
+        stateDir ?? ProcessInfo.processInfo.environment["RAQAM_STATE_DIR"] ?? "/var/lib/raqam"
+    }
+}
+
+/// `-o table|json|ndjson|csv`.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, ndjson, csv
+}
+
+/// The documented exit codes (sysexits.h numbers where one fits).
+enum Exit {
+    static let findings = ExitCode(1)
+    static let usage = ExitCode(2)
+    static let dataError = ExitCode(65)
+    static let ioError = ExitCode(74)
+}
+
+/// Writes a line to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Prints why the store refused and returns the exit code that says so.
+func storeExitCode(for error: StoreError) -> ExitCode {
+    switch error {
+    case .invalid(let issues):
+        for i in issues { printError(i.description) }
+        return Exit.dataError
+    case .log(let e):
+        printError("raqamctl: \(e.description)")
+        return Exit.ioError
+    case .undecodable:
+        printError("raqamctl: \(error.description)")
+        return Exit.ioError
+    }
+}
+
+/// Runs `body`, turning store and log errors into their message and exit code.
+@discardableResult
+func withStoreErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let e as StoreError {
+        throw storeExitCode(for: e)
+    } catch let e as EventLogError {
+        throw storeExitCode(for: .log(e))
+    }
+}
+
+/// Parses a time given on the command line: RFC 3339, or a date (midnight in Tashkent,
+/// UTC+05:00; with `endOfDay`, the last microsecond of that day).
+func parseTime(_ text: String, option: String, endOfDay: Bool = false) throws -> Timestamp {
+    if let t = Timestamp(rfc3339: text) { return t }
+    if let d = CalendarDate(iso: text) {
+        let startUTC = Int64(d.days) * 86_400_000_000 - 5 * 3_600_000_000
+        return Timestamp(micros: endOfDay ? startUTC + 86_400_000_000 - 1 : startUTC, offsetMinutes: 300)
+    }
+    throw ValidationError("\(option): \"\(text)\" is not a date (2021-06-30) or an RFC 3339 time (2021-06-30T18:00:00+05:00)")
+}
+
+/// Left-aligned columns separated by two spaces, for people.
+func renderTable(_ header: [String], _ rows: [[String]]) -> String {
+    var widths = header.map(\.count)
+    for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, c in i == cells.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count) }
+            .joined(separator: "  ")
+    }
+    return ([line(header)] + rows.map(line)).joined(separator: "\n")
+}
+
+/// A CSV field, quoted when it must be (RFC 4180).
+func csvField(_ s: String) -> String {
+    s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+}
+
+/// Standard output, written in large blocks (a log dump can be millions of lines).
+final class Output {
+    private var buffer: [UInt8] = []
+
+    func line(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    deinit { flush() }
+}
+
+/// "1 event", "2 events".
+func plural(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }

@@ -1,0 +1,116 @@
+public import EventLog
+public import RaqamModel
+import Synchronization
+
+/// The event log of a state directory, typed: validated `Event`s in, `StoredEvent`s out.
+///
+/// Holds the set of registered entities, so an event about an unknown subject is refused
+/// before anything is written. Thread-safe; appends from many threads share syncs.
+public final class EventStore: Sendable {
+    public let stateDirectory: String
+    public let log: EventLog
+    private let registered: Mutex<Set<EntityKey>>
+
+    /// `events/` under the state directory.
+    public static func eventsDirectory(_ stateDirectory: String) -> String { stateDirectory + "/events" }
+
+    /// Opens (creating when needed) the log under `stateDirectory`, recovering it, and
+    /// reads which entities are registered.
+    public init(stateDirectory: String, configuration: EventLog.Configuration = .init()) throws(StoreError) {
+        self.stateDirectory = stateDirectory
+        do throws(EventLogError) {
+            log = try EventLog(directory: Self.eventsDirectory(stateDirectory), configuration: configuration)
+        } catch {
+            throw .log(error)
+        }
+        var keys: Set<EntityKey> = [.nation]
+        let reader = EventLogReader(directory: Self.eventsDirectory(stateDirectory), maxPayloadSize: configuration.maxPayloadSize)
+        do {
+            try reader.scan { r in
+                if EventCodec.peekType(r.payload) == .entityRegistered, let e = try? EventCodec.decode(r.payload) {
+                    keys.insert(e.subject)
+                }
+                return true
+            }
+        } catch let error as EventLogError {
+            throw .log(error)
+        } catch {
+            throw .log(EventLogError(code: .io, message: "\(error)"))
+        }
+        registered = Mutex(keys)
+    }
+
+    /// True when `key` is registered (the nation always is).
+    public func isRegistered(_ key: EntityKey) -> Bool {
+        registered.withLock { $0.contains(key) }
+    }
+
+    /// The problems of a batch that only the log can tell: subjects that are not registered
+    /// (counting registrations earlier in the same batch). `lines` gives each event's line.
+    public func subjectIssues(_ events: [Event], lines: [Int]? = nil, file: String? = nil) -> [ValidationIssue] {
+        var known = registered.withLock { $0 }
+        var issues: [ValidationIssue] = []
+        for (i, e) in events.enumerated() {
+            if e.type == .entityRegistered {
+                known.insert(e.subject)
+                continue
+            }
+            if !known.contains(e.subject) {
+                issues.append(Self.unknownSubject(e.subject, file: file, line: lines?[i]))
+            }
+        }
+        return issues
+    }
+
+    /// The issue of an event about a subject no `entity.registered` event introduced.
+    public static func unknownSubject(_ key: EntityKey, file: String?, line: Int?) -> ValidationIssue {
+        ValidationIssue(file: file, line: line, field: "subject",
+                        message: "unknown subject \(key); register it first (raqamctl init registers the reference data)")
+    }
+
+    /// Appends a batch, all or nothing: when any subject is unknown nothing is written.
+    /// Events whose id the log holds already come back with their original seq.
+    @discardableResult
+    public func append(_ events: [Event], lines: [Int]? = nil, file: String? = nil) throws(StoreError) -> [EventLog.Appended] {
+        let issues = subjectIssues(events, lines: lines, file: file)
+        guard issues.isEmpty else { throw .invalid(issues) }
+        let entries = events.map { e in
+            EventLog.Entry(key: e.id.map { RecordKey(high: $0.high, low: $0.low) } ?? .none,
+                           time: e.occurredAt.micros, payload: EventCodec.encode(e))
+        }
+        let results: [EventLog.Appended]
+        do throws(EventLogError) {
+            results = try log.append(entries)
+        } catch {
+            throw .log(error)
+        }
+        let newlyRegistered = events.filter { $0.type == .entityRegistered }.map(\.subject)
+        if !newlyRegistered.isEmpty { registered.withLock { $0.formUnion(newlyRegistered) } }
+        return results
+    }
+
+    public func close() throws(StoreError) {
+        do throws(EventLogError) { try log.close() } catch { throw .log(error) }
+    }
+}
+
+/// Reads the events of a state directory, in this process or beside a running writer.
+public struct StoredEventReader {
+    public let reader: EventLogReader
+
+    public init(stateDirectory: String) {
+        reader = EventLogReader(directory: EventStore.eventsDirectory(stateDirectory))
+    }
+
+    /// Calls `body` with each stored event from `seq` on (and, when given, whose occurred_at
+    /// lies in `occurred`), in log order; `body` returns false to stop.
+    /// - Returns: the seq of the last event delivered.
+    @discardableResult
+    public func scan(from seq: UInt64 = 1, occurred: ClosedRange<Int64>? = nil, _ body: (StoredEvent) throws -> Bool) throws -> UInt64 {
+        try reader.scan(from: seq, timeRange: occurred) { r in
+            let event: Event
+            do throws(EventCodec.Problem) { event = try EventCodec.decode(r.payload) } catch { throw StoreError.undecodable(seq: r.seq, reason: error.message) }
+            return try body(StoredEvent(seq: r.seq, recordedAt: Timestamp(micros: r.recordedAt), event: event))
+        }
+    }
+}

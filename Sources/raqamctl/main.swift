@@ -1,0 +1,3 @@
+import RaqamCLI
+
+RaqamCtl.main()
