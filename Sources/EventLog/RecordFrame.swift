@@ -1,4 +1,5 @@
 import Crypto
+import Glibc
 
 /// The on-disk frame of one record (format version 1). All integers little-endian.
 ///
@@ -109,6 +110,31 @@ enum RecordFrame {
         }
         return true
     }
+
+    /// The offset of the last non-zero byte at or after `from`, or nil when all are zero.
+    ///
+    /// Compares 64 KiB blocks with `memcmp` against zeros, from the end backwards: a
+    /// preallocated segment is mostly zeros, and memcmp runs at memory speed in any build.
+    static func lastNonZero(_ region: UnsafeRawBufferPointer, from: Int) -> Int? {
+        let base = region.baseAddress!
+        var end = region.count
+        let block = zeroBlock.count
+        while end > from {
+            let start = max(from, end - block)
+            let equal = zeroBlock.withUnsafeBytes { memcmp(base + start, $0.baseAddress!, end - start) == 0 }
+            if !equal {
+                var i = end - 1
+                while i >= start {
+                    if base.load(fromByteOffset: i, as: UInt8.self) != 0 { return i }
+                    i -= 1
+                }
+            }
+            end = start
+        }
+        return nil
+    }
+
+    private static let zeroBlock = [UInt8](repeating: 0, count: 64 << 10)
 
     static func hex(_ v: UInt32) -> String {
         let s = String(v, radix: 16)

@@ -103,13 +103,7 @@ struct SegmentScan {
     /// intact record starts anywhere after it, a torn tail otherwise.
     static func classifyRemainder(region: UnsafeRawBufferPointer, from offset: Int, maxPayload: Int, reason: String) -> Ending {
         let base = region.baseAddress!
-        var lastNonZero = -1
-        var probe = offset
-        while probe < region.count {
-            if base.load(fromByteOffset: probe, as: UInt8.self) != 0 { lastNonZero = probe }
-            probe += 1
-        }
-        if lastNonZero < 0 { return .clean }
+        guard let lastNonZero = RecordFrame.lastNonZero(region, from: offset) else { return .clean }
         var candidate = offset + RecordFrame.alignment
         while candidate + RecordFrame.headerSize <= lastNonZero + 1 {
             if base.u32(candidate) == RecordFrame.magic,
