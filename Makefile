@@ -1,0 +1,47 @@
+# raqam: the two entry points are `make demo` and `make test`; both install what they need
+# on a fresh Debian machine (as root, or with sudo).
+
+SWIFT    ?= swift
+PREFIX   ?= /usr/local
+DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO_DIR ?= $(shell mktemp -d /tmp/raqam-demo.XXXXXX)
+
+.PHONY: all deps build release test demo bench install clean
+
+all: build
+
+# Debian packages the build and the tests need; apt runs only when one is missing.
+deps:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "swift is not on the PATH: install Swift 6 (https://www.swift.org/install/linux/)"; exit 1; }
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# Every test, against real files, real fsync, real processes and a real tmpfs (needs root).
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# A first look: the reference data and a sample of reports in a fresh state directory.
+demo: release
+	@scripts/demo.sh "$(DEMO_DIR)" .build/release
+
+# The log benchmark, raqam beside SQLite in the same run (see docs/performance.md).
+bench: release
+	.build/release/raqam-bench log
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 .build/release/raqamctl .build/release/raqamd $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf .build
