@@ -28,6 +28,8 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // C: the system's SQLite (libsqlite3-dev), the benchmark's peer.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // C: CRC32C with the SSE4.2 instruction where the CPU has it, a table otherwise.
         .target(name: "CRaqamSupport"),
 
@@ -65,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "raqam-bench",
             dependencies: [
-                "EventLog", "RaqamModel", "RaqamStore",
+                "EventLog", "RaqamModel", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

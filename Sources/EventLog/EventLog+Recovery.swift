@@ -5,7 +5,7 @@ import Glibc
 /// damage anywhere else stops the open with the segment, the offset and the reason.
 struct Recovered {
     var writer: SegmentWriter
-    var activeKeys: [RecordKey: UInt64] = [:]
+    var activeKeys = KeyTable()
     var sealed: [SegmentIndex] = []
     var report = RecoveryReport()
 
@@ -81,6 +81,7 @@ struct Recovered {
             }
             report.tornTail = .init(segment: active.path, offset: offset, bytes: bytes, reason: reason)
         }
+        activeKeys = KeyTable(capacity: max(1024, scan.keys.count))
         for (key, seq) in scan.keys { activeKeys[key] = seq }
         writer = SegmentWriter(configuration: configuration, fd: fd, path: active.path, header: mapped.header, scan: scan)
         report.lastSeq = scan.lastSeq

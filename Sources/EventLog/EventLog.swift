@@ -128,6 +128,9 @@ public final class EventLog: Sendable {
         Syscalls.close(lockFD)
     }
 
+    /// True when CRC-32C runs on the CPU's instruction rather than a table (for reports).
+    public static var checksumsInHardware: Bool { CRC32C.isHardware }
+
     /// The seq of the last record appended and acknowledged (0 for an empty log).
     public var lastSeq: UInt64 {
         state.withLock { $0.durableSeq }
@@ -303,13 +306,13 @@ struct WriterState {
     var nextSeq: UInt64
     var durableSeq: UInt64
     /// Keys of records in the active segment (including queued ones), to their seq.
-    var activeKeys: [RecordKey: UInt64]
+    var activeKeys: KeyTable
     /// Sidecar indexes of sealed segments, oldest first, for key look-ups.
     var sealed: [SegmentIndex]
     var failure: EventLogError?
     var closed = false
 
-    init(nextSeq: UInt64, durableSeq: UInt64, activeKeys: [RecordKey: UInt64], sealed: [SegmentIndex]) {
+    init(nextSeq: UInt64, durableSeq: UInt64, activeKeys: KeyTable, sealed: [SegmentIndex]) {
         self.nextSeq = nextSeq
         self.durableSeq = durableSeq
         self.activeKeys = activeKeys

@@ -48,7 +48,7 @@ enum RecordFrame {
             p.storeBytes(of: key.low.bigEndian, toByteOffset: 48, as: UInt64.self)
             if payload.count > 0 { (p + headerSize).copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
             let chain = chainHash(previous: previous, frame: UnsafeRawPointer(p), payloadLength: payload.count)
-            chain.bytes.withUnsafeBytes { (p + 56).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            chain.store(to: p + 56)
             let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: p + 8, count: headerSize - 8 + payload.count))
             p.put(crc, at: 4)
             return chain
@@ -58,10 +58,14 @@ enum RecordFrame {
     /// SHA-256 over the previous chain, the frame's fields 8 ..< 56 and the payload.
     static func chainHash(previous: ChainHash, frame p: UnsafeRawPointer, payloadLength: Int) -> ChainHash {
         var hasher = SHA256()
-        previous.bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: p + 8, count: 48))
+        withUnsafeTemporaryAllocation(byteCount: 80, alignment: 8) { head in
+            // The previous hash and the fixed fields, in one update.
+            previous.store(to: head.baseAddress!)
+            (head.baseAddress! + 32).copyMemory(from: p + 8, byteCount: 48)
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(head))
+        }
         hasher.update(bufferPointer: UnsafeRawBufferPointer(start: p + headerSize, count: payloadLength))
-        return ChainHash(bytes: Array(hasher.finalize()))
+        return hasher.finalize().withUnsafeBytes { ChainHash($0) }
     }
 
     /// What lies at an offset of a segment.

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// raqam's benchmark program: each figure beside a peer measured in the same run.
+struct RaqamBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "raqam-bench",
+        abstract: "Measure raqam beside SQLite on this machine (see docs/performance.md).",
+        subcommands: [LogBenchmark.self]
+    )
+}
+
+RaqamBench.main()
