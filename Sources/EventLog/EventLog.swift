@@ -88,6 +88,8 @@ public final class EventLog: Sendable {
     /// lock (and the interval flusher), so it is never contended on the append path.
     private let io: Mutex<SegmentWriter>
     private let lockFD: Int32
+    /// Where async appenders' batches are written and synced.
+    private let ioQueue = DispatchQueue(label: "raqam.eventlog.io")
     private let flusher: FlushTimer?
 
     /// Opens (creating when needed) the log in `directory`, takes the writer lock, and recovers.
@@ -128,6 +130,19 @@ public final class EventLog: Sendable {
         Syscalls.close(lockFD)
     }
 
+    /// Counters of what the writer did since it was opened.
+    public struct Statistics: Sendable, Equatable {
+        /// Records written (duplicates not counted).
+        public var records = 0
+        /// Group commits: batches written with one write (and, under `.always`, one sync).
+        public var flushes = 0
+        /// Time spent in flushes (framing, write, sync), in nanoseconds.
+        public var flushNanos: UInt64 = 0
+    }
+
+    /// What the writer did since it was opened; `records / flushes` is the mean group size.
+    public var statistics: Statistics { state.withLock { $0.statistics } }
+
     /// True when CRC-32C runs on the CPU's instruction rather than a table (for reports).
     public static var checksumsInHardware: Bool { CRC32C.isHardware }
 
@@ -150,7 +165,7 @@ public final class EventLog: Sendable {
         for (i, e) in entries.enumerated() where e.payload.count > limit {
             throw EventLogError(code: .tooLarge, message: "record \(i + 1) of the batch has \(e.payload.count) bytes; the log accepts at most \(limit)")
         }
-        let request = AppendRequest()
+        let request = AppendRequest(async: false)
         let submitted: GroupCommit<AppendRequest>.Submitted? = try state.withLock { (s) throws(EventLogError) in
             try s.checkUsable()
             s.assign(entries, to: request)
@@ -175,9 +190,11 @@ public final class EventLog: Sendable {
     }
 
     /// Flushes `batch` as the leader, completes its requests, and hands the lead on.
-    private func lead(_ batch: [AppendRequest]) {
+    private func lead(_ first: [AppendRequest]) {
+        let batch = gather(first)
         var records: [PendingRecord] = []
         for r in batch { records.append(contentsOf: r.records) }
+        let started = Syscalls.monotonicNanos()
         let (written, broken): (Result<[SegmentIndex], EventLogError>, Bool) = io.withLock { writer in
             do throws(EventLogError) {
                 return (.success(try writer.write(records, directory: directory)), false)
@@ -190,6 +207,10 @@ public final class EventLog: Sendable {
             switch written {
             case .success(let sealed):
                 s.durableSeq = records.last?.seq ?? s.durableSeq
+                s.lastGroupRequests = batch.count
+                s.statistics.records += records.count
+                s.statistics.flushes += 1
+                s.statistics.flushNanos += Syscalls.monotonicNanos() - started
                 s.seal(sealed)
                 return s.commit.finished()
             case .failure(let error):
@@ -207,8 +228,68 @@ public final class EventLog: Sendable {
         for r in failedAfter {
             if case .failure(let error) = written { r.complete(.failed(error)) }
         }
-        if case .handOff(let leader) = next { leader.complete(.lead) }
+        if case .handOff(let leader) = next {
+            if leader.isAsync {
+                // An async caller must not block its executor on I/O: lead on the I/O queue.
+                ioQueue.async { self.lead(self.state.withLock { $0.commit.takeBatch() }) }
+            } else {
+                leader.complete(.lead)
+            }
+        }
     }
+
+    /// Appends like `append(_:)`, suspending instead of blocking: the write and the sync run
+    /// on the log's own I/O queue, never on the caller's executor. Async and blocking
+    /// appenders share the same group commits.
+    @discardableResult
+    public func append(_ entries: [Entry]) async throws(EventLogError) -> [Appended] {
+        let limit = configuration.effectiveMaxPayload
+        for (i, e) in entries.enumerated() where e.payload.count > limit {
+            throw EventLogError(code: .tooLarge, message: "record \(i + 1) of the batch has \(e.payload.count) bytes; the log accepts at most \(limit)")
+        }
+        let request = AppendRequest(async: true)
+        let outcome: AppendRequest.Outcome = await withCheckedContinuation { continuation in
+            request.set(continuation: continuation)
+            let submitted: Result<GroupCommit<AppendRequest>.Submitted?, EventLogError> = state.withLock { s in
+                do throws(EventLogError) { try s.checkUsable() } catch { return .failure(error) }
+                s.assign(entries, to: request)
+                if request.records.isEmpty && request.onlyDurableDuplicates(durableSeq: s.durableSeq) { return .success(nil) }
+                return .success(s.commit.submit(request))
+            }
+            switch submitted {
+            case .failure(let error): request.complete(.failed(error))
+            case .success(nil): request.complete(.committed)
+            case .success(.lead(let batch)?): ioQueue.async { self.lead(batch) }
+            case .success(.wait?): break
+            }
+        }
+        switch outcome {
+        case .committed: return request.results
+        case .failed(let error): throw error
+        case .lead: preconditionFailure("async requests are never handed the lead")
+        }
+    }
+
+    /// Under `.always`, when the last group commit served several appenders, waits a moment
+    /// (at most `commitWindowNanos`) for them to queue their next appends, so they join this
+    /// sync rather than the next one. Without it, appenders that wait on each other split
+    /// into two halves that take turns, and each sync carries half of them. A lone appender
+    /// (the last group had one request) never waits.
+    private func gather(_ first: [AppendRequest]) -> [AppendRequest] {
+        guard configuration.durability == .always else { return first }
+        let expected = state.withLock { $0.lastGroupRequests }
+        guard expected > 1, first.count < expected else { return first }
+        var batch = first
+        let deadline = Syscalls.monotonicNanos() + Self.commitWindowNanos
+        while batch.count < expected && Syscalls.monotonicNanos() < deadline {
+            usleep(10)
+            batch += state.withLock { $0.commit.takeBatch() }
+        }
+        return batch
+    }
+
+    /// The longest a group commit waits for more appenders: a fraction of one fdatasync.
+    static let commitWindowNanos: UInt64 = 100_000
 
     /// Forces everything appended so far to stable storage (for `.none` and `.interval`).
     public func sync() throws(EventLogError) {
@@ -260,7 +341,8 @@ struct PendingRecord: Sendable {
 }
 
 /// One caller's append: its records (duplicates left out), the results to return, and the
-/// means to wait for the leader.
+/// means to wait for the leader: a semaphore for a blocking caller, a continuation for an
+/// async one.
 final class AppendRequest: Sendable {
     enum Outcome: Sendable {
         case committed
@@ -269,11 +351,22 @@ final class AppendRequest: Sendable {
         case lead
     }
 
-    // Written only under `EventLog.state` while the request is assigned, before it is
-    // queued; read after `wait()` returns, which orders the two through the semaphore.
-    private let box = Mutex<(records: [PendingRecord], results: [EventLog.Appended], outcome: Outcome?)>(([], [], nil))
-    private let done = DispatchSemaphore(value: 0)
+    private struct Box {
+        var records: [PendingRecord] = []
+        var results: [EventLog.Appended] = []
+        var outcome: Outcome?
+        var continuation: CheckedContinuation<Outcome, Never>?
+    }
 
+    private let box = Mutex(Box())
+    /// For blocking callers; nil for async ones.
+    private let done: DispatchSemaphore?
+
+    init(async: Bool) {
+        done = async ? nil : DispatchSemaphore(value: 0)
+    }
+
+    var isAsync: Bool { done == nil }
     var records: [PendingRecord] { box.withLock { $0.records } }
     var results: [EventLog.Appended] { box.withLock { $0.results } }
     var outcome: Outcome? { box.withLock { $0.outcome } }
@@ -285,17 +378,26 @@ final class AppendRequest: Sendable {
         }
     }
 
+    /// For async callers: where `complete` delivers the outcome. Set before the request is queued.
+    func set(continuation: CheckedContinuation<Outcome, Never>) {
+        box.withLock { $0.continuation = continuation }
+    }
+
     func onlyDurableDuplicates(durableSeq: UInt64) -> Bool {
         box.withLock { $0.results.allSatisfy { $0.isDuplicate && $0.seq <= durableSeq } }
     }
 
     func complete(_ outcome: Outcome) {
-        box.withLock { $0.outcome = outcome }
-        done.signal()
+        let continuation = box.withLock { b in
+            b.outcome = outcome
+            defer { b.continuation = nil }
+            return b.continuation
+        }
+        if let continuation { continuation.resume(returning: outcome) } else { done?.signal() }
     }
 
     func wait() -> Outcome {
-        done.wait()
+        done!.wait()
         return box.withLock { $0.outcome! }
     }
 }
@@ -311,6 +413,9 @@ struct WriterState {
     var sealed: [SegmentIndex]
     var failure: EventLogError?
     var closed = false
+    var statistics = EventLog.Statistics()
+    /// How many requests the last group commit served (see `EventLog.gather`).
+    var lastGroupRequests = 0
 
     init(nextSeq: UInt64, durableSeq: UInt64, activeKeys: KeyTable, sealed: [SegmentIndex]) {
         self.nextSeq = nextSeq

@@ -83,24 +83,29 @@ struct LogBenchmark: ParsableCommand {
         if selected("many") {
         progress("durable append, \(producers) producers")
         let total64 = producers * sizes.perProducer
+        var groupSize = 0.0, flushMicros = 0.0
         let r64 = try medianRate(runs: runs) { _ in
             let log = try EventLog(directory: fresh("many"), configuration: .init(durability: .always))
             let t0 = now()
-            runThreads(producers) { p in
-                for i in 0..<sizes.perProducer { try! log.append([entry(records[p * sizes.perProducer + i])]) }
+            runTasks(producers) { p in
+                for i in 0..<sizes.perProducer { try! await log.append([entry(records[p * sizes.perProducer + i])]) }
             }
-            return (total64, now() - t0)
+            let elapsed = now() - t0
+            let st = log.statistics
+            groupSize = Double(st.records) / Double(st.flushes)
+            flushMicros = Double(st.flushNanos) / Double(st.flushes) / 1000
+            return (total64, elapsed)
         }
         let s64 = try medianRate(runs: runs) { _ in
             let db = try SQLitePeer(path: fresh("many.sqlite"), synchronous: .full)
             let t0 = now()
-            runThreads(producers) { p in
-                for i in 0..<sizes.perProducer { try! db.groupInsert(records[p * sizes.perProducer + i]) }
+            runTasks(producers) { p in
+                for i in 0..<sizes.perProducer { await db.insert(records[p * sizes.perProducer + i]) }
             }
             return (total64, now() - t0)
         }
         rows.append(Row(scenario: "durable append, \(producers) producers", raqam: r64.median, sqlite: s64.median,
-                        note: "raqam group commit vs SQLite FULL with a group-commit leader (1 transaction per batch)"))
+                        note: String(format: "%.0f records per group commit, %.0f µs per flush; ", groupSize, flushMicros) + "64 async tasks; raqam group commit vs SQLite FULL with one writer committing all queued (1 transaction per batch)"))
         }
 
         // Bulk import: no sync per batch, one at the end.

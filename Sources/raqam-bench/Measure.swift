@@ -58,3 +58,16 @@ func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     }
     group.wait()
 }
+
+/// Runs `body(i)` for i in 0..<count as concurrent tasks and waits for all of them: how
+/// raqamd serves many clients (suspended appenders cost no thread).
+func runTasks(_ count: Int, _ body: @escaping @Sendable (Int) async -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<count { group.addTask { await body(i) } }
+        }
+        done.signal()
+    }
+    done.wait()
+}

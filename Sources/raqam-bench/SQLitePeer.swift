@@ -68,6 +68,8 @@ final class SQLitePeer: @unchecked Sendable {
     // acknowledged event. Producers queue; a leader commits everything queued in one
     // transaction and wakes them.
     private let queue = Mutex<(pending: [(BenchRecord, DispatchSemaphore)], leading: Bool)>(([], false))
+    fileprivate let asyncQueue = Mutex<(pending: [(BenchRecord, CheckedContinuation<Void, Never>)], draining: Bool)>(([], false))
+    fileprivate let writer = DispatchQueue(label: "sqlite.writer")
 
     func groupInsert(_ record: BenchRecord) throws {
         let done = DispatchSemaphore(value: 0)
@@ -91,6 +93,36 @@ final class SQLitePeer: @unchecked Sendable {
             if batch.isEmpty { return }
             try insertTransaction(ArraySlice(batch.map(\.0)))
             for (_, s) in batch where s !== done { s.signal() }
+        }
+    }
+}
+
+extension SQLitePeer {
+    /// Async producers' group commit: each event is acknowledged after the transaction
+    /// holding it commits (a sync under synchronous=FULL); a serial queue is the one writer.
+    func insert(_ record: BenchRecord) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let schedule = asyncQueue.withLock { q -> Bool in
+                q.pending.append((record, c))
+                if q.draining { return false }
+                q.draining = true
+                return true
+            }
+            if schedule { writer.async { self.drain() } }
+        }
+    }
+
+    private func drain() {
+        while true {
+            let batch = asyncQueue.withLock { q -> [(BenchRecord, CheckedContinuation<Void, Never>)] in
+                let b = q.pending
+                q.pending = []
+                if b.isEmpty { q.draining = false }
+                return b
+            }
+            if batch.isEmpty { return }
+            try! insertTransaction(ArraySlice(batch.map(\.0)))
+            for (_, c) in batch { c.resume() }
         }
     }
 }

@@ -98,6 +98,40 @@ import Testing
         #expect(try EventLogVerifier.verify(directory: dir.path).isIntact)
     }
 
+    @Test func asyncAndBlockingAppendersShareGroupCommits() async throws {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 64 << 10))
+        let tasks = 48, perTask = 20
+        let blocking = Thread {
+            for n in 10_000..<10_100 { try! log.append([EventLog.Entry(key: key(n), time: 0, payload: payload(n))]) }
+        }
+        blocking.start()
+        let seqs = try await withThrowingTaskGroup(of: [UInt64].self) { group in
+            for t in 0..<tasks {
+                group.addTask {
+                    var mine: [UInt64] = []
+                    for i in 0..<perTask {
+                        let n = t * perTask + i
+                        mine.append(try await log.append([EventLog.Entry(key: key(n), time: 0, payload: payload(n))])[0].seq)
+                    }
+                    return mine
+                }
+            }
+            var all: [UInt64] = []
+            for try await s in group { all += s }
+            return all
+        }
+        while !blocking.isFinished { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(Set(seqs).count == tasks * perTask)
+        #expect(log.lastSeq == UInt64(tasks * perTask + 100))
+        #expect(log.statistics.flushes < tasks * perTask + 100, "appends never shared a sync")
+        // A retry from an async caller gets the original seq.
+        let again = try await log.append([EventLog.Entry(key: key(0), time: 0, payload: payload(0))])
+        let original = try #require(try readAll(dir.path).first { $0.payload == payload(0) })
+        #expect(again == [EventLog.Appended(seq: original.seq, isDuplicate: true)])
+        #expect(try EventLogVerifier.verify(directory: dir.path).records == tasks * perTask + 100)
+    }
+
     @Test func concurrentAppendersShareSyncsAndGetGapFreeSeqs() throws {
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 64 << 10))
