@@ -22,12 +22,54 @@ public enum FieldValue: Hashable, Sendable {
 
 /// The `data` of an event: one optional value per field of its type's schema, in schema
 /// order, so that a projection reads a field by position without looking up its name.
+///
+/// Stored inline (no type has more than `capacity` fields): replay builds millions of these,
+/// and an array would cost an allocation each.
 public struct EventData: Hashable, Sendable {
-    public var values: [FieldValue?]
+    /// The most fields any event type has.
+    public static let capacity = 5
 
-    public init(values: [FieldValue?]) { self.values = values }
+    private var v0, v1, v2, v3, v4: FieldValue?
+    /// How many fields the type has (present or not).
+    public private(set) var count: Int
 
-    public subscript(_ index: Int) -> FieldValue? { index < values.count ? values[index] : nil }
+    public init(values: [FieldValue?]) {
+        precondition(values.count <= Self.capacity, "an event type has at most \(Self.capacity) fields")
+        count = values.count
+        for (i, v) in values.enumerated() { self[i] = v }
+    }
+
+    /// `count` fields, all absent.
+    public init(count: Int) {
+        precondition(count <= Self.capacity, "an event type has at most \(Self.capacity) fields")
+        self.count = count
+    }
+
+    public subscript(_ index: Int) -> FieldValue? {
+        get {
+            switch index {
+            case 0: v0
+            case 1: v1
+            case 2: v2
+            case 3: v3
+            case 4: v4
+            default: nil
+            }
+        }
+        set {
+            switch index {
+            case 0: v0 = newValue
+            case 1: v1 = newValue
+            case 2: v2 = newValue
+            case 3: v3 = newValue
+            case 4: v4 = newValue
+            default: preconditionFailure("field index \(index) out of range")
+            }
+        }
+    }
+
+    /// The values in schema order.
+    public var values: [FieldValue?] { (0..<count).map { self[$0] } }
 }
 
 /// A 128-bit event id (a UUID), kept as text-free bytes.

@@ -76,20 +76,20 @@ public enum EventCodec {
         }
         let source = flags & 2 != 0 ? try r.string() : nil
         let bitmap = try r.byte()
-        let fields = type.schema.fields
-        var values = [FieldValue?](repeating: nil, count: fields.count)
-        for i in fields.indices where bitmap & (1 << UInt8(i)) != 0 {
-            switch fields[i].kind {
-            case .string, .choice, .period, .regionKey, .url: values[i] = .string(try r.string())
-            case .integer: values[i] = .integer(unzigzag(try r.varint()))
-            case .date: values[i] = .date(CalendarDate(days: Int32(truncatingIfNeeded: unzigzag(try r.varint()))))
-            case .number: values[i] = .number(Double(bitPattern: try r.fixed64()))
-            case .boolean: values[i] = .boolean(try r.byte() != 0)
+        let (kinds, count) = type.wireLayout
+        var data = EventData(count: count)
+        for i in 0..<count where bitmap & (1 << UInt8(i)) != 0 {
+            switch (kinds >> (4 * UInt64(i))) & 0xF {
+            case 1: data[i] = .string(try r.string())
+            case 2: data[i] = .integer(unzigzag(try r.varint()))
+            case 3: data[i] = .number(Double(bitPattern: try r.fixed64()))
+            case 4: data[i] = .boolean(try r.byte() != 0)
+            default: data[i] = .date(CalendarDate(days: Int32(truncatingIfNeeded: unzigzag(try r.varint()))))
             }
         }
         guard r.offset == bytes.count else { throw Problem(message: "trailing bytes after the event") }
         return Event(id: id, type: type, subject: subject, occurredAt: Timestamp(micros: micros, offsetMinutes: offset),
-                     source: source, data: EventData(values: values))
+                     source: source, data: data)
     }
 
     public static func decode(_ bytes: [UInt8]) throws(Problem) -> Event {

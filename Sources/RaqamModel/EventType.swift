@@ -32,6 +32,24 @@ public enum EventType: String, Sendable, CaseIterable, CustomStringConvertible {
 
     /// The schema of this type: allowed subjects and fields, in their fixed order.
     public var schema: EventSchema { EventSchema.all[Int(wireCode) - 1] }
+
+    /// The wire kinds of the type's fields, 4 bits each from the lowest, and their count:
+    /// what the binary decoder needs, as plain integers (no array to retain per event).
+    var wireLayout: (kinds: UInt64, count: Int) {
+        switch self {
+        case .entityRegistered: (0x11111, 5)        // choice, string, regionKey, string, string: all strings on the wire
+        case .projectRegistered: (0x5111, 4)        // string, choice, string, date
+        case .projectImplemented, .projectCancelled: (0x11, 2)
+        case .projectRescheduled: (0x51, 2)
+        case .serviceLaunched: (0x111, 3)
+        case .serviceSimplified, .roadmapProductIntroduced, .portalLaunched: (0x1, 1)
+        case .roadmapApproved, .portalUpdated: (0x2, 1)
+        case .trainingReported: (0x22, 2)
+        case .assessmentRecorded: (0x134, 3)        // boolean, number, string
+        case .economyReported, .exportReported, .startupFunded: (0x31, 2)
+        case .targetSet: (0x531, 3)                 // string, number, date
+        }
+    }
 }
 
 /// What one field of an event's `data` holds.

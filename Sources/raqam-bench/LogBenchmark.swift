@@ -165,7 +165,7 @@ struct LogBenchmark: ParsableCommand {
             let t0 = now()
             try EventLogReader(directory: readLog).scan { r in
                 let e = try EventCodec.decode(r.payload)
-                checksum &+= e.data.values.count
+                checksum &+= e.data.count
                 n += 1
                 return true
             }
@@ -177,7 +177,7 @@ struct LogBenchmark: ParsableCommand {
             let t0 = now()
             try readDB.scan { payload in
                 let e = try EventCodec.decode(payload)
-                checksum &+= e.data.values.count
+                checksum &+= e.data.count
                 n += 1
             }
             precondition(n == sizes.read && checksum > 0)

@@ -1,0 +1,35 @@
+import Testing
+@testable import RaqamModel
+
+@Suite struct EventCodecTests {
+    @Test(arguments: EventType.allCases)
+    func wireLayoutAgreesWithTheSchema(_ type: EventType) {
+        let fields = type.schema.fields
+        var kinds: UInt64 = 0
+        for (i, f) in fields.enumerated() {
+            let code: UInt64 = switch f.kind {
+            case .string, .choice, .period, .regionKey, .url: 1
+            case .integer: 2
+            case .number: 3
+            case .boolean: 4
+            case .date: 5
+            }
+            kinds |= code << (4 * UInt64(i))
+        }
+        #expect(type.wireLayout.kinds == kinds)
+        #expect(type.wireLayout.count == fields.count)
+        #expect(fields.count <= EventData.capacity)
+    }
+
+    @Test func truncatedOrTrailingBytesAreRefused() throws {
+        let e = Event(id: EventID(derivedFrom: "x"), type: .trainingReported, subject: try EntityKey(parsing: "region:1703"),
+                      occurredAt: Timestamp(micros: 1_620_966_600_000_000, offsetMinutes: 300), source: "s",
+                      data: EventData(values: [.integer(40), .integer(12)]))
+        let bytes = EventCodec.encode(e)
+        #expect(try EventCodec.decode(bytes) == e)
+        for cut in 0..<bytes.count {
+            #expect(throws: EventCodec.Problem.self) { try EventCodec.decode(Array(bytes.prefix(cut))) }
+        }
+        #expect(throws: EventCodec.Problem.self) { try EventCodec.decode(bytes + [0]) }
+    }
+}
