@@ -31,7 +31,7 @@ struct Recovered {
             let fd = try SegmentWriter.createSegment(path: path, header: header)
             try Syscalls.fsyncDirectory(directory)
             let empty = SegmentScan(empty: header)
-            writer = SegmentWriter(configuration: configuration, fd: fd, path: path, header: header, scan: empty)
+            writer = SegmentWriter(configuration: configuration, active: OpenSegment(fd: fd, path: path, header: header, scan: empty))
             return
         }
 
@@ -83,7 +83,7 @@ struct Recovered {
         }
         activeKeys = KeyTable(capacity: max(1024, scan.keys.count))
         for (key, seq) in scan.keys { activeKeys[key] = seq }
-        writer = SegmentWriter(configuration: configuration, fd: fd, path: active.path, header: mapped.header, scan: scan)
+        writer = SegmentWriter(configuration: configuration, active: OpenSegment(fd: fd, path: active.path, header: mapped.header, scan: scan))
         report.lastSeq = scan.lastSeq
     }
 

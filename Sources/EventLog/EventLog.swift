@@ -113,7 +113,7 @@ public final class EventLog: Sendable {
             throw error
         }
         recovery = opened.report
-        state = Mutex(WriterState(nextSeq: opened.writer.lastSeq &+ 1, durableSeq: opened.writer.lastSeq,
+        state = Mutex(WriterState(nextSeq: opened.writer.active.lastSeq &+ 1, durableSeq: opened.writer.active.lastSeq,
                                   activeKeys: opened.activeKeys, sealed: opened.sealed))
         io = Mutex(opened.writer)
         if case .interval(let ms) = configuration.durability {
@@ -126,7 +126,11 @@ public final class EventLog: Sendable {
 
     deinit {
         flusher?.cancel()
-        io.withLock { $0.closeFiles() }
+        // Best effort for callers that never called close(): what was written reaches the disk.
+        io.withLock { writer in
+            try? writer.syncIfDirty()
+            writer.closeFiles()
+        }
         Syscalls.close(lockFD)
     }
 

@@ -1,9 +1,8 @@
 import Glibc
 
-/// The open files of the writer: the active segment, where its records end, the chain head,
-/// and the sparse index and keys that its sidecar will get when it is sealed.
-struct SegmentWriter {
-    let configuration: EventLog.Configuration
+/// What the writer knows of a segment it writes to: its file, where its records end, the
+/// chain head, and the sparse index and keys that its sidecar gets when it is sealed.
+struct OpenSegment {
     var fd: Int32
     var path: String
     var header: SegmentHeader
@@ -14,14 +13,8 @@ struct SegmentWriter {
     var count: Int
     var blocks: [IndexBlock]
     var keys: [(key: RecordKey, seq: UInt64)]
-    var dirty = false
-    /// Set when a write or sync failed after bytes may have reached the segment: what is on
-    /// disk is no longer known, so the writer must be reopened (which recovers).
-    var broken = false
-    var lastSyncNanos = Syscalls.monotonicNanos()
 
-    init(configuration: EventLog.Configuration, fd: Int32, path: String, header: SegmentHeader, scan: SegmentScan) {
-        self.configuration = configuration
+    init(fd: Int32, path: String, header: SegmentHeader, scan: SegmentScan) {
         self.fd = fd
         self.path = path
         self.header = header
@@ -34,25 +27,59 @@ struct SegmentWriter {
         keys = scan.keys
     }
 
-    mutating func closeFiles() {
-        if fd >= 0 { Syscalls.close(fd) }
-        fd = -1
+    /// A new, empty segment that follows `previous` (its file is created later).
+    init(following previous: OpenSegment, header: SegmentHeader, path: String) {
+        self.init(fd: -1, path: path, header: header, scan: SegmentScan(empty: header))
+        lastRecordedAt = previous.lastRecordedAt
     }
 
-    /// A segment planned by `write`: its header and the frames that go into it.
-    private struct Planned {
-        var header: SegmentHeader
-        var path: String
-        var start: Int
-        var bytes: [UInt8] = []
-        var end: Int
-        var chain: ChainHash
-        var lastSeq: UInt64
-        var lastRecordedAt: Int64
-        var count: Int
-        var blocks: [IndexBlock]
-        var keys: [(key: RecordKey, seq: UInt64)]
-        var fd: Int32 = -1
+    /// Frames one record at the end of `buffer` (which will be written at this segment's
+    /// end as it was before the batch) and advances the segment's bookkeeping.
+    mutating func frame(_ r: PendingRecord, recordedAt: Int64, into buffer: inout [UInt8]) {
+        let offset = end
+        chain = r.entry.payload.withUnsafeBytes { payload in
+            RecordFrame.encode(into: &buffer, seq: r.seq, recordedAt: recordedAt, time: r.entry.time,
+                               key: r.entry.key, payload: payload, previous: chain)
+        }
+        if count % IndexBlock.recordsPerBlock == 0 {
+            blocks.append(IndexBlock(firstSeq: r.seq, offset: offset, firstRecordedAt: recordedAt,
+                                     minTime: r.entry.time, maxTime: r.entry.time))
+        } else {
+            blocks[blocks.count - 1].minTime = min(blocks[blocks.count - 1].minTime, r.entry.time)
+            blocks[blocks.count - 1].maxTime = max(blocks[blocks.count - 1].maxTime, r.entry.time)
+        }
+        if !r.entry.key.isNone { keys.append((r.entry.key, r.seq)) }
+        end = offset + RecordFrame.size(payloadLength: r.entry.payload.count)
+        lastSeq = r.seq
+        lastRecordedAt = recordedAt
+        count += 1
+    }
+
+    /// The sidecar index of this segment as it stands.
+    var index: SegmentIndex {
+        SegmentIndex(baseSeq: header.baseSeq, count: count, endOffset: end, lastRecordedAt: lastRecordedAt,
+                     lastChain: chain, blocks: blocks, keys: keys.sorted { $0.key < $1.key })
+    }
+}
+
+/// The writer's files: the active segment, and how (and whether) to sync it.
+struct SegmentWriter {
+    let configuration: EventLog.Configuration
+    var active: OpenSegment
+    var dirty = false
+    /// Set when a write or sync failed after bytes may have reached the segment: what is on
+    /// disk is no longer known, so the writer must be reopened (which recovers).
+    var broken = false
+    var lastSyncNanos = Syscalls.monotonicNanos()
+
+    init(configuration: EventLog.Configuration, active: OpenSegment) {
+        self.configuration = configuration
+        self.active = active
+    }
+
+    mutating func closeFiles() {
+        if active.fd >= 0 { Syscalls.close(active.fd) }
+        active.fd = -1
     }
 
     /// Frames, writes and (per the durability) syncs `records`, rotating to new segments as
@@ -65,88 +92,55 @@ struct SegmentWriter {
     mutating func write(_ records: [PendingRecord], directory: String) throws(EventLogError) -> [SegmentIndex] {
         guard !records.isEmpty else { return [] }
         let now = Syscalls.nowMicros()
-        let recordedAt = max(now, lastRecordedAt)
-        var plans = [Planned(header: header, path: path, start: end, end: end, chain: chain, lastSeq: lastSeq,
-                             lastRecordedAt: lastRecordedAt, count: count, blocks: blocks, keys: keys, fd: fd)]
+        let recordedAt = max(now, active.lastRecordedAt)
+        // Each segment the batch touches: its state after the batch, where its new bytes
+        // start, and the bytes.
+        var plans: [(segment: OpenSegment, start: Int, bytes: [UInt8])] = []
+        var segment = active, start = active.end, bytes: [UInt8] = []
         for r in records {
             let size = RecordFrame.size(payloadLength: r.entry.payload.count)
-            if plans[plans.count - 1].end + size > plans[plans.count - 1].header.segmentSize {
-                let last = plans[plans.count - 1]
-                let h = SegmentHeader(baseSeq: r.seq, segmentSize: configuration.segmentSize, createdAt: now, previousChain: last.chain)
-                plans.append(Planned(header: h, path: directory + "/" + SegmentHeader.fileName(baseSeq: r.seq),
-                                     start: SegmentHeader.size, end: SegmentHeader.size, chain: last.chain,
-                                     lastSeq: last.lastSeq, lastRecordedAt: last.lastRecordedAt, count: 0, blocks: [], keys: []))
+            if segment.end + size > segment.header.segmentSize {
+                plans.append((segment, start, bytes))
+                let h = SegmentHeader(baseSeq: r.seq, segmentSize: configuration.segmentSize, createdAt: now, previousChain: segment.chain)
+                segment = OpenSegment(following: segment, header: h, path: directory + "/" + SegmentHeader.fileName(baseSeq: r.seq))
+                start = segment.end
+                bytes = []
             }
-            let i = plans.count - 1
-            let offset = plans[i].end
-            let newChain = r.entry.payload.withUnsafeBytes { payload in
-                RecordFrame.encode(into: &plans[i].bytes, seq: r.seq, recordedAt: recordedAt, time: r.entry.time,
-                                   key: r.entry.key, payload: payload, previous: plans[i].chain)
-            }
-            plans[i].chain = newChain
-            if plans[i].count % IndexBlock.recordsPerBlock == 0 {
-                plans[i].blocks.append(IndexBlock(firstSeq: r.seq, offset: offset, firstRecordedAt: recordedAt,
-                                                  minTime: r.entry.time, maxTime: r.entry.time))
-            } else {
-                let b = plans[i].blocks.count - 1
-                plans[i].blocks[b].minTime = min(plans[i].blocks[b].minTime, r.entry.time)
-                plans[i].blocks[b].maxTime = max(plans[i].blocks[b].maxTime, r.entry.time)
-            }
-            if !r.entry.key.isNone { plans[i].keys.append((r.entry.key, r.seq)) }
-            plans[i].end = offset + size
-            plans[i].lastSeq = r.seq
-            plans[i].lastRecordedAt = recordedAt
-            plans[i].count += 1
+            segment.frame(r, recordedAt: recordedAt, into: &bytes)
         }
+        plans.append((segment, start, bytes))
 
         // Reserve the space of every new segment first: ENOSPC here leaves nothing changed.
-        var created: [Int] = []
         for i in plans.indices.dropFirst() {
             do throws(EventLogError) {
-                plans[i].fd = try Self.createSegment(path: plans[i].path, header: plans[i].header)
-                created.append(i)
+                plans[i].segment.fd = try Self.createSegment(path: plans[i].segment.path, header: plans[i].segment.header)
             } catch {
-                for j in created {
-                    Syscalls.close(plans[j].fd)
-                    try? Syscalls.unlink(plans[j].path)
+                for j in 1..<i {
+                    Syscalls.close(plans[j].segment.fd)
+                    try? Syscalls.unlink(plans[j].segment.path)
                 }
                 throw error
             }
         }
-        if !created.isEmpty { try Syscalls.fsyncDirectory(directory) }
+        if plans.count > 1 { try Syscalls.fsyncDirectory(directory) }
 
         // From here on a failure leaves the files in an unknown state.
         broken = true
         var sealed: [SegmentIndex] = []
-        for i in plans.indices {
-            try Syscalls.pwriteAll(plans[i].fd, plans[i].bytes, at: plans[i].start, path: plans[i].path)
+        for (i, plan) in plans.enumerated() {
+            try Syscalls.pwriteAll(plan.segment.fd, plan.bytes, at: plan.start, path: plan.segment.path)
             if i < plans.count - 1 {
                 // Sealing: the whole segment is durable before its successor holds anything.
-                try Syscalls.fdatasync(plans[i].fd, path: plans[i].path)
-                let index = SegmentIndex(baseSeq: plans[i].header.baseSeq, count: plans[i].count, endOffset: plans[i].end,
-                                         lastRecordedAt: plans[i].lastRecordedAt, lastChain: plans[i].chain,
-                                         blocks: plans[i].blocks, keys: plans[i].keys.sorted { $0.key < $1.key })
+                try Syscalls.fdatasync(plan.segment.fd, path: plan.segment.path)
+                let index = plan.segment.index
                 // Best effort: the sidecar is derived data, rebuilt on open when it is missing.
-                try? index.write(to: Self.indexPath(plans[i].path), directory: directory)
+                try? index.write(to: Self.indexPath(plan.segment.path), directory: directory)
                 sealed.append(index)
-                Syscalls.close(plans[i].fd)
+                Syscalls.close(plan.segment.fd)
             }
         }
-
-        let last = plans[plans.count - 1]
-        broken = false
-        fd = last.fd
-        path = last.path
-        header = last.header
-        end = last.end
-        chain = last.chain
-        lastSeq = last.lastSeq
-        lastRecordedAt = last.lastRecordedAt
-        count = last.count
-        blocks = last.blocks
-        keys = last.keys
+        active = plans[plans.count - 1].segment
         dirty = true
-        broken = true
         switch configuration.durability {
         case .always:
             try syncIfDirty()
@@ -161,8 +155,8 @@ struct SegmentWriter {
 
     /// `fdatasync` of the active segment when something was written since the last one.
     mutating func syncIfDirty() throws(EventLogError) {
-        guard dirty, fd >= 0 else { return }
-        try Syscalls.fdatasync(fd, path: path)
+        guard dirty, active.fd >= 0 else { return }
+        try Syscalls.fdatasync(active.fd, path: active.path)
         dirty = false
         lastSyncNanos = Syscalls.monotonicNanos()
     }

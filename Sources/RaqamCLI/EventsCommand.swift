@@ -42,10 +42,7 @@ struct EventsCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: EventStore.eventsDirectory(global.stateDirectory)) else {
-            printError("raqamctl: no event log in \(global.stateDirectory) (run raqamctl init first)")
-            throw Exit.ioError
-        }
+        _ = try global.existingEventsDirectory()
         let typeFilter = Set(types.compactMap(EventType.init(rawValue:)))
         let subjectFilter = Set(subjects.compactMap { try? EntityKey(parsing: $0) })
         let from = try since.map { try parseTime($0, option: "--since").micros } ?? .min
@@ -110,19 +107,7 @@ struct EventsCommand: ParsableCommand {
 
     static func csvRow(_ s: StoredEvent) -> String {
         var data = JSONWriter()
-        data.beginObject()
-        for (spec, v) in zip(s.event.type.schema.fields, s.event.data.values) {
-            guard let v else { continue }
-            data.key(spec.name)
-            switch v {
-            case .string(let x): data.string(x)
-            case .integer(let n): data.integer(n)
-            case .number(let d): data.number(d)
-            case .boolean(let b): data.bool(b)
-            case .date(let d): data.string(d.description)
-            }
-        }
-        data.endObject()
+        EventJSON.writeData(s.event, into: &data)
         return [String(s.seq), s.event.id?.description ?? "", s.event.type.rawValue, s.event.subject.description,
                 s.event.occurredAt.rfc3339, s.recordedAt.rfc3339, s.event.source ?? "", data.text].map(csvField).joined(separator: ",")
     }

@@ -14,11 +14,7 @@ struct StatsCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
 
     func run() throws {
-        let dir = EventStore.eventsDirectory(global.stateDirectory)
-        guard FileManager.default.fileExists(atPath: dir) else {
-            printError("raqamctl: no event log in \(global.stateDirectory) (run raqamctl init first)")
-            throw Exit.ioError
-        }
+        let dir = try global.existingEventsDirectory()
         var perType: [EventType: Int] = [:]
         var entities: [String: Int] = [:]
         var count = 0

@@ -12,6 +12,16 @@ struct GlobalOptions: ParsableArguments {
     var stateDirectory: String {
         stateDir ?? ProcessInfo.processInfo.environment["RAQAM_STATE_DIR"] ?? "/var/lib/raqam"
     }
+
+    /// The log's directory, for commands that only read: exit 74 with a hint when there is none.
+    func existingEventsDirectory() throws -> String {
+        let dir = EventStore.eventsDirectory(stateDirectory)
+        guard FileManager.default.fileExists(atPath: dir) else {
+            printError("raqamctl: no event log in \(stateDirectory) (run raqamctl init first)")
+            throw Exit.ioError
+        }
+        return dir
+    }
 }
 
 /// `-o table|json|ndjson|csv`.

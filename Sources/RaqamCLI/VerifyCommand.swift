@@ -20,11 +20,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
 
     func run() throws {
-        let dir = EventStore.eventsDirectory(global.stateDirectory)
-        guard FileManager.default.fileExists(atPath: dir) else {
-            printError("raqamctl: no event log in \(global.stateDirectory) (run raqamctl init first)")
-            throw Exit.ioError
-        }
+        let dir = try global.existingEventsDirectory()
         var report: VerifyReport
         do throws(EventLogError) { report = try EventLogVerifier.verify(directory: dir) } catch { throw storeExitCode(for: .log(error)) }
         // The domain's check: each record intact by the log's rules must also be an event.

@@ -181,6 +181,12 @@ public enum EventJSON {
         if let recordedAt { w.key("recorded_at"); w.string(recordedAt.rfc3339) }
         if let source = event.source { w.key("source"); w.string(source) }
         w.key("data")
+        writeData(event, into: &w)
+        w.endObject()
+    }
+
+    /// The `data` object alone: fields in schema order, dates as `YYYY-MM-DD`.
+    public static func writeData(_ event: Event, into w: inout JSONWriter) {
         w.beginObject()
         for (i, spec) in event.type.schema.fields.enumerated() {
             guard let v = event.data[i] else { continue }
@@ -193,7 +199,6 @@ public enum EventJSON {
             case .date(let d): w.string(d.description)
             }
         }
-        w.endObject()
         w.endObject()
     }
 
