@@ -47,13 +47,15 @@ let package = Package(
             dependencies: ["RaqamModel", "EventLog"],
             swiftSettings: strict
         ),
+        // Domain state: the fold from events to per-entity metrics, as of any time.
+        .target(name: "Projections", dependencies: ["RaqamModel", "RaqamStore"], swiftSettings: strict),
         // systemd: sd_notify and (later) the journal, behind typed wrappers.
         .target(name: "Journal", dependencies: ["CSystemd"], swiftSettings: strict),
         // The CLI's commands as a library, so the executable stays thin and tests can reach it.
         .target(
             name: "RaqamCLI",
             dependencies: [
-                "RaqamStore", "RaqamModel", "EventLog",
+                "RaqamStore", "RaqamModel", "EventLog", "Projections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -75,6 +77,7 @@ let package = Package(
 
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"], swiftSettings: strict),
         .testTarget(name: "RaqamModelTests", dependencies: ["RaqamModel"], swiftSettings: strict),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "RaqamModel", "RaqamStore"], swiftSettings: strict),
         .testTarget(
             name: "RaqamCLITests",
             dependencies: ["RaqamStore", "RaqamModel", "EventLog"],

@@ -110,6 +110,13 @@ public struct EventSchema: Sendable {
     static func req(_ name: String, _ kind: FieldKind) -> FieldSpec { FieldSpec(name: name, kind: kind, required: true) }
     static func opt(_ name: String, _ kind: FieldKind) -> FieldSpec { FieldSpec(name: name, kind: kind, required: false) }
 
+    /// The metrics a `target.set` may name: the dotted names the projections compute.
+    public static let targetMetrics = [
+        "economy.services_volume_uzs", "export.software_usd", "services.mobile", "services.portal", "services.simplified",
+        "projects.implemented", "projects.completion", "roadmap.products_introduced", "staff.trained_share",
+        "startups.funded", "startups.amount_uzs", "portal.posts",
+    ]
+
     /// In `EventType.allCases` order.
     static let all: [EventSchema] = [
         EventSchema(type: .entityRegistered, subjects: [.region, .district, .org],
@@ -135,7 +142,7 @@ public struct EventSchema: Sendable {
         EventSchema(type: .exportReported, subjects: [.nation, .org], fields: [req("period", .period), req("software_usd", .number(amounts))]),
         EventSchema(type: .startupFunded, subjects: [.org], fields: [req("startup", .string), req("amount_uzs", .number(amounts))]),
         EventSchema(type: .targetSet, subjects: [.nation, .region, .org],
-                    fields: [req("metric", .string), req("value", .number(-Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude)), req("deadline", .date)]),
+                    fields: [req("metric", .choice(targetMetrics)), req("value", .number(-Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude)), req("deadline", .date)]),
     ]
 }
 

@@ -35,7 +35,7 @@ struct ExpectationFailed: Error { let text: String; init(_ t: String) { text = t
         (#"{"type":"assessment.recorded","subject":"region:1703","occurred_at":"2021-03-01T00:00:00+05:00","data":{"organized":false,"score":41.5,"note":"no CIO"}}"#, "score"),
         (#"{"type":"economy.reported","subject":"nation","occurred_at":"2021-07-01T00:00:00+05:00","data":{"period":"2021-H1","services_volume_uzs":7200000000000}}"#, "period"),
         (#"{"type":"training.reported","subject":"district:1703202","occurred_at":"2021-04-01T00:00:00+05:00","data":{"staff":40,"trained":12}}"#, "staff"),
-        (#"{"type":"target.set","subject":"nation","occurred_at":"2021-07-13T00:00:00+05:00","data":{"metric":"mobile_services","value":100,"deadline":"2022-12-31"}}"#, "metric"),
+        (#"{"type":"target.set","subject":"nation","occurred_at":"2021-07-13T00:00:00+05:00","data":{"metric":"services.mobile","value":100,"deadline":"2022-12-31"}}"#, "metric"),
     ])
     func everyTypeRoundTripsThroughJSONAndTheBinaryForm(line: String, someField: String) throws {
         let e = try event(line)

@@ -1,0 +1,205 @@
+public import RaqamModel
+
+/// The metrics of one entity at one evaluation time, in catalog order.
+public struct EntityMetrics: Sendable {
+    public var key: EntityKey
+    /// The registered name (the key for the nation or an unregistered entity).
+    public var name: String
+    /// region, district, city, org or nation.
+    public var kind: String
+    /// The region a district or city lies in.
+    public var parent: EntityKey?
+    public var values: [(name: String, value: MetricValue)]
+
+    public subscript(name: String) -> MetricValue? { values.first { $0.name == name }?.value }
+}
+
+/// Counts that add up across entities: a region is its own plus its districts', the nation
+/// everyone's.
+struct Aggregate {
+    var planned = 0, implemented = 0, cancelled = 0, overdue = 0
+    var sectorPlanned = 0, sectorImplemented = 0, regionalPlanned = 0, regionalImplemented = 0
+    var portal = 0, mobile = 0, simplified = 0
+    var productsPlanned: Int64 = 0, productsIntroduced = 0
+    var posts: Int64 = 0
+    var staff: Int64 = 0, trained: Int64 = 0, hasTraining = false
+    var lastEvent: Timestamp?
+    var events = 0
+    var latenessLatest: Latest<Int64>?
+    var lateness: [Int64] = []
+    var startups = 0
+    var startupAmount = 0.0
+
+    mutating func add(_ r: EntityRecord, projects: [ProjectRecord], today: Int32, now: Int64) {
+        for p in r.projects.map({ projects[$0] }) {
+            guard let reg = p.registered else { continue }
+            if p.cancelled { cancelled += 1; continue }
+            planned += 1
+            let sector = reg.value.program == "sector"
+            if sector { sectorPlanned += 1 } else { regionalPlanned += 1 }
+            if p.implemented {
+                implemented += 1
+                if sector { sectorImplemented += 1 } else { regionalImplemented += 1 }
+            } else if let due = p.due, due.days < today {
+                overdue += 1
+            }
+        }
+        portal += r.servicesPortal.count
+        mobile += r.servicesMobile.count
+        simplified += r.servicesSimplified.count
+        productsPlanned += r.roadmap?.value ?? 0
+        productsIntroduced += r.productsIntroduced.count
+        posts += r.posts
+        if let t = r.training {
+            hasTraining = true
+            staff += t.value.staff
+            trained += t.value.trained
+        }
+        if let l = r.lastEvent, lastEvent.map({ $0.micros < l.micros }) ?? true { lastEvent = l }
+        events += r.events
+        if let l = r.latenessLatest { Latest.offer(&latenessLatest, at: l.at, seq: l.seq, l.value) }
+        let from = now - 90 * 86_400_000_000
+        for s in r.lateness where s.occurred > from && s.occurred <= now { lateness.append(s.seconds) }
+        startups += r.startups.count
+        startupAmount += r.startupAmount
+    }
+}
+
+extension ProjectionState {
+    /// True when `key` is the nation or was registered by an event in the state.
+    public func isRegistered(_ key: EntityKey) -> Bool {
+        key == .nation || index[key].map { entities[$0].registration != nil } ?? false
+    }
+
+    /// The registered entities of a kind, sorted by key.
+    public func keys(of kind: EntityKey.Kind) -> [EntityKey] {
+        entities.filter { $0.key.kind == kind && ($0.key == .nation || $0.registration != nil) }.map(\.key).sorted()
+    }
+
+    /// The registered name of an entity, or nil.
+    public func name(of key: EntityKey) -> String? {
+        index[key].flatMap { entities[$0].registration?.value.name }
+    }
+
+    /// Every registered entity with its names (for looking one up by name).
+    public var registeredNames: [(key: EntityKey, name: String)] {
+        entities.compactMap { r in r.registration.map { (r.key, $0.value.name) } }
+    }
+
+    /// The metrics of `key` at evaluation time `now`, or nil when it is not registered.
+    ///
+    /// - Complexity: O(events of the entity, and of its districts for a region; of all for the nation).
+    public func metrics(for key: EntityKey, now: Timestamp) -> EntityMetrics? {
+        guard isRegistered(key), let own = index[key].map({ entities[$0] }) ?? (key == .nation ? EntityRecord(key: key) : nil) else {
+            return nil
+        }
+        let today = Int32((now.micros + 5 * 3_600_000_000).floorDivided(by: 86_400_000_000))
+        var agg = Aggregate()
+        switch key.kind {
+        case .nation:
+            for r in entities where r.key == .nation || r.registration != nil { agg.add(r, projects: projects, today: today, now: now.micros) }
+        case .region:
+            for r in entities where r.key == key || (r.key.kind == .district && r.key.regionKey == key) {
+                agg.add(r, projects: projects, today: today, now: now.micros)
+            }
+        case .district, .org:
+            agg.add(own, projects: projects, today: today, now: now.micros)
+        }
+
+        var values: [(name: String, value: MetricValue)] = []
+        func put(_ name: String, _ v: MetricValue) {
+            if MetricCatalog.spec(name)?.scopes.contains(key.kind) ?? true { values.append((name, v)) }
+        }
+        func count(_ n: some BinaryInteger) -> MetricValue { .number(Double(n)) }
+        func ratio(_ a: some BinaryInteger, _ b: some BinaryInteger) -> MetricValue { b == 0 ? .none : .number(Double(a) / Double(b)) }
+        put("projects.planned", count(agg.planned))
+        put("projects.implemented", count(agg.implemented))
+        put("projects.cancelled", count(agg.cancelled))
+        put("projects.overdue", count(agg.overdue))
+        put("projects.completion", ratio(agg.implemented, agg.planned))
+        put("projects.sector.planned", count(agg.sectorPlanned))
+        put("projects.sector.implemented", count(agg.sectorImplemented))
+        put("projects.regional.planned", count(agg.regionalPlanned))
+        put("projects.regional.implemented", count(agg.regionalImplemented))
+        put("services.portal", count(agg.portal))
+        put("services.mobile", count(agg.mobile))
+        put("services.simplified", count(agg.simplified))
+        put("roadmap.approved", .flag(own.roadmap != nil))
+        put("roadmap.products_planned", count(agg.productsPlanned))
+        put("roadmap.products_introduced", count(agg.productsIntroduced))
+        put("roadmap.completion", ratio(Int64(agg.productsIntroduced), agg.productsPlanned))
+        put("portal.launched", .flag(own.portalLaunched))
+        put("portal.last_update", own.portalLastUpdate.map { .time($0) } ?? .none)
+        put("portal.posts", count(agg.posts))
+        put("staff.total", agg.hasTraining ? count(agg.staff) : .none)
+        put("staff.trained", agg.hasTraining ? count(agg.trained) : .none)
+        put("staff.trained_share", agg.hasTraining ? ratio(agg.trained, agg.staff) : .none)
+        put("assessment.organized", own.assessment.map { .flag($0.value.organized) } ?? .none)
+        put("assessment.score", own.assessment.map { .number($0.value.score) } ?? .none)
+        put("assessment.at", own.assessment.map { .time($0.value.at) } ?? .none)
+        put("activity.last_event", agg.lastEvent.map { .time($0) } ?? .none)
+        put("activity.events", count(agg.events))
+        put("reporting.lateness_latest", agg.latenessLatest.map { count($0.value) } ?? .none)
+        put("reporting.lateness_median_90d", median(agg.lateness).map { .number($0) } ?? .none)
+        put("economy.services_volume_uzs", Self.latestPeriod(own.economy).map { .number($0) } ?? .none)
+        put("export.software_usd", Self.latestPeriod(own.export).map { .number($0) } ?? .none)
+        put("startups.funded", count(agg.startups))
+        put("startups.amount_uzs", .number(agg.startupAmount))
+
+        // Targets, measured against the metrics above.
+        for metric in own.targets.keys.sorted() {
+            let t = own.targets[metric]!.value
+            let current = values.first { $0.name == metric }?.value.number
+            let span = Double(Int64(t.deadline.days) * 86_400_000_000 + 86_400_000_000 - 5 * 3_600_000_000 - t.setAt)
+            let expected = span <= 0 ? 1 : min(1, max(0, Double(now.micros - t.setAt) / span))
+            let progress = current.map { t.value == 0 ? 1 : $0 / t.value }
+            values.append(("targets.\(metric).value", .number(t.value)))
+            values.append(("targets.\(metric).deadline", .time(Timestamp(micros: Int64(t.deadline.days) * 86_400_000_000 - 5 * 3_600_000_000, offsetMinutes: 300))))
+            values.append(("targets.\(metric).current", current.map { .number($0) } ?? .none))
+            values.append(("targets.\(metric).progress", progress.map { .number($0) } ?? .none))
+            values.append(("targets.\(metric).expected", .number(expected)))
+            values.append(("targets.\(metric).pace", progress.flatMap { p in expected > 0 ? .number(p / expected) : nil } ?? .none))
+        }
+
+        let reg = own.registration?.value
+        return EntityMetrics(
+            key: key, name: reg?.name ?? (key == .nation ? "Republic of Uzbekistan" : key.description),
+            kind: reg?.kind ?? key.kind.description,
+            parent: reg?.parent.flatMap { try? EntityKey(parsing: $0) }, values: values)
+    }
+
+    /// The value of the latest period: latest end, then the longest span (a half-year over its
+    /// last quarter or month).
+    static func latestPeriod(_ periods: [String: Latest<Double>]) -> Double? {
+        periods.max { a, b in periodOrder(a.key) < periodOrder(b.key) }?.value.value
+    }
+
+    /// (year, last month, span in months) of a period text.
+    static func periodOrder(_ p: String) -> (Int, Int, Int) {
+        let parts = p.split(separator: "-")
+        let year = Int(parts.first ?? "") ?? 0
+        guard parts.count == 2 else { return (year, 12, 12) }
+        switch parts[1] {
+        case "H1": return (year, 6, 6)
+        case "H2": return (year, 12, 6)
+        case "Q1": return (year, 3, 3)
+        case "Q2": return (year, 6, 3)
+        case "Q3": return (year, 9, 3)
+        case "Q4": return (year, 12, 3)
+        default: return (year, Int(parts[1]) ?? 0, 1)
+        }
+    }
+}
+
+func median(_ values: [Int64]) -> Double? {
+    guard !values.isEmpty else { return nil }
+    let s = values.sorted()
+    return s.count % 2 == 1 ? Double(s[s.count / 2]) : Double(s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+extension Int64 {
+    func floorDivided(by d: Int64) -> Int64 {
+        let q = self / d
+        return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
+    }
+}

@@ -1,0 +1,170 @@
+public import RaqamModel
+
+/// The newest of several reports of the same thing: by when it occurred, then by seq, so
+/// that the answer depends on which events there are, not on the order they arrived in.
+struct Latest<Value: Sendable>: Sendable {
+    var at: Int64
+    var seq: UInt64
+    var value: Value
+
+    /// Keeps `value` when it is newer than the current one.
+    static func offer(_ current: inout Latest?, at: Int64, seq: UInt64, _ value: Value) {
+        if let c = current, (c.at, c.seq) > (at, seq) { return }
+        current = Latest(at: at, seq: seq, value: value)
+    }
+}
+
+/// One project of one owner, as its events describe it.
+struct ProjectRecord: Sendable {
+    var owner: Int
+    var registered: Latest<(program: String, due: CalendarDate)>?
+    var rescheduled: Latest<CalendarDate>?
+    var implemented = false
+    var cancelled = false
+
+    /// The due date: of the latest reschedule when there is one, else of the registration.
+    var due: CalendarDate? { rescheduled?.value ?? registered?.value.due }
+}
+
+/// What a target.set event says.
+struct Target: Sendable {
+    var value: Double
+    var deadline: CalendarDate
+    var setAt: Int64
+}
+
+/// Everything known about one entity from its own events (roll-ups happen at query time).
+struct EntityRecord: Sendable {
+    let key: EntityKey
+    var registration: Latest<(kind: String, name: String, parent: String?, registeredAt: Int64)>?
+    var projects: [Int] = []
+    var servicesPortal: Set<String> = []
+    var servicesMobile: Set<String> = []
+    var servicesSimplified: Set<String> = []
+    var roadmap: Latest<Int64>?
+    var productsIntroduced: Set<String> = []
+    var portalLaunched = false
+    var portalLastUpdate: Timestamp?
+    var posts: Int64 = 0
+    var training: Latest<(staff: Int64, trained: Int64)>?
+    var assessment: Latest<(organized: Bool, score: Double, at: Timestamp)>?
+    var lastEvent: Timestamp?
+    var events = 0
+    /// Lateness (seconds) of the most recently recorded event.
+    var latenessLatest: Latest<Int64>?
+    /// (occurred_at µs, lateness s) of every event, for the 90-day median.
+    var lateness: [(occurred: Int64, seconds: Int64)] = []
+    var economy: [String: Latest<Double>] = [:]
+    var export: [String: Latest<Double>] = [:]
+    var startups: Set<String> = []
+    var startupAmount: Double = 0
+    var targets: [String: Latest<Target>] = [:]
+
+    init(key: EntityKey) { self.key = key }
+}
+
+/// The fold of events into per-entity state: a value, built by `apply` one event at a time.
+///
+/// Pure: the same events (in any order) give the same state, since "latest" means latest by
+/// occurred_at (then seq), and everything else is a set or a sum. Queries (`metrics`) take the
+/// evaluation time, which decides what is overdue and what "the last 90 days" are.
+public struct ProjectionState: Sendable {
+    /// The seq of the last event applied.
+    public private(set) var position: UInt64 = 0
+    /// How many events were applied.
+    public private(set) var eventCount = 0
+
+    var index: [EntityKey: Int] = [:]
+    var entities: [EntityRecord] = []
+    var projectIndex: [ProjectKey: Int] = [:]
+    var projects: [ProjectRecord] = []
+
+    struct ProjectKey: Hashable, Sendable {
+        var owner: Int
+        var project: String
+    }
+
+    public init() {
+        _ = entityIndex(.nation)
+    }
+
+    mutating func entityIndex(_ key: EntityKey) -> Int {
+        if let i = index[key] { return i }
+        index[key] = entities.count
+        entities.append(EntityRecord(key: key))
+        return entities.count - 1
+    }
+
+    mutating func projectIndex(owner: Int, _ project: String) -> Int {
+        let k = ProjectKey(owner: owner, project: project)
+        if let i = projectIndex[k] { return i }
+        projectIndex[k] = projects.count
+        projects.append(ProjectRecord(owner: owner))
+        entities[owner].projects.append(projects.count - 1)
+        return projects.count - 1
+    }
+
+    /// Folds one stored event into the state.
+    public mutating func apply(_ stored: StoredEvent) {
+        let e = stored.event
+        let seq = stored.seq
+        let at = e.occurredAt.micros
+        let i = entityIndex(e.subject)
+        position = max(position, seq)
+        eventCount += 1
+        entities[i].events += 1
+        if entities[i].lastEvent.map({ $0.micros < at }) ?? true { entities[i].lastEvent = e.occurredAt }
+        let late = (stored.recordedAt.micros - at) / 1_000_000
+        Latest.offer(&entities[i].latenessLatest, at: stored.recordedAt.micros, seq: seq, late)
+        entities[i].lateness.append((at, late))
+        let d = e.data
+        switch e.type {
+        case .entityRegistered:
+            Latest.offer(&entities[i].registration, at: at, seq: seq,
+                         (d[0]?.string ?? "", d[1]?.string ?? "", d[2]?.string, at))
+        case .projectRegistered:
+            let p = projectIndex(owner: i, d[0]?.string ?? "")
+            Latest.offer(&projects[p].registered, at: at, seq: seq, (d[1]?.string ?? "", d[3]?.date ?? CalendarDate(days: 0)))
+        case .projectImplemented:
+            projects[projectIndex(owner: i, d[0]?.string ?? "")].implemented = true
+        case .projectCancelled:
+            projects[projectIndex(owner: i, d[0]?.string ?? "")].cancelled = true
+        case .projectRescheduled:
+            let p = projectIndex(owner: i, d[0]?.string ?? "")
+            Latest.offer(&projects[p].rescheduled, at: at, seq: seq, d[1]?.date ?? CalendarDate(days: 0))
+        case .serviceLaunched:
+            let service = d[0]?.string ?? ""
+            if d[1]?.string == "mobile" { entities[i].servicesMobile.insert(service) } else { entities[i].servicesPortal.insert(service) }
+        case .serviceSimplified:
+            entities[i].servicesSimplified.insert(d[0]?.string ?? "")
+        case .roadmapApproved:
+            Latest.offer(&entities[i].roadmap, at: at, seq: seq, d[0]?.integer ?? 0)
+        case .roadmapProductIntroduced:
+            entities[i].productsIntroduced.insert(d[0]?.string ?? "")
+        case .portalLaunched:
+            entities[i].portalLaunched = true
+            touchPortal(i, e.occurredAt)
+        case .portalUpdated:
+            entities[i].posts += d[0]?.integer ?? 0
+            touchPortal(i, e.occurredAt)
+        case .trainingReported:
+            Latest.offer(&entities[i].training, at: at, seq: seq, (d[0]?.integer ?? 0, d[1]?.integer ?? 0))
+        case .assessmentRecorded:
+            Latest.offer(&entities[i].assessment, at: at, seq: seq, (d[0]?.boolean ?? false, d[1]?.number ?? 0, e.occurredAt))
+        case .economyReported:
+            Latest.offer(&entities[i].economy[d[0]?.string ?? ""], at: at, seq: seq, d[1]?.number ?? 0)
+        case .exportReported:
+            Latest.offer(&entities[i].export[d[0]?.string ?? ""], at: at, seq: seq, d[1]?.number ?? 0)
+        case .startupFunded:
+            entities[i].startups.insert(d[0]?.string ?? "")
+            entities[i].startupAmount += d[1]?.number ?? 0
+        case .targetSet:
+            Latest.offer(&entities[i].targets[d[0]?.string ?? ""], at: at, seq: seq,
+                         Target(value: d[1]?.number ?? 0, deadline: d[2]?.date ?? CalendarDate(days: 0), setAt: at))
+        }
+    }
+
+    private mutating func touchPortal(_ i: Int, _ t: Timestamp) {
+        if entities[i].portalLastUpdate.map({ $0.micros < t.micros }) ?? true { entities[i].portalLastUpdate = t }
+    }
+}

@@ -1,0 +1,242 @@
+import ArgumentParser
+import Foundation
+import Projections
+import RaqamModel
+import RaqamStore
+
+/// `--at` and `--known-at`, shared by the commands that answer as of a time.
+struct AsOfOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Answer as of this time: only events that occurred by then; overdue and \"now\" are measured then. A bare date means the end of that day (Tashkent time).", valueName: "time"))
+    var at: String?
+
+    @Option(help: ArgumentHelp("Answer with what the log had recorded by this time.", valueName: "time"))
+    var knownAt: String?
+
+    func resolved() throws -> (at: Timestamp?, knownAt: Timestamp?, now: Timestamp) {
+        let a = try at.map { try parseTime($0, option: "--at", endOfDay: true) }
+        let k = try knownAt.map { try parseTime($0, option: "--known-at", endOfDay: true) }
+        let now = a ?? Timestamp(micros: Int64(Date().timeIntervalSince1970 * 1_000_000), offsetMinutes: 300)
+        return (a, k, now)
+    }
+
+    func replay(_ global: GlobalOptions) throws -> (state: ProjectionState, now: Timestamp, at: Timestamp?, knownAt: Timestamp?) {
+        _ = try global.existingEventsDirectory()
+        let (a, k, now) = try resolved()
+        let outcome = try withStoreErrors { try Replay.run(stateDirectory: global.stateDirectory, at: a, knownAt: k) }
+        return (outcome.state, now, a, k)
+    }
+}
+
+/// Writes metrics under their dotted names as nested JSON objects.
+func writeNestedMetrics(_ values: [(name: String, value: MetricValue)], into w: inout JSONWriter) {
+    // Group by first component, keeping order of first appearance.
+    var order: [String] = []
+    var groups: [String: [(name: String, value: MetricValue)]] = [:]
+    var leaves: [String: MetricValue] = [:]
+    for (name, value) in values {
+        let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+        if !order.contains(parts[0]) { order.append(parts[0]) }
+        if parts.count == 1 { leaves[parts[0]] = value } else { groups[parts[0], default: []].append((parts[1], value)) }
+    }
+    for head in order {
+        w.key(head)
+        if let leaf = leaves[head] {
+            writeMetricValue(leaf, into: &w)
+        } else {
+            w.beginObject()
+            writeNestedMetrics(groups[head] ?? [], into: &w)
+            w.endObject()
+        }
+    }
+}
+
+func writeMetricValue(_ v: MetricValue, into w: inout JSONWriter) {
+    switch v {
+    case .number(let n): w.number(n)
+    case .flag(let b): w.bool(b)
+    case .time(let t): w.string(t.rfc3339)
+    case .none: w.null()
+    }
+}
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show one entity's metrics: a region, district, city, organization or the nation.",
+        discussion: """
+            SUBJECT is a key (district:1703202, region:1703, org:ministry-justice, nation), a \
+            slug of the reference data (andijan, andijan-district) or a registered name \
+            ("Andijan District"). -o json prints the metrics nested by their dotted names, \
+            the names rules use: {"projects": {"planned": 12, …}, …}.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var asOf: AsOfOptions
+    @Argument(help: ArgumentHelp("The entity: key, slug or name.", valueName: "subject")) var subject: String
+    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
+
+    func run() throws {
+        let (state, now, at, knownAt) = try asOf.replay(global)
+        let key: EntityKey
+        do { key = try SubjectResolver(state: state).resolve(subject) } catch {
+            printError("raqamctl: \(error.description)")
+            throw Exit.dataError
+        }
+        guard let m = state.metrics(for: key, now: now) else {
+            printError("raqamctl: \(key) is not registered\(at.map { " as of \($0.rfc3339)" } ?? "")")
+            throw Exit.dataError
+        }
+        if output == .json {
+            var w = JSONWriter()
+            w.beginObject()
+            w.key("entity"); w.beginObject()
+            w.key("key"); w.string(key.description)
+            w.key("name"); w.string(m.name)
+            w.key("kind"); w.string(m.kind)
+            w.key("parent"); if let p = m.parent { w.string(p.description) } else { w.null() }
+            w.endObject()
+            w.key("at"); w.string(now.rfc3339)
+            w.key("known_at"); if let k = knownAt { w.string(k.rfc3339) } else { w.null() }
+            w.key("position"); w.integer(state.position)
+            writeNestedMetrics(m.values, into: &w)
+            w.endObject()
+            print(w.text)
+            return
+        }
+        print("\(key)  \(m.name)  (\(m.kind)\(m.parent.map { " in \($0)" } ?? ""))")
+        print("as of \(now.rfc3339)\(at == nil ? " (now)" : "")\(knownAt.map { ", as recorded by \($0.rfc3339)" } ?? ""); log position \(state.position)")
+        print("")
+        print(renderTable(["METRIC", "VALUE"], m.values.map { [$0.name, $0.value.description] }))
+    }
+}
+
+struct SummaryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "summary",
+        abstract: "One row per region, district and city, or organization, with the key metrics; sortable.",
+        discussion: """
+            --sort takes a metric name (projects.completion); rows go in ascending order, or \
+            descending with --descending; entities without a value come last. -o csv prints \
+            every metric of the scope as a column, for spreadsheets.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var asOf: AsOfOptions
+    @Option(help: "region, district or org.") var scope: ScopeArgument = .region
+    @Option(help: ArgumentHelp("Sort by this metric, ascending.", valueName: "metric")) var sort: String?
+    @Flag(help: "Sort descending.") var descending = false
+    @Option(name: .shortAndLong, help: "Output format: table, json, ndjson or csv.") var output: OutputFormat = .table
+
+    func validate() throws {
+        if let name = sort {
+            guard MetricCatalog.spec(name) != nil else {
+                throw ValidationError("--sort: unknown metric \"\(name)\"; see `raqamctl show nation` for the names")
+            }
+        }
+    }
+
+    func run() throws {
+        let (state, now, _, _) = try asOf.replay(global)
+        var rows = state.keys(of: scope.kind).compactMap { state.metrics(for: $0, now: now) }
+        if let name = sort {
+            rows.sort { a, b in
+                switch (a[name]?.number, b[name]?.number) {
+                case (let x?, let y?): return descending ? x > y : x < y
+                case (_?, nil): return true
+                default: return false
+                }
+            }
+        }
+        let out = Output()
+        switch output {
+        case .csv:
+            let names = rows.first?.values.map(\.name) ?? []
+            out.line((["key", "name", "kind", "parent"] + names).joined(separator: ","))
+            for m in rows {
+                out.line(([m.key.description, m.name, m.kind, m.parent?.description ?? ""] + m.values.map { csvValue($0.value) }).map(csvField).joined(separator: ","))
+            }
+        case .json, .ndjson:
+            if output == .json { out.line("[") }
+            for (i, m) in rows.enumerated() {
+                var w = JSONWriter()
+                w.beginObject()
+                w.key("key"); w.string(m.key.description)
+                w.key("name"); w.string(m.name)
+                w.key("kind"); w.string(m.kind)
+                writeNestedMetrics(m.values, into: &w)
+                w.endObject()
+                out.line((output == .json && i > 0 ? "," : "") + w.text)
+            }
+            if output == .json { out.line("]") }
+        case .table:
+            let columns = ["projects.planned", "projects.implemented", "projects.completion", "projects.overdue",
+                           "roadmap.approved", "portal.launched", "staff.trained_share", "assessment.score", "activity.last_event"]
+                .filter { MetricCatalog.spec($0)?.scopes.contains(scope.kind) ?? false }
+            let header = ["KEY", "NAME"] + ["PLANNED", "IMPL", "DONE", "OVERDUE", "ROADMAP", "PORTAL", "TRAINED", "SCORE", "LAST EVENT"]
+            out.line(renderTable(header, rows.map { m in
+                [m.key.description, m.name] + columns.map { c in
+                    switch m[c] ?? .none {
+                    case .number(let v) where c.hasSuffix("completion") || c.hasSuffix("share"): String(format: "%.0f%%", v * 100)
+                    case .time(let t): String(t.rfc3339.prefix(10))
+                    case let v: v.description
+                    }
+                }
+            }))
+        }
+    }
+
+    func csvValue(_ v: MetricValue) -> String {
+        switch v {
+        case .none: ""
+        case .flag(let b): b ? "true" : "false"
+        default: v.description
+        }
+    }
+}
+
+/// `--scope region|district|org`.
+enum ScopeArgument: String, ExpressibleByArgument, CaseIterable {
+    case region, district, org
+    var kind: EntityKey.Kind {
+        switch self {
+        case .region: .region
+        case .district: .district
+        case .org: .org
+        }
+    }
+}
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Rebuild the projections from the whole log and report how long it took.",
+        discussion: "With --until, only events that occurred by then are folded (as `show --at` does)."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: ArgumentHelp("Fold only events that occurred by this time.", valueName: "time")) var until: String?
+    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
+
+    func run() throws {
+        _ = try global.existingEventsDirectory()
+        let at = try until.map { try parseTime($0, option: "--until", endOfDay: true) }
+        let r = try withStoreErrors { try Replay.run(stateDirectory: global.stateDirectory, at: at) }
+        let entities = EntityKey.Kind.allCases.reduce(0) { $0 + r.state.keys(of: $1).count }
+        let rate = r.seconds > 0 ? Double(r.state.eventCount) / r.seconds : 0
+        if output == .json {
+            var w = JSONWriter()
+            w.beginObject()
+            w.key("events"); w.integer(r.state.eventCount)
+            w.key("position"); w.integer(r.state.position)
+            w.key("entities"); w.integer(entities)
+            w.key("seconds"); w.number((r.seconds * 1e6).rounded() / 1e6)
+            w.key("events_per_second"); w.number(rate.rounded())
+            w.endObject()
+            print(w.text)
+        } else {
+            print("replayed \(r.state.eventCount) events (log position \(r.state.position)) into \(entities) entities in \(String(format: "%.3f", r.seconds)) s (\(Int(rate)) events/s)")
+        }
+    }
+}
