@@ -12,6 +12,9 @@ ctl append examples/h1-2021-sample.ndjson
 ctl append examples/h1-2021-sample.ndjson
 ctl events --since 2020-10-01
 ctl events --subject district:1703202 -o ndjson
+ctl show district:1703202 --at 2021-06-30
+ctl show nation --at 2021-07-31 -o json
+ctl summary --scope region --sort projects.planned --descending
 ctl stats
 ctl verify
 echo

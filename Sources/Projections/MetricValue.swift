@@ -41,7 +41,6 @@ public struct MetricSpec: Sendable {
 /// for each `target.set` metric (a dotted metric name such as `services.mobile`).
 public enum MetricCatalog {
     static let all: Set<EntityKey.Kind> = [.nation, .region, .district, .org]
-    static let owners: Set<EntityKey.Kind> = [.nation, .region, .district, .org]
     static let places: Set<EntityKey.Kind> = [.region, .district, .org]
 
     public static let specs: [MetricSpec] = [
