@@ -48,7 +48,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Domain state: the fold from events to per-entity metrics, as of any time.
-        .target(name: "Projections", dependencies: ["RaqamModel", "RaqamStore"], swiftSettings: strict),
+        .target(name: "Projections", dependencies: ["RaqamModel", "EventLog", "RaqamStore"], swiftSettings: strict),
         // systemd: sd_notify and (later) the journal, behind typed wrappers.
         .target(name: "Journal", dependencies: ["CSystemd"], swiftSettings: strict),
         // The CLI's commands as a library, so the executable stays thin and tests can reach it.

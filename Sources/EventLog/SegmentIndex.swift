@@ -132,29 +132,11 @@ struct SegmentIndex {
 
     /// Writes the sidecar atomically: a temporary file, fdatasync, rename, directory fsync.
     func write(to path: String, directory: String) throws(EventLogError) {
-        let bytes = encoded()
-        let tmp = path + ".tmp"
-        let fd = try Syscalls.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o640)
-        do throws(EventLogError) {
-            try Syscalls.pwriteAll(fd, bytes, at: 0, path: tmp)
-            try Syscalls.fdatasync(fd, path: tmp)
-        } catch {
-            Syscalls.close(fd)
-            throw error
-        }
-        Syscalls.close(fd)
-        try Syscalls.rename(tmp, path)
-        try Syscalls.fsyncDirectory(directory)
+        try DurableFile.write(encoded(), to: path)
     }
 
     /// Reads a sidecar file, or nil when it is missing or not intact.
     static func read(from path: String) -> SegmentIndex? {
-        guard let fd = try? Syscalls.open(path, O_RDONLY) else { return nil }
-        defer { Syscalls.close(fd) }
-        guard let size = try? Syscalls.fileSize(fd, path: path), size > 0 else { return nil }
-        var bytes = [UInt8](repeating: 0, count: size)
-        let n = bytes.withUnsafeMutableBytes { raw in (try? Syscalls.preadFull(fd, raw, at: 0, path: path)) ?? -1 }
-        guard n == size else { return nil }
-        return bytes.withUnsafeBytes { decode($0) }
+        DurableFile.read(path).flatMap { bytes in bytes.withUnsafeBytes { decode($0) } }
     }
 }

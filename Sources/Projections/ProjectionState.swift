@@ -17,6 +17,7 @@ struct Latest<Value: Sendable>: Sendable {
 /// One project of one owner, as its events describe it.
 struct ProjectRecord: Sendable {
     var owner: Int
+    var id: String
     var registered: Latest<(program: String, due: CalendarDate)>?
     var rescheduled: Latest<CalendarDate>?
     var implemented = false
@@ -70,9 +71,13 @@ struct EntityRecord: Sendable {
 /// evaluation time, which decides what is overdue and what "the last 90 days" are.
 public struct ProjectionState: Sendable {
     /// The seq of the last event applied.
-    public private(set) var position: UInt64 = 0
+    public internal(set) var position: UInt64 = 0
     /// How many events were applied.
-    public private(set) var eventCount = 0
+    public internal(set) var eventCount = 0
+    /// The latest occurred_at of the events applied (µs; `Int64.min` when none).
+    public internal(set) var maxOccurred = Int64.min
+    /// The recorded_at of the event at `position` (µs).
+    public internal(set) var lastRecorded: Int64 = 0
 
     var index: [EntityKey: Int] = [:]
     var entities: [EntityRecord] = []
@@ -99,7 +104,7 @@ public struct ProjectionState: Sendable {
         let k = ProjectKey(owner: owner, project: project)
         if let i = projectIndex[k] { return i }
         projectIndex[k] = projects.count
-        projects.append(ProjectRecord(owner: owner))
+        projects.append(ProjectRecord(owner: owner, id: project))
         entities[owner].projects.append(projects.count - 1)
         return projects.count - 1
     }
@@ -110,7 +115,11 @@ public struct ProjectionState: Sendable {
         let seq = stored.seq
         let at = e.occurredAt.micros
         let i = entityIndex(e.subject)
-        position = max(position, seq)
+        if seq >= position {
+            position = seq
+            lastRecorded = stored.recordedAt.micros
+        }
+        maxOccurred = max(maxOccurred, at)
         eventCount += 1
         entities[i].events += 1
         if entities[i].lastEvent.map({ $0.micros < at }) ?? true { entities[i].lastEvent = e.occurredAt }

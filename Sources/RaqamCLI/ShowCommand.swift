@@ -23,6 +23,7 @@ struct AsOfOptions: ParsableArguments {
         _ = try global.existingEventsDirectory()
         let (a, k, now) = try resolved()
         let outcome = try withStoreErrors { try Replay.run(stateDirectory: global.stateDirectory, at: a, knownAt: k) }
+        for notice in outcome.notices { printError("raqamctl: \(notice)") }
         return (outcome.state, now, a, k)
     }
 }
@@ -211,32 +212,59 @@ enum ScopeArgument: String, ExpressibleByArgument, CaseIterable {
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Rebuild the projections from the whole log and report how long it took.",
-        discussion: "With --until, only events that occurred by then are folded (as `show --at` does)."
+        abstract: "Rebuild the projections from the log and report how long it took.",
+        discussion: """
+            Starts from the newest valid snapshot (snapshots/ in the state directory) unless \
+            --no-snapshots; --write-snapshot saves one at the end, so later commands fold only \
+            the events after it. With --until, only events that occurred by then are folded \
+            (as `show --at` does), and no snapshot is written.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
     @Option(help: ArgumentHelp("Fold only events that occurred by this time.", valueName: "time")) var until: String?
+    @Flag(help: "Ignore snapshots: fold the whole log.") var noSnapshots = false
+    @Flag(help: "Write a snapshot of the result.") var writeSnapshot = false
+    @Option(help: ArgumentHelp("While replaying, write a snapshot every this many events.", valueName: "n")) var snapshotEvery: Int?
     @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
+
+    func validate() throws {
+        if until != nil && (writeSnapshot || snapshotEvery != nil) {
+            throw ValidationError("a snapshot must fold every event: --until cannot go with --write-snapshot or --snapshot-every")
+        }
+        if let n = snapshotEvery, n < 1 { throw ValidationError("--snapshot-every takes a positive number of events") }
+    }
 
     func run() throws {
         _ = try global.existingEventsDirectory()
         let at = try until.map { try parseTime($0, option: "--until", endOfDay: true) }
-        let r = try withStoreErrors { try Replay.run(stateDirectory: global.stateDirectory, at: at) }
+        let r = try withStoreErrors {
+            try Replay.run(stateDirectory: global.stateDirectory, at: at, useSnapshots: !noSnapshots, snapshotEvery: snapshotEvery)
+        }
+        for notice in r.notices { printError("raqamctl: \(notice)") }
+        var written: String?
+        if writeSnapshot {
+            written = try withStoreErrors { try SnapshotStore(stateDirectory: global.stateDirectory).write(r.state) }
+        }
         let entities = EntityKey.Kind.allCases.reduce(0) { $0 + r.state.keys(of: $1).count }
-        let rate = r.seconds > 0 ? Double(r.state.eventCount) / r.seconds : 0
+        let rate = r.seconds > 0 ? Double(r.scanned) / r.seconds : 0
         if output == .json {
             var w = JSONWriter()
             w.beginObject()
             w.key("events"); w.integer(r.state.eventCount)
             w.key("position"); w.integer(r.state.position)
+            w.key("from_snapshot"); if let p = r.snapshotPosition { w.integer(p) } else { w.null() }
+            w.key("folded"); w.integer(r.scanned)
             w.key("entities"); w.integer(entities)
             w.key("seconds"); w.number((r.seconds * 1e6).rounded() / 1e6)
             w.key("events_per_second"); w.number(rate.rounded())
+            w.key("snapshot_written"); if let written { w.string(written) } else { w.null() }
             w.endObject()
             print(w.text)
         } else {
-            print("replayed \(r.state.eventCount) events (log position \(r.state.position)) into \(entities) entities in \(String(format: "%.3f", r.seconds)) s (\(Int(rate)) events/s)")
+            let from = r.snapshotPosition.map { "from the snapshot at seq \($0), then " } ?? ""
+            print("replayed \(from)\(r.scanned) events up to log position \(r.state.position) (\(r.state.eventCount) in all) into \(entities) entities in \(String(format: "%.3f", r.seconds)) s (\(Int(rate)) events/s)")
+            if let written { print("wrote the snapshot \(written)") }
         }
     }
 }

@@ -23,6 +23,11 @@ public struct EntityKey: Hashable, Sendable, Comparable, CustomStringConvertible
 
     public static let nation = EntityKey(uncheckedKind: .nation, code: "")
 
+    /// A key read back from a snapshot the program wrote itself (not validated again).
+    public init(snapshotKind kind: Kind, code: String) {
+        self.init(uncheckedKind: kind, code: code)
+    }
+
     init(uncheckedKind kind: Kind, code: String) {
         self.kind = kind
         self.code = code

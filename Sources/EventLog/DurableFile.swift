@@ -1,0 +1,53 @@
+import Glibc
+
+/// Small files that must be whole or absent after a crash (sidecars, snapshots): written to a
+/// temporary name, synced, renamed into place, the directory synced.
+public enum DurableFile {
+    /// Writes `bytes` to `path` atomically and durably.
+    public static func write(_ bytes: [UInt8], to path: String) throws(EventLogError) {
+        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let tmp = path + ".tmp"
+        let fd = try Syscalls.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o640)
+        do throws(EventLogError) {
+            try Syscalls.pwriteAll(fd, bytes, at: 0, path: tmp)
+            try Syscalls.fdatasync(fd, path: tmp)
+        } catch {
+            Syscalls.close(fd)
+            try? Syscalls.unlink(tmp)
+            throw error
+        }
+        Syscalls.close(fd)
+        try Syscalls.rename(tmp, path)
+        try Syscalls.fsyncDirectory(directory.isEmpty ? "." : directory)
+    }
+
+    /// The whole file, or nil when it cannot be read.
+    public static func read(_ path: String) -> [UInt8]? {
+        guard let fd = try? Syscalls.open(path, O_RDONLY) else { return nil }
+        defer { Syscalls.close(fd) }
+        guard let size = try? Syscalls.fileSize(fd, path: path) else { return nil }
+        var bytes = [UInt8](repeating: 0, count: size)
+        let n = bytes.withUnsafeMutableBytes { raw in (try? Syscalls.preadFull(fd, raw, at: 0, path: path)) ?? -1 }
+        return n == size ? bytes : nil
+    }
+
+    /// CRC-32C, the log's own checksum, for files derived from it.
+    public static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        bytes.withUnsafeBytes { CRC32C.checksum($0) }
+    }
+
+    /// Creates a directory and its parents.
+    public static func makeDirectories(_ path: String) throws(EventLogError) {
+        try Syscalls.makeDirectories(path)
+    }
+
+    /// The names in a directory, or none when it does not exist.
+    public static func list(_ directory: String) -> [String] {
+        (try? Syscalls.listDirectory(directory)) ?? []
+    }
+
+    /// Removes a file; a missing one is not an error.
+    public static func remove(_ path: String) throws(EventLogError) {
+        try Syscalls.unlink(path)
+    }
+}

@@ -1,0 +1,95 @@
+import RaqamModel
+
+/// Little-endian fields and varints for snapshot files.
+struct BinaryWriter {
+    var bytes: [UInt8] = []
+
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+    mutating func double(_ v: Double) { u64(v.bitPattern) }
+    mutating func varint(_ v: Int) {
+        var x = UInt64(v)
+        while x >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: x) | 0x80)
+            x >>= 7
+        }
+        bytes.append(UInt8(x))
+    }
+    mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { u in
+            varint(u.count)
+            bytes.append(contentsOf: u)
+        }
+    }
+    mutating func timestamp(_ t: Timestamp) {
+        i64(t.micros)
+        u64(UInt64(UInt16(bitPattern: t.offsetMinutes)))
+    }
+    mutating func optional<T>(_ v: T?, _ body: (inout BinaryWriter, T) -> Void) {
+        bool(v != nil)
+        if let v { body(&self, v) }
+    }
+    mutating func strings(_ set: Set<String>) {
+        varint(set.count)
+        for s in set.sorted() { string(s) }
+    }
+}
+
+/// Reads what `BinaryWriter` wrote; every read checks the bounds.
+struct BinaryReader {
+    struct Truncated: Error {}
+
+    let bytes: [UInt8]
+    var offset = 0
+
+    mutating func u8() throws(Truncated) -> UInt8 {
+        guard offset < bytes.count else { throw Truncated() }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+    mutating func bool() throws(Truncated) -> Bool { try u8() != 0 }
+    mutating func u64() throws(Truncated) -> UInt64 {
+        guard offset + 8 <= bytes.count else { throw Truncated() }
+        var v: UInt64 = 0
+        for i in 0..<8 { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
+        offset += 8
+        return v
+    }
+    mutating func i64() throws(Truncated) -> Int64 { Int64(bitPattern: try u64()) }
+    mutating func double() throws(Truncated) -> Double { Double(bitPattern: try u64()) }
+    mutating func varint() throws(Truncated) -> Int {
+        var v: UInt64 = 0, shift: UInt64 = 0
+        while true {
+            let b = try u8()
+            v |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { break }
+            shift += 7
+            guard shift < 64 else { throw Truncated() }
+        }
+        guard v <= UInt64(Int.max) else { throw Truncated() }
+        return Int(v)
+    }
+    mutating func string() throws(Truncated) -> String {
+        let n = try varint()
+        guard n <= bytes.count - offset else { throw Truncated() }
+        defer { offset += n }
+        return String(decoding: bytes[offset..<offset + n], as: UTF8.self)
+    }
+    mutating func timestamp() throws(Truncated) -> Timestamp {
+        let micros = try i64()
+        return Timestamp(micros: micros, offsetMinutes: Int16(bitPattern: UInt16(truncatingIfNeeded: try u64())))
+    }
+    mutating func optional<T>(_ body: (inout BinaryReader) throws(Truncated) -> T) throws(Truncated) -> T? {
+        try bool() ? try body(&self) : nil
+    }
+    mutating func strings() throws(Truncated) -> Set<String> {
+        let n = try varint()
+        guard n <= bytes.count - offset else { throw Truncated() }
+        var set = Set<String>(minimumCapacity: n)
+        for _ in 0..<n { set.insert(try string()) }
+        return set
+    }
+}

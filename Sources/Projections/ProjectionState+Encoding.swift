@@ -1,0 +1,151 @@
+import RaqamModel
+
+extension ProjectionState {
+    /// The version of the state's layout. Change it whenever the fold or its fields change:
+    /// a snapshot of another version is ignored and the log replayed in full.
+    public static let schemaVersion = "projections-1"
+
+    /// The state in binary form, for snapshots. Sets are written sorted, so the same state
+    /// always gives the same bytes.
+    func encoded() -> [UInt8] {
+        var w = BinaryWriter()
+        w.u64(position)
+        w.varint(eventCount)
+        w.i64(maxOccurred)
+        w.i64(lastRecorded)
+        w.varint(entities.count)
+        for r in entities {
+            w.u8(r.key.kind.rawValue)
+            w.string(r.key.code)
+            w.optional(r.registration) { w, l in
+                w.i64(l.at); w.u64(l.seq)
+                w.string(l.value.kind); w.string(l.value.name)
+                w.optional(l.value.parent) { $0.string($1) }
+                w.i64(l.value.registeredAt)
+            }
+            w.varint(r.projects.count)
+            for p in r.projects { w.varint(p) }
+            w.strings(r.servicesPortal)
+            w.strings(r.servicesMobile)
+            w.strings(r.servicesSimplified)
+            w.optional(r.roadmap) { w, l in w.i64(l.at); w.u64(l.seq); w.i64(l.value) }
+            w.strings(r.productsIntroduced)
+            w.bool(r.portalLaunched)
+            w.optional(r.portalLastUpdate) { $0.timestamp($1) }
+            w.i64(r.posts)
+            w.optional(r.training) { w, l in w.i64(l.at); w.u64(l.seq); w.i64(l.value.staff); w.i64(l.value.trained) }
+            w.optional(r.assessment) { w, l in
+                w.i64(l.at); w.u64(l.seq); w.bool(l.value.organized); w.double(l.value.score); w.timestamp(l.value.at)
+            }
+            w.optional(r.lastEvent) { $0.timestamp($1) }
+            w.varint(r.events)
+            w.optional(r.latenessLatest) { w, l in w.i64(l.at); w.u64(l.seq); w.i64(l.value) }
+            w.varint(r.lateness.count)
+            for s in r.lateness { w.i64(s.occurred); w.i64(s.seconds) }
+            for periods in [r.economy, r.export] {
+                w.varint(periods.count)
+                for k in periods.keys.sorted() {
+                    let l = periods[k]!
+                    w.string(k); w.i64(l.at); w.u64(l.seq); w.double(l.value)
+                }
+            }
+            w.strings(r.startups)
+            w.double(r.startupAmount)
+            w.varint(r.targets.count)
+            for k in r.targets.keys.sorted() {
+                let l = r.targets[k]!
+                w.string(k); w.i64(l.at); w.u64(l.seq)
+                w.double(l.value.value); w.i64(Int64(l.value.deadline.days)); w.i64(l.value.setAt)
+            }
+        }
+        w.varint(projects.count)
+        for p in projects {
+            w.varint(p.owner)
+            w.string(p.id)
+            w.optional(p.registered) { w, l in w.i64(l.at); w.u64(l.seq); w.string(l.value.program); w.i64(Int64(l.value.due.days)) }
+            w.optional(p.rescheduled) { w, l in w.i64(l.at); w.u64(l.seq); w.i64(Int64(l.value.days)) }
+            w.bool(p.implemented)
+            w.bool(p.cancelled)
+        }
+        return w.bytes
+    }
+
+    /// The state from `encoded()` bytes; throws when they are cut short.
+    init(decoding bytes: [UInt8]) throws(BinaryReader.Truncated) {
+        var r = BinaryReader(bytes: bytes)
+        self.init()
+        entities = []
+        index = [:]
+        position = try r.u64()
+        eventCount = try r.varint()
+        maxOccurred = try r.i64()
+        lastRecorded = try r.i64()
+        let entityCount = try r.varint()
+        for i in 0..<entityCount {
+            guard let kind = EntityKey.Kind(rawValue: try r.u8()) else { throw BinaryReader.Truncated() }
+            let key = EntityKey(snapshotKind: kind, code: try r.string())
+            var e = EntityRecord(key: key)
+            e.registration = try r.optional { (r) throws(BinaryReader.Truncated) in
+                Latest(at: try r.i64(), seq: try r.u64(),
+                       value: (kind: try r.string(), name: try r.string(), parent: try r.optional { (r) throws(BinaryReader.Truncated) in try r.string() }, registeredAt: try r.i64()))
+            }
+            let projectCount = try r.varint()
+            e.projects.reserveCapacity(projectCount)
+            for _ in 0..<projectCount { e.projects.append(try r.varint()) }
+            e.servicesPortal = try r.strings()
+            e.servicesMobile = try r.strings()
+            e.servicesSimplified = try r.strings()
+            e.roadmap = try r.optional { (r) throws(BinaryReader.Truncated) in Latest(at: try r.i64(), seq: try r.u64(), value: try r.i64()) }
+            e.productsIntroduced = try r.strings()
+            e.portalLaunched = try r.bool()
+            e.portalLastUpdate = try r.optional { (r) throws(BinaryReader.Truncated) in try r.timestamp() }
+            e.posts = try r.i64()
+            e.training = try r.optional { (r) throws(BinaryReader.Truncated) in
+                Latest(at: try r.i64(), seq: try r.u64(), value: (staff: try r.i64(), trained: try r.i64()))
+            }
+            e.assessment = try r.optional { (r) throws(BinaryReader.Truncated) in
+                Latest(at: try r.i64(), seq: try r.u64(), value: (organized: try r.bool(), score: try r.double(), at: try r.timestamp()))
+            }
+            e.lastEvent = try r.optional { (r) throws(BinaryReader.Truncated) in try r.timestamp() }
+            e.events = try r.varint()
+            e.latenessLatest = try r.optional { (r) throws(BinaryReader.Truncated) in Latest(at: try r.i64(), seq: try r.u64(), value: try r.i64()) }
+            let samples = try r.varint()
+            e.lateness.reserveCapacity(samples)
+            for _ in 0..<samples { e.lateness.append((try r.i64(), try r.i64())) }
+            for which in 0..<2 {
+                var periods: [String: Latest<Double>] = [:]
+                for _ in 0..<(try r.varint()) {
+                    let k = try r.string()
+                    periods[k] = Latest(at: try r.i64(), seq: try r.u64(), value: try r.double())
+                }
+                if which == 0 { e.economy = periods } else { e.export = periods }
+            }
+            e.startups = try r.strings()
+            e.startupAmount = try r.double()
+            for _ in 0..<(try r.varint()) {
+                let k = try r.string()
+                let at = try r.i64(), seq = try r.u64()
+                e.targets[k] = Latest(at: at, seq: seq, value: Target(value: try r.double(), deadline: CalendarDate(days: Int32(truncatingIfNeeded: try r.i64())), setAt: try r.i64()))
+            }
+            index[key] = i
+            entities.append(e)
+        }
+        let projectCount = try r.varint()
+        projects.reserveCapacity(projectCount)
+        for i in 0..<projectCount {
+            var p = ProjectRecord(owner: try r.varint(), id: try r.string())
+            guard p.owner < entities.count else { throw BinaryReader.Truncated() }
+            p.registered = try r.optional { (r) throws(BinaryReader.Truncated) in
+                Latest(at: try r.i64(), seq: try r.u64(), value: (program: try r.string(), due: CalendarDate(days: Int32(truncatingIfNeeded: try r.i64()))))
+            }
+            p.rescheduled = try r.optional { (r) throws(BinaryReader.Truncated) in
+                Latest(at: try r.i64(), seq: try r.u64(), value: CalendarDate(days: Int32(truncatingIfNeeded: try r.i64())))
+            }
+            p.implemented = try r.bool()
+            p.cancelled = try r.bool()
+            projectIndex[ProjectKey(owner: p.owner, project: p.id)] = i
+            projects.append(p)
+        }
+        guard r.offset == bytes.count else { throw BinaryReader.Truncated() }
+    }
+}
