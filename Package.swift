@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "raqam-bench",
             dependencies: [
-                "EventLog", "RaqamModel", "CSQLite",
+                "EventLog", "RaqamModel", "RaqamStore", "Projections", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

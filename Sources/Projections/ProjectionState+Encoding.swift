@@ -112,6 +112,7 @@ extension ProjectionState {
             let samples = try r.varint()
             e.lateness.reserveCapacity(samples)
             for _ in 0..<samples { e.lateness.append((try r.i64(), try r.i64())) }
+            e.latenessPruneAt = max(1024, samples * 2)
             for which in 0..<2 {
                 var periods: [String: Latest<Double>] = [:]
                 for _ in 0..<(try r.varint()) {

@@ -53,8 +53,12 @@ struct EntityRecord: Sendable {
     var events = 0
     /// Lateness (seconds) of the most recently recorded event.
     var latenessLatest: Latest<Int64>?
-    /// (occurred_at µs, lateness s) of every event, for the 90-day median.
+    /// (occurred_at µs, lateness s) of the events of the last 90 days before the latest
+    /// occurred_at folded, for the 90-day median (older ones are pruned: no query of this
+    /// state looks before then).
     var lateness: [(occurred: Int64, seconds: Int64)] = []
+    /// Prune `lateness` when it reaches this size.
+    var latenessPruneAt = 1024
     var economy: [String: Latest<Double>] = [:]
     var export: [String: Latest<Double>] = [:]
     var startups: Set<String> = []
@@ -126,6 +130,7 @@ public struct ProjectionState: Sendable {
         let late = (stored.recordedAt.micros - at) / 1_000_000
         Latest.offer(&entities[i].latenessLatest, at: stored.recordedAt.micros, seq: seq, late)
         entities[i].lateness.append((at, late))
+        if entities[i].lateness.count >= entities[i].latenessPruneAt { pruneLateness(i) }
         let d = e.data
         switch e.type {
         case .entityRegistered:
@@ -171,6 +176,24 @@ public struct ProjectionState: Sendable {
             Latest.offer(&entities[i].targets[d[0]?.string ?? ""], at: at, seq: seq,
                          Target(value: d[1]?.number ?? 0, deadline: d[2]?.date ?? CalendarDate(days: 0), setAt: at))
         }
+    }
+
+    /// The window of the lateness median.
+    static let latenessWindow: Int64 = 90 * 86_400_000_000
+
+    /// Drops lateness samples that no query of this state can use. A state answers for times
+    /// at or after the latest occurred_at it folded (`Replay` folds only events that occurred
+    /// by the time asked, and the append path refuses events dated in the future), so samples
+    /// more than 90 days before that can never fall in a window again.
+    mutating func pruneLateness(_ i: Int) {
+        let horizon = maxOccurred - Self.latenessWindow
+        entities[i].lateness.removeAll { $0.occurred <= horizon }
+        entities[i].latenessPruneAt = max(1024, entities[i].lateness.count * 2)
+    }
+
+    /// Prunes every entity's samples (before a snapshot is written).
+    mutating func pruneAll() {
+        for i in entities.indices { pruneLateness(i) }
     }
 
     private mutating func touchPortal(_ i: Int, _ t: Timestamp) {

@@ -29,6 +29,8 @@ public struct SnapshotStore: Sendable {
     /// - Returns: the file written.
     @discardableResult
     public func write(_ state: ProjectionState) throws(EventLogError) -> String {
+        var state = state
+        state.pruneAll()
         try DurableFile.makeDirectories(directory)
         var w = BinaryWriter()
         w.bytes = Self.magic

@@ -62,16 +62,16 @@ struct AppendCommand: ParsableCommand {
         try withStoreErrors {
             let store = try EventStore(stateDirectory: global.stateDirectory, configuration: .init(durability: durability.policy))
             for line in store.log.recovery.lines { printError("raqamctl: \(line)") }
-            let subjectIssues = store.subjectIssues(batch.events, lines: batch.lines, file: name)
-            if !subjectIssues.isEmpty {
-                let bad = Set(subjectIssues.compactMap(\.line))
+            let contextIssues = store.contextIssues(batch.events, lines: batch.lines, file: name)
+            if !contextIssues.isEmpty {
+                let bad = Set(contextIssues.compactMap(\.line))
                 let lineBytes = Self.lines(of: bytes)
                 for (i, line) in batch.lines.enumerated().reversed() where bad.contains(line) {
                     batch.rejected.append((line, lineBytes[line - 1]))
                     batch.events.remove(at: i)
                     batch.lines.remove(at: i)
                 }
-                batch.issues += subjectIssues
+                batch.issues += contextIssues
             }
             batch.issues.sort { ($0.line ?? 0) < ($1.line ?? 0) }
             if !batch.issues.isEmpty {

@@ -1,5 +1,6 @@
 public import EventLog
 public import RaqamModel
+import Glibc
 import Synchronization
 
 /// The event log of a state directory, typed: validated `Event`s in, `StoredEvent`s out.
@@ -45,12 +46,23 @@ public final class EventStore: Sendable {
         registered.withLock { $0.contains(key) }
     }
 
+    /// How far in the future an event may be dated: clocks of reporting systems drift, but an
+    /// event reported before it happened is a mistake (and the projections' 90-day windows
+    /// assume none).
+    public static let futureTolerance: Int64 = 86_400_000_000
+
     /// The problems of a batch that only the log can tell: subjects that are not registered
-    /// (counting registrations earlier in the same batch). `lines` gives each event's line.
-    public func subjectIssues(_ events: [Event], lines: [Int]? = nil, file: String? = nil) -> [ValidationIssue] {
+    /// (counting registrations earlier in the same batch), and events dated in the future.
+    /// `lines` gives each event's line.
+    public func contextIssues(_ events: [Event], lines: [Int]? = nil, file: String? = nil) -> [ValidationIssue] {
         var known = registered.withLock { $0 }
         var issues: [ValidationIssue] = []
+        let latest = Self.nowMicros() + Self.futureTolerance
         for (i, e) in events.enumerated() {
+            if e.occurredAt.micros > latest {
+                issues.append(ValidationIssue(file: file, line: lines?[i], field: "occurred_at",
+                                              message: "\(e.occurredAt.rfc3339) is in the future; an event is reported after it happens"))
+            }
             if e.type == .entityRegistered {
                 known.insert(e.subject)
                 continue
@@ -60,6 +72,12 @@ public final class EventStore: Sendable {
             }
         }
         return issues
+    }
+
+    static func nowMicros() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
     }
 
     /// The issue of an event about a subject no `entity.registered` event introduced.
@@ -72,7 +90,7 @@ public final class EventStore: Sendable {
     /// Events whose id the log holds already come back with their original seq.
     @discardableResult
     public func append(_ events: [Event], lines: [Int]? = nil, file: String? = nil) throws(StoreError) -> [EventLog.Appended] {
-        let issues = subjectIssues(events, lines: lines, file: file)
+        let issues = contextIssues(events, lines: lines, file: file)
         guard issues.isEmpty else { throw .invalid(issues) }
         let entries = events.map { e in
             EventLog.Entry(key: e.id.map { RecordKey(high: $0.high, low: $0.low) } ?? .none,

@@ -39,7 +39,8 @@ import RaqamStore
         for s in stored.prefix(cut) { prefix.apply(s) }
         try SnapshotStore(stateDirectory: dir).write(prefix)
 
-        let now = Timestamp(rfc3339: "2021-06-30T12:00:00+05:00")!
+        // At or after every event folded: the times a state answers for.
+        let now = Timestamp(rfc3339: "2021-07-01T00:00:00+05:00")!
         let resumed = try Replay.run(stateDirectory: dir)
         let full = try Replay.run(stateDirectory: dir, useSnapshots: false)
         #expect(resumed.snapshotPosition == stored[cut - 1].seq)

@@ -54,6 +54,8 @@ import Testing
         ("invalid UTF-8", Array(#"{"type":"project.implemented","subject":"district:1703202","occurred_at":"2021-05-14T09:30:00+05:00","data":{"project":"P"#.utf8) + [0xFF] + Array(#""}}"#.utf8),
          "bad.ndjson:1: invalid UTF-8 at byte 122"),
         ("empty file", [], "bad.ndjson: no events: the input is empty"),
+        ("event in the future", Array(#"{"type":"project.implemented","subject":"district:1703202","occurred_at":"2099-01-01T00:00:00+05:00","data":{"project":"P"}}"#.utf8),
+         "bad.ndjson:1: occurred_at: 2099-01-01T00:00:00+05:00 is in the future"),
     ]
 
     @Test(arguments: badInputs.indices)
