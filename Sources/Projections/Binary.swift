@@ -36,6 +36,11 @@ struct BinaryWriter {
         varint(set.count)
         for s in set.sorted() { string(s) }
     }
+    /// The raw bytes of an array of plain values (little-endian hosts only, as raqam's are).
+    mutating func raw<T: BitwiseCopyable>(_ values: [T]) {
+        varint(values.count)
+        values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+    }
 }
 
 /// Reads what `BinaryWriter` wrote; every read checks the bounds.
@@ -44,19 +49,25 @@ struct BinaryReader {
 
     let bytes: [UInt8]
     var offset = 0
+    /// Reading stops here (the end of the part being read).
+    var end: Int
+
+    init(bytes: [UInt8], from offset: Int = 0, end: Int? = nil) {
+        self.bytes = bytes
+        self.offset = offset
+        self.end = end ?? bytes.count
+    }
 
     mutating func u8() throws(Truncated) -> UInt8 {
-        guard offset < bytes.count else { throw Truncated() }
+        guard offset < end else { throw Truncated() }
         defer { offset += 1 }
         return bytes[offset]
     }
     mutating func bool() throws(Truncated) -> Bool { try u8() != 0 }
     mutating func u64() throws(Truncated) -> UInt64 {
-        guard offset + 8 <= bytes.count else { throw Truncated() }
-        var v: UInt64 = 0
-        for i in 0..<8 { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
-        offset += 8
-        return v
+        guard offset + 8 <= end else { throw Truncated() }
+        defer { offset += 8 }
+        return bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
     }
     mutating func i64() throws(Truncated) -> Int64 { Int64(bitPattern: try u64()) }
     mutating func double() throws(Truncated) -> Double { Double(bitPattern: try u64()) }
@@ -74,9 +85,9 @@ struct BinaryReader {
     }
     mutating func string() throws(Truncated) -> String {
         let n = try varint()
-        guard n <= bytes.count - offset else { throw Truncated() }
+        guard n <= end - offset else { throw Truncated() }
         defer { offset += n }
-        return String(decoding: bytes[offset..<offset + n], as: UTF8.self)
+        return bytes.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[offset..<offset + n]), as: UTF8.self) }
     }
     mutating func timestamp() throws(Truncated) -> Timestamp {
         let micros = try i64()
@@ -87,9 +98,22 @@ struct BinaryReader {
     }
     mutating func strings() throws(Truncated) -> Set<String> {
         let n = try varint()
-        guard n <= bytes.count - offset else { throw Truncated() }
+        guard n <= end - offset else { throw Truncated() }
         var set = Set<String>(minimumCapacity: n)
         for _ in 0..<n { set.insert(try string()) }
         return set
+    }
+    /// What `BinaryWriter.raw` wrote.
+    mutating func raw<T: BitwiseCopyable>(_ type: T.Type) throws(Truncated) -> [T] {
+        let n = try varint()
+        let size = n.multipliedReportingOverflow(by: MemoryLayout<T>.stride)
+        guard !size.overflow, size.partialValue <= end - offset else { throw Truncated() }
+        defer { offset += size.partialValue }
+        return [T](unsafeUninitializedCapacity: n) { buffer, count in
+            bytes.withUnsafeBytes { src in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[offset..<offset + size.partialValue]))
+            }
+            count = n
+        }
     }
 }

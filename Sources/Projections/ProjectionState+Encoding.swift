@@ -3,7 +3,7 @@ import RaqamModel
 extension ProjectionState {
     /// The version of the state's layout. Change it whenever the fold or its fields change:
     /// a snapshot of another version is ignored and the log replayed in full.
-    public static let schemaVersion = "projections-1"
+    public static let schemaVersion = "projections-2"
 
     /// The state in binary form, for snapshots. Sets are written sorted, so the same state
     /// always gives the same bytes.
@@ -40,8 +40,7 @@ extension ProjectionState {
             w.optional(r.lastEvent) { $0.timestamp($1) }
             w.varint(r.events)
             w.optional(r.latenessLatest) { w, l in w.i64(l.at); w.u64(l.seq); w.i64(l.value) }
-            w.varint(r.lateness.count)
-            for s in r.lateness { w.i64(s.occurred); w.i64(s.seconds) }
+            w.raw(r.lateness.map { Sample(occurred: $0.occurred, seconds: $0.seconds) })
             for periods in [r.economy, r.export] {
                 w.varint(periods.count)
                 for k in periods.keys.sorted() {
@@ -70,9 +69,20 @@ extension ProjectionState {
         return w.bytes
     }
 
+    /// A lateness sample as stored: two little-endian words.
+    struct Sample: BitwiseCopyable {
+        var occurred: Int64
+        var seconds: Int64
+    }
+
     /// The state from `encoded()` bytes; throws when they are cut short.
     init(decoding bytes: [UInt8]) throws(BinaryReader.Truncated) {
-        var r = BinaryReader(bytes: bytes)
+        try self.init(reading: BinaryReader(bytes: bytes))
+    }
+
+    /// The state from the `encoded()` bytes between the reader's offset and end.
+    init(reading reader: BinaryReader) throws(BinaryReader.Truncated) {
+        var r = reader
         self.init()
         entities = []
         index = [:]
@@ -109,10 +119,8 @@ extension ProjectionState {
             e.lastEvent = try r.optional { (r) throws(BinaryReader.Truncated) in try r.timestamp() }
             e.events = try r.varint()
             e.latenessLatest = try r.optional { (r) throws(BinaryReader.Truncated) in Latest(at: try r.i64(), seq: try r.u64(), value: try r.i64()) }
-            let samples = try r.varint()
-            e.lateness.reserveCapacity(samples)
-            for _ in 0..<samples { e.lateness.append((try r.i64(), try r.i64())) }
-            e.latenessPruneAt = max(1024, samples * 2)
+            e.lateness = try r.raw(Sample.self).map { ($0.occurred, $0.seconds) }
+            e.latenessPruneAt = max(1024, e.lateness.count * 2)
             for which in 0..<2 {
                 var periods: [String: Latest<Double>] = [:]
                 for _ in 0..<(try r.varint()) {
@@ -147,6 +155,6 @@ extension ProjectionState {
             projectIndex[ProjectKey(owner: p.owner, project: p.id)] = i
             projects.append(p)
         }
-        guard r.offset == bytes.count else { throw BinaryReader.Truncated() }
+        guard r.offset == r.end else { throw BinaryReader.Truncated() }
     }
 }

@@ -72,14 +72,12 @@ public struct SnapshotStore: Sendable {
                 notices.append("ignored snapshot \(path): not a snapshot file; replaying the log instead")
                 continue
             }
-            var r = BinaryReader(bytes: Array(bytes.dropLast(8)))
-            let stored = BinaryReader(bytes: Array(bytes.suffix(8)))
-            var crcReader = stored
-            guard let crc = try? crcReader.u64(), crc == UInt64(DurableFile.checksum(bytes.dropLast(8))) else {
+            var r = BinaryReader(bytes: bytes, from: 8, end: bytes.count - 8)
+            var crcReader = BinaryReader(bytes: bytes, from: bytes.count - 8)
+            guard let crc = try? crcReader.u64(), crc == UInt64(DurableFile.checksum(bytes[..<(bytes.count - 8)])) else {
                 notices.append("ignored snapshot \(path): checksum mismatch (damaged); replaying the log instead")
                 continue
             }
-            r.offset = 8
             guard (try? r.u64()) == 1, let schema = try? r.string() else {
                 notices.append("ignored snapshot \(path): unknown format; replaying the log instead")
                 continue
@@ -89,7 +87,7 @@ public struct SnapshotStore: Sendable {
                 continue
             }
             guard let position = try? r.u64(), let lastRecorded = try? r.i64(), let maxOccurred = try? r.i64(), let n = try? r.varint(),
-                  n == r.bytes.count - r.offset else {
+                  n == r.end - r.offset else {
                 notices.append("ignored snapshot \(path): truncated; replaying the log instead")
                 continue
             }
@@ -99,7 +97,7 @@ public struct SnapshotStore: Sendable {
                 notices.append("ignored snapshot \(path): the log holds other events at seq \(position) (was it replaced?); replaying the log instead")
                 continue
             }
-            guard let state = try? ProjectionState(decoding: Array(r.bytes[r.offset...])), state.position == position else {
+            guard let state = try? ProjectionState(reading: r), state.position == position else {
                 notices.append("ignored snapshot \(path): its state does not decode; replaying the log instead")
                 continue
             }
