@@ -32,10 +32,6 @@ struct BinaryWriter {
         bool(v != nil)
         if let v { body(&self, v) }
     }
-    mutating func strings(_ set: Set<String>) {
-        varint(set.count)
-        for s in set.sorted() { string(s) }
-    }
     /// The raw bytes of an array of plain values (little-endian hosts only, as raqam's are).
     mutating func raw<T: BitwiseCopyable>(_ values: [T]) {
         varint(values.count)
@@ -95,13 +91,6 @@ struct BinaryReader {
     }
     mutating func optional<T>(_ body: (inout BinaryReader) throws(Truncated) -> T) throws(Truncated) -> T? {
         try bool() ? try body(&self) : nil
-    }
-    mutating func strings() throws(Truncated) -> Set<String> {
-        let n = try varint()
-        guard n <= end - offset else { throw Truncated() }
-        var set = Set<String>(minimumCapacity: n)
-        for _ in 0..<n { set.insert(try string()) }
-        return set
     }
     /// What `BinaryWriter.raw` wrote.
     mutating func raw<T: BitwiseCopyable>(_ type: T.Type) throws(Truncated) -> [T] {

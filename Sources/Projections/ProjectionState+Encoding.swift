@@ -3,7 +3,7 @@ import RaqamModel
 extension ProjectionState {
     /// The version of the state's layout. Change it whenever the fold or its fields change:
     /// a snapshot of another version is ignored and the log replayed in full.
-    public static let schemaVersion = "projections-2"
+    public static let schemaVersion = "projections-4"
 
     /// The state in binary form, for snapshots. Sets are written sorted, so the same state
     /// always gives the same bytes.
@@ -25,11 +25,11 @@ extension ProjectionState {
             }
             w.varint(r.projects.count)
             for p in r.projects { w.varint(p) }
-            w.strings(r.servicesPortal)
-            w.strings(r.servicesMobile)
-            w.strings(r.servicesSimplified)
+            w.raw(r.servicesPortal.sorted())
+            w.raw(r.servicesMobile.sorted())
+            w.raw(r.servicesSimplified.sorted())
             w.optional(r.roadmap) { w, l in w.i64(l.at); w.u64(l.seq); w.i64(l.value) }
-            w.strings(r.productsIntroduced)
+            w.raw(r.productsIntroduced.sorted())
             w.bool(r.portalLaunched)
             w.optional(r.portalLastUpdate) { $0.timestamp($1) }
             w.i64(r.posts)
@@ -48,7 +48,7 @@ extension ProjectionState {
                     w.string(k); w.i64(l.at); w.u64(l.seq); w.double(l.value)
                 }
             }
-            w.strings(r.startups)
+            w.raw(r.startups.sorted())
             w.double(r.startupAmount)
             w.varint(r.targets.count)
             for k in r.targets.keys.sorted() {
@@ -60,11 +60,17 @@ extension ProjectionState {
         w.varint(projects.count)
         for p in projects {
             w.varint(p.owner)
-            w.string(p.id)
-            w.optional(p.registered) { w, l in w.i64(l.at); w.u64(l.seq); w.string(l.value.program); w.i64(Int64(l.value.due.days)) }
-            w.optional(p.rescheduled) { w, l in w.i64(l.at); w.u64(l.seq); w.i64(Int64(l.value.days)) }
-            w.bool(p.implemented)
-            w.bool(p.cancelled)
+            w.u64(p.id)
+            // One flags byte: registered, rescheduled, implemented, cancelled, sector.
+            var flags: UInt8 = 0
+            if p.registered != nil { flags |= 1 }
+            if p.rescheduled != nil { flags |= 2 }
+            if p.implemented { flags |= 4 }
+            if p.cancelled { flags |= 8 }
+            if p.registered?.value.sector == true { flags |= 16 }
+            w.u8(flags)
+            if let l = p.registered { w.i64(l.at); w.u64(l.seq); w.i64(Int64(l.value.due.days)) }
+            if let l = p.rescheduled { w.i64(l.at); w.u64(l.seq); w.i64(Int64(l.value.days)) }
         }
         return w.bytes
     }
@@ -102,11 +108,11 @@ extension ProjectionState {
             let projectCount = try r.varint()
             e.projects.reserveCapacity(projectCount)
             for _ in 0..<projectCount { e.projects.append(try r.varint()) }
-            e.servicesPortal = try r.strings()
-            e.servicesMobile = try r.strings()
-            e.servicesSimplified = try r.strings()
+            e.servicesPortal = Set(try r.raw(UInt64.self))
+            e.servicesMobile = Set(try r.raw(UInt64.self))
+            e.servicesSimplified = Set(try r.raw(UInt64.self))
             e.roadmap = try r.optional { (r) throws(BinaryReader.Truncated) in Latest(at: try r.i64(), seq: try r.u64(), value: try r.i64()) }
-            e.productsIntroduced = try r.strings()
+            e.productsIntroduced = Set(try r.raw(UInt64.self))
             e.portalLaunched = try r.bool()
             e.portalLastUpdate = try r.optional { (r) throws(BinaryReader.Truncated) in try r.timestamp() }
             e.posts = try r.i64()
@@ -129,7 +135,7 @@ extension ProjectionState {
                 }
                 if which == 0 { e.economy = periods } else { e.export = periods }
             }
-            e.startups = try r.strings()
+            e.startups = Set(try r.raw(UInt64.self))
             e.startupAmount = try r.double()
             for _ in 0..<(try r.varint()) {
                 let k = try r.string()
@@ -140,18 +146,22 @@ extension ProjectionState {
             entities.append(e)
         }
         let projectCount = try r.varint()
+        guard projectCount <= r.end - r.offset else { throw BinaryReader.Truncated() }
         projects.reserveCapacity(projectCount)
+        projectIndex.reserveCapacity(projectCount)
         for i in 0..<projectCount {
-            var p = ProjectRecord(owner: try r.varint(), id: try r.string())
+            var p = ProjectRecord(owner: try r.varint(), id: try r.u64())
             guard p.owner < entities.count else { throw BinaryReader.Truncated() }
-            p.registered = try r.optional { (r) throws(BinaryReader.Truncated) in
-                Latest(at: try r.i64(), seq: try r.u64(), value: (program: try r.string(), due: CalendarDate(days: Int32(truncatingIfNeeded: try r.i64()))))
+            let flags = try r.u8()
+            if flags & 1 != 0 {
+                p.registered = Latest(at: try r.i64(), seq: try r.u64(),
+                                      value: Registered(sector: flags & 16 != 0, due: CalendarDate(days: Int32(truncatingIfNeeded: try r.i64()))))
             }
-            p.rescheduled = try r.optional { (r) throws(BinaryReader.Truncated) in
-                Latest(at: try r.i64(), seq: try r.u64(), value: CalendarDate(days: Int32(truncatingIfNeeded: try r.i64())))
+            if flags & 2 != 0 {
+                p.rescheduled = Latest(at: try r.i64(), seq: try r.u64(), value: CalendarDate(days: Int32(truncatingIfNeeded: try r.i64())))
             }
-            p.implemented = try r.bool()
-            p.cancelled = try r.bool()
+            p.implemented = flags & 4 != 0
+            p.cancelled = flags & 8 != 0
             projectIndex[ProjectKey(owner: p.owner, project: p.id)] = i
             projects.append(p)
         }

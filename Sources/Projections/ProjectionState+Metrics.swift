@@ -35,7 +35,7 @@ struct Aggregate {
             guard let reg = p.registered else { continue }
             if p.cancelled { cancelled += 1; continue }
             planned += 1
-            let sector = reg.value.program == "sector"
+            let sector = reg.value.sector
             if sector { sectorPlanned += 1 } else { regionalPlanned += 1 }
             if p.implemented {
                 implemented += 1
