@@ -148,8 +148,7 @@ extension ProjectionState {
         let projectCount = try r.varint()
         guard projectCount <= r.end - r.offset else { throw BinaryReader.Truncated() }
         projects.reserveCapacity(projectCount)
-        projectIndex.reserveCapacity(projectCount)
-        for i in 0..<projectCount {
+        for _ in 0..<projectCount {
             var p = ProjectRecord(owner: try r.varint(), id: try r.u64())
             guard p.owner < entities.count else { throw BinaryReader.Truncated() }
             let flags = try r.u8()
@@ -162,9 +161,10 @@ extension ProjectionState {
             }
             p.implemented = flags & 4 != 0
             p.cancelled = flags & 8 != 0
-            projectIndex[ProjectKey(owner: p.owner, project: p.id)] = i
             projects.append(p)
         }
+        projectIndex = ProjectTable(capacity: projects.count)
+        for (i, p) in projects.enumerated() { projectIndex.insert(ProjectTable.key(owner: p.owner, project: p.id), i) }
         guard r.offset == r.end else { throw BinaryReader.Truncated() }
     }
 }

@@ -108,13 +108,9 @@ public struct ProjectionState: Sendable {
 
     var index: [EntityKey: Int] = [:]
     var entities: [EntityRecord] = []
-    var projectIndex: [ProjectKey: Int] = [:]
+    /// (owner, project) to its place in `projects` (rebuilt, not stored, by snapshots).
+    var projectIndex = ProjectTable()
     var projects: [ProjectRecord] = []
-
-    struct ProjectKey: Hashable, Sendable {
-        var owner: Int
-        var project: UInt64
-    }
 
     public init() {
         _ = entityIndex(.nation)
@@ -128,10 +124,11 @@ public struct ProjectionState: Sendable {
     }
 
     mutating func projectIndex(owner: Int, _ project: String) -> Int {
-        let k = ProjectKey(owner: owner, project: idHash(project))
+        let id = idHash(project)
+        let k = ProjectTable.key(owner: owner, project: id)
         if let i = projectIndex[k] { return i }
-        projectIndex[k] = projects.count
-        projects.append(ProjectRecord(owner: owner, id: k.project))
+        projectIndex.insert(k, projects.count)
+        projects.append(ProjectRecord(owner: owner, id: id))
         entities[owner].projects.append(projects.count - 1)
         return projects.count - 1
     }

@@ -79,11 +79,20 @@ struct ProjectionsBenchmark: ParsableCommand {
         let snapshotPath = try SnapshotStore(stateDirectory: base).write(last)
         let snapshotBytes = (try? FileManager.default.attributesOfItem(atPath: snapshotPath)[.size] as? Int) ?? 0
         var restartSeconds: [Double] = []
+        var firstFoldSeconds: [Double] = []
+        let probe = StoredEvent(seq: last.position + 1, recordedAt: Timestamp(micros: 0), event: Event(
+            id: nil, type: .projectImplemented, subject: ReferenceData.bundled.districts[0].key,
+            occurredAt: Timestamp(rfc3339: "2021-06-30T00:00:00+05:00")!, source: nil, data: EventData(values: [.string("P-1"), nil])))
         for _ in 0...runs {
-            let r = try Replay.run(stateDirectory: base)
+            var r = try Replay.run(stateDirectory: base)
             precondition(r.snapshotPosition == last.position && r.state.eventCount == last.eventCount)
             restartSeconds.append(r.seconds)
+            // What the first event after a restart costs (nothing is left to rebuild).
+            let t0 = now()
+            r.state.apply(probe)
+            firstFoldSeconds.append(now() - t0)
         }
+        let firstFold = medianOf(Array(firstFoldSeconds.dropFirst()))
         let restart = medianOf(Array(restartSeconds.dropFirst()))
         let sqliteRestart = try db.map { _ in
             medianOf(try (0..<runs).map { _ in
@@ -110,6 +119,7 @@ struct ProjectionsBenchmark: ParsableCommand {
             w.key("sqlite_replay_events_per_s"); if let s = sqliteReplay { w.number(s.median.rounded()) } else { w.null() }
             w.key("restart_seconds"); w.number((restart * 1000).rounded() / 1000)
             w.key("sqlite_restart_seconds"); if let s = sqliteRestart { w.number((s * 1000).rounded() / 1000) } else { w.null() }
+            w.key("first_project_event_after_restart_seconds"); w.number((firstFold * 1e6).rounded() / 1e6)
             w.key("snapshot_bytes"); w.integer(snapshotBytes)
             w.key("peak_rss_mib"); w.number(rss.rounded())
             w.endObject()
@@ -121,6 +131,7 @@ struct ProjectionsBenchmark: ParsableCommand {
               (sqliteReplay.map { String(format: "   SQLite scan + same fold %@ events/s   ratio %.2f×", grouped($0.median), replay.median / $0.median) } ?? ""))
         print(String(format: "restart from a snapshot            raqam %.3f s (snapshot %@ bytes)", restart, grouped(Double(snapshotBytes))) +
               (sqliteRestart.map { String(format: "   SQLite reopen + rebuild %.3f s   ratio %.1f×", $0, $0 / restart) } ?? ""))
+        print(String(format: "first project event folded after the restart: %.6f s", firstFold))
         print(String(format: "peak RSS of the benchmark process: %.0f MiB", rss))
     }
 }
