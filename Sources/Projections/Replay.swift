@@ -66,6 +66,18 @@ public enum Replay {
     }
 }
 
+extension Replay {
+    /// Writes a snapshot when the log has moved `every` events past the newest one: what a
+    /// writer does after appending, so that restarts stay short. Returns the file written.
+    public static func snapshotIfDue(stateDirectory: String, lastSeq: UInt64, every: Int) throws -> String? {
+        guard every > 0 else { return nil }
+        let store = SnapshotStore(stateDirectory: stateDirectory)
+        guard lastSeq >= (store.newestPosition ?? 0) + UInt64(every) else { return nil }
+        let outcome = try run(stateDirectory: stateDirectory)
+        return try store.write(outcome.state)
+    }
+}
+
 import Glibc
 
 func monotonicSeconds() -> Double {

@@ -54,12 +54,9 @@ public struct SnapshotStore: Sendable {
         DurableFile.list(directory).filter { $0.hasSuffix(".snap") && $0.count == 25 }.sorted()
     }
 
-    /// A snapshot read back, with what it claims.
-    struct Header {
-        var position: UInt64
-        var lastRecorded: Int64
-        var maxOccurred: Int64
-        var payload: [UInt8]
+    /// The position of the newest snapshot file (by its name; not checked), or nil.
+    public var newestPosition: UInt64? {
+        files().last.flatMap { UInt64($0.dropLast(5)) }
     }
 
     /// The newest snapshot usable for a query as of `at` / `knownAt` whose record at its position

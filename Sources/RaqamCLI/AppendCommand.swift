@@ -2,6 +2,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import Glibc
+import Projections
 import RaqamModel
 import RaqamStore
 
@@ -40,6 +41,9 @@ struct AppendCommand: ParsableCommand {
     var durability: DurabilityArgument = .always
 
     @Option(name: .shortAndLong, help: "Summary format: table or json.") var output: OutputFormat = .table
+
+    @Option(help: ArgumentHelp("After appending, write a projections snapshot when the log is this many events past the newest one (0: never).", valueName: "n"))
+    var snapshotEvery = 100_000
 
     func validate() throws {
         if stream && skipInvalid != nil { throw ValidationError("--stream reports invalid lines on stderr; --skip-invalid is for whole files") }
@@ -84,7 +88,15 @@ struct AppendCommand: ParsableCommand {
             }
             let results = batch.events.isEmpty ? [] : try store.append(batch.events, lines: batch.lines, file: name)
             try store.close()
+            try snapshotIfDue(store)
             report(results, rejected: batch.rejected.count)
+        }
+    }
+
+    /// Keeps restarts short: a snapshot every `--snapshot-every` events (docs/projections.md).
+    private func snapshotIfDue(_ store: EventStore) throws {
+        if let written = try Replay.snapshotIfDue(stateDirectory: global.stateDirectory, lastSeq: store.log.lastSeq, every: snapshotEvery) {
+            printError("raqamctl: wrote the snapshot \(written)")
         }
     }
 
@@ -192,6 +204,7 @@ struct AppendCommand: ParsableCommand {
                 out.flush()
             }
             try store.close()
+            try snapshotIfDue(store)
         }
         if invalid > 0 {
             printError("raqamctl: \(invalid) invalid lines were skipped")

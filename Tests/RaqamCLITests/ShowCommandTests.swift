@@ -64,6 +64,19 @@ import Testing
         #expect(many.stderr.contains("region:1727  Tashkent Region"))
     }
 
+    @Test func appendWritesASnapshotEveryNEventsAndShowStartsFromIt() throws {
+        let dir = StateDirectory()
+        #expect(try run("raqamctl", ["init", "--state-dir", dir.path]).status == 0)
+        let first = try run("raqamctl", ["append", "--state-dir", dir.path, "--snapshot-every", "100", "-"], stdin: ndjson(0..<10))
+        #expect(first.stderr.contains("wrote the snapshot \(dir.path)/snapshots/00000000000000000326.snap"))
+        let second = try run("raqamctl", ["append", "--state-dir", dir.path, "--snapshot-every", "100", "-"], stdin: ndjson(10..<20))
+        #expect(!second.stderr.contains("wrote the snapshot"))
+        let replay = try json(try run("raqamctl", ["replay", "--state-dir", dir.path, "-o", "json"]))
+        #expect(replay["from_snapshot"] as? Int == 326)
+        #expect(replay["folded"] as? Int == 10)
+        #expect(replay["events"] as? Int == 336)
+    }
+
     @Test func summaryListsEveryRegionSortedAndAsCSV() throws {
         let dir = try sample()
         let csv = try run("raqamctl", ["summary", "--scope", "region", "--state-dir", dir.path, "--sort", "projects.planned", "--descending", "-o", "csv"])
