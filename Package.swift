@@ -49,6 +49,8 @@ let package = Package(
         ),
         // Domain state: the fold from events to per-entity metrics, as of any time.
         .target(name: "Projections", dependencies: ["RaqamModel", "EventLog", "RaqamStore"], swiftSettings: strict),
+        // Rules: the expression language and (growing) rule files and evaluation.
+        .target(name: "Rules", dependencies: ["RaqamModel", "Projections"], swiftSettings: strict),
         // systemd: sd_notify and (later) the journal, behind typed wrappers.
         .target(name: "Journal", dependencies: ["CSystemd"], swiftSettings: strict),
         // The CLI's commands as a library, so the executable stays thin and tests can reach it.
@@ -77,6 +79,7 @@ let package = Package(
 
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"], swiftSettings: strict),
         .testTarget(name: "RaqamModelTests", dependencies: ["RaqamModel"], swiftSettings: strict),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Projections", "RaqamModel"], swiftSettings: strict),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "RaqamModel", "RaqamStore"], swiftSettings: strict),
         .testTarget(
             name: "RaqamCLITests",

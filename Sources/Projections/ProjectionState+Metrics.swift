@@ -11,6 +11,14 @@ public struct EntityMetrics: Sendable {
     public var parent: EntityKey?
     public var values: [(name: String, value: MetricValue)]
 
+    public init(key: EntityKey, name: String, kind: String, parent: EntityKey?, values: [(name: String, value: MetricValue)]) {
+        self.key = key
+        self.name = name
+        self.kind = kind
+        self.parent = parent
+        self.values = values
+    }
+
     public subscript(name: String) -> MetricValue? { values.first { $0.name == name }?.value }
 }
 

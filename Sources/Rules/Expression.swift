@@ -1,0 +1,53 @@
+import Projections
+import RaqamModel
+
+/// The static type of an expression.
+public enum ValueType: String, Sendable, CustomStringConvertible {
+    case number, bool, string, time, duration
+    public var description: String { rawValue }
+}
+
+/// A parsed, type-checked expression of the rule language.
+public indirect enum Expression: Sendable {
+    case number(Double)
+    case string(String)
+    case bool(Bool)
+    /// A duration in µs (`30d`, `12h`).
+    case duration(Int64)
+    /// An instant in µs (`date("2021-12-31")`: the start of that day, Tashkent time).
+    case time(Int64)
+    case metric(String, ValueType)
+    case now
+    case not(Expression)
+    case negate(Expression)
+    case binary(BinaryOperator, Expression, Expression)
+    case call(Function, [Expression])
+
+    public enum BinaryOperator: String, Sendable {
+        case and, or, eq = "==", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">=", add = "+", sub = "-", mul = "*", div = "/"
+    }
+
+    public enum Function: String, Sendable, CaseIterable {
+        case daysSince = "days_since", min, max, ratio, date
+    }
+
+    /// The metrics the expression reads.
+    public var metrics: [String] {
+        switch self {
+        case .metric(let name, _): [name]
+        case .not(let e), .negate(let e): e.metrics
+        case .binary(_, let a, let b): a.metrics + b.metrics
+        case .call(_, let args): args.flatMap(\.metrics)
+        default: []
+        }
+    }
+}
+
+/// A value during evaluation; `nil` stands for "no data" and makes comparisons false.
+public enum Value: Sendable, Equatable {
+    case number(Double)
+    case bool(Bool)
+    case string(String)
+    case time(Int64)
+    case duration(Int64)
+}
