@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C: libsystemd (journal, notify), from Debian's libsystemd-dev.
@@ -50,14 +51,14 @@ let package = Package(
         // Domain state: the fold from events to per-entity metrics, as of any time.
         .target(name: "Projections", dependencies: ["RaqamModel", "EventLog", "RaqamStore"], swiftSettings: strict),
         // Rules: the expression language and (growing) rule files and evaluation.
-        .target(name: "Rules", dependencies: ["RaqamModel", "Projections"], swiftSettings: strict),
+        .target(name: "Rules", dependencies: ["RaqamModel", "Projections", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // systemd: sd_notify and (later) the journal, behind typed wrappers.
         .target(name: "Journal", dependencies: ["CSystemd"], swiftSettings: strict),
         // The CLI's commands as a library, so the executable stays thin and tests can reach it.
         .target(
             name: "RaqamCLI",
             dependencies: [
-                "RaqamStore", "RaqamModel", "EventLog", "Projections",
+                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

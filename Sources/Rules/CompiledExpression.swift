@@ -9,14 +9,15 @@ public struct CompiledExpression: Sendable {
     public let type: ValueType
 
     /// Parses and type-checks `text` for `scope`. `file`, `line` and `column` say where the
-    /// text starts in its file, so errors point at the offending character there.
+    /// text starts in its file, and `indent` how far its later lines are indented there (a
+    /// YAML block scalar's indentation), so errors point at the offending character.
     /// - Throws: `RuleError` as `file:line:column: message`.
-    public init(_ text: String, scope: EntityKey.Kind, file: String = "<expr>", line: Int = 1, column: Int = 1) throws(RuleError) {
+    public init(_ text: String, scope: EntityKey.Kind, file: String = "<expr>", line: Int = 1, column: Int = 1, indent: Int = 0) throws(RuleError) {
         do throws(ExpressionProblem) {
             (expression, type) = try ExpressionParser.parse(text, scope: scope)
         } catch {
             let l = line + error.position.line - 1
-            let c = error.position.line == 1 ? column + error.position.column - 1 : error.position.column
+            let c = error.position.line == 1 ? column + error.position.column - 1 : indent + error.position.column
             throw RuleError(file: file, line: l, column: c, message: error.message)
         }
         self.text = text
