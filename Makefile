@@ -7,7 +7,7 @@ DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= $(shell mktemp -d /tmp/raqam-demo.XXXXXX)
 
-.PHONY: all deps build release test demo bench install clean
+.PHONY: all deps build release test demo bench fuzz install clean
 
 all: build
 
@@ -26,10 +26,17 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Every test, against real files, real fsync, real processes and a real tmpfs (needs root).
+# A one-minute run of each fuzz target, then every test, against real files, real fsync,
+# real processes and a real tmpfs (needs root). The test runner's summary comes last.
 test: deps
 	$(SWIFT) build --build-tests
+	scripts/fuzz.sh 60
 	$(SWIFT) test --skip-build
+
+# The libFuzzer targets, longer (FUZZ_SECONDS each).
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # A first look: the reference data and a sample of reports in a fresh state directory.
 demo: release

@@ -159,8 +159,8 @@ public enum EventCodec {
         }
 
         mutating func string() throws(Problem) -> String {
-            let n = Int(try varint())
-            guard n >= 0, offset + n <= bytes.count else { throw Problem(message: "truncated string") }
+            // A length past the end (or past Int) is damage, not a reason to trap.
+            guard let n = Int(exactly: try varint()), n <= bytes.count - offset else { throw Problem(message: "truncated string") }
             defer { offset += n }
             return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n]), as: UTF8.self)
         }

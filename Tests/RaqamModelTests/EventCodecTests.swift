@@ -21,6 +21,15 @@ import Testing
         #expect(fields.count <= EventData.capacity)
     }
 
+    /// Found by the libFuzzer target (fuzz/EventDecoderFuzz.swift): a string length over
+    /// Int.max trapped instead of being refused.
+    @Test func aHugeStringLengthIsRefusedNotATrap() {
+        let crash: [UInt8] = [0x1, 0x1, 0x0, 0x80, 0x0, 0x73, 0x65, 0x72, 0x30, 0x65, 0x67, 0x69, 0x6d, 0x65, 0x30, 0x65, 0x67, 0x69,
+                              0x6d, 0x65, 0x5f, 0x75, 0x7a, 0x73, 0x6d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                              0xff, 0xff, 0xff, 0xff, 0xfb, 0xff, 0xff, 0x3b, 0x2b, 0x6f, 0xb]
+        #expect(throws: EventCodec.Problem.self) { try EventCodec.decode(crash) }
+    }
+
     @Test func truncatedOrTrailingBytesAreRefused() throws {
         let e = Event(id: EventID(derivedFrom: "x"), type: .trainingReported, subject: try EntityKey(parsing: "region:1703"),
                       occurredAt: Timestamp(micros: 1_620_966_600_000_000, offsetMinutes: 300), source: "s",
