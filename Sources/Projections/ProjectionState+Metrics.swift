@@ -101,7 +101,7 @@ extension ProjectionState {
         guard isRegistered(key), let own = index[key].map({ entities[$0] }) ?? (key == .nation ? EntityRecord(key: key) : nil) else {
             return nil
         }
-        let today = Int32((now.micros + 5 * 3_600_000_000).floorDivided(by: 86_400_000_000))
+        let today = CalendarDate(tashkentDayOf: now).days
         var agg = Aggregate()
         switch key.kind {
         case .nation:
@@ -158,11 +158,11 @@ extension ProjectionState {
         for metric in own.targets.keys.sorted() {
             let t = own.targets[metric]!.value
             let current = values.first { $0.name == metric }?.value.number
-            let span = Double(Int64(t.deadline.days) * 86_400_000_000 + 86_400_000_000 - 5 * 3_600_000_000 - t.setAt)
+            let span = Double(t.deadline.tashkentEnd.micros + 1 - t.setAt)
             let expected = span <= 0 ? 1 : min(1, max(0, Double(now.micros - t.setAt) / span))
             let progress = current.map { t.value == 0 ? 1 : $0 / t.value }
             values.append(("targets.\(metric).value", .number(t.value)))
-            values.append(("targets.\(metric).deadline", .time(Timestamp(micros: Int64(t.deadline.days) * 86_400_000_000 - 5 * 3_600_000_000, offsetMinutes: 300))))
+            values.append(("targets.\(metric).deadline", .time(t.deadline.tashkentStart)))
             values.append(("targets.\(metric).current", current.map { .number($0) } ?? .none))
             values.append(("targets.\(metric).progress", progress.map { .number($0) } ?? .none))
             values.append(("targets.\(metric).expected", .number(expected)))
@@ -205,9 +205,3 @@ func median(_ values: [Int64]) -> Double? {
     return s.count % 2 == 1 ? Double(s[s.count / 2]) : Double(s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
-extension Int64 {
-    func floorDivided(by d: Int64) -> Int64 {
-        let q = self / d
-        return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
-    }
-}

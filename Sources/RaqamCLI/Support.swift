@@ -73,10 +73,7 @@ func withStoreErrors<T>(_ body: () throws -> T) throws -> T {
 /// UTC+05:00; with `endOfDay`, the last microsecond of that day).
 func parseTime(_ text: String, option: String, endOfDay: Bool = false) throws -> Timestamp {
     if let t = Timestamp(rfc3339: text) { return t }
-    if let d = CalendarDate(iso: text) {
-        let startUTC = Int64(d.days) * 86_400_000_000 - 5 * 3_600_000_000
-        return Timestamp(micros: endOfDay ? startUTC + 86_400_000_000 - 1 : startUTC, offsetMinutes: 300)
-    }
+    if let d = CalendarDate(iso: text) { return endOfDay ? d.tashkentEnd : d.tashkentStart }
     throw ValidationError("\(option): \"\(text)\" is not a date (2021-06-30) or an RFC 3339 time (2021-06-30T18:00:00+05:00)")
 }
 

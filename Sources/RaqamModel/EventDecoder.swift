@@ -215,27 +215,8 @@ public enum EventDecoder {
         }
     }
 
-    /// "; did you mean \"x\"?" for the nearest candidate within a small edit distance.
     static func suggestion(_ text: String, among candidates: [String]) -> String {
-        let best = candidates.map { ($0, editDistance(text, $0)) }.min { $0.1 < $1.1 }
-        guard let (word, d) = best, d <= max(2, text.count / 3) else { return "" }
-        return "; did you mean \"\(word)\"?"
-    }
-
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let x = Array(a), y = Array(b)
-        if x.isEmpty { return y.count }
-        var prev = Array(0...y.count), cur = prev
-        for i in 1...x.count {
-            cur[0] = i
-            if !y.isEmpty {
-                for j in 1...y.count {
-                    cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
-                }
-            }
-            swap(&prev, &cur)
-        }
-        return prev[y.count]
+        NearMiss.suggestion(text, among: candidates, quote: "\"")
     }
 
     /// The index of the first byte that breaks UTF-8, or nil when it is all valid.

@@ -112,10 +112,34 @@ public struct Timestamp: Hashable, Sendable, Comparable, CustomStringConvertible
 }
 
 /// A calendar day (`2021-12-31`), as days since 1970-01-01.
+///
+/// Where a day must become an instant, raqam uses the programme's time zone, Tashkent
+/// (UTC+05:00, no daylight saving): a day starts at 00:00 there.
 public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var days: Int32
 
     public init(days: Int32) { self.days = days }
+
+    /// Tashkent's offset from UTC, in minutes and in µs.
+    public static let tashkentOffsetMinutes: Int16 = 300
+    static let tashkentOffsetMicros: Int64 = 5 * 3_600_000_000
+    static let dayMicros: Int64 = 86_400_000_000
+
+    /// The day an instant falls on in Tashkent.
+    public init(tashkentDayOf t: Timestamp) {
+        let (days, _) = (t.micros + Self.tashkentOffsetMicros).floorDivMod(Self.dayMicros)
+        self.init(days: Int32(truncatingIfNeeded: days))
+    }
+
+    /// 00:00 of this day in Tashkent, as an instant written with its +05:00 offset.
+    public var tashkentStart: Timestamp {
+        Timestamp(micros: Int64(days) * Self.dayMicros - Self.tashkentOffsetMicros, offsetMinutes: Self.tashkentOffsetMinutes)
+    }
+
+    /// The last microsecond of this day in Tashkent.
+    public var tashkentEnd: Timestamp {
+        Timestamp(micros: tashkentStart.micros + Self.dayMicros - 1, offsetMinutes: Self.tashkentOffsetMinutes)
+    }
 
     public init?(iso text: some StringProtocol) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)

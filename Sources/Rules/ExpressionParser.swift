@@ -314,7 +314,7 @@ struct ExpressionParser {
             guard args.count == 1, case .string(let text) = args[0].0, let day = CalendarDate(iso: text) else {
                 throw ExpressionProblem(position: position, message: "date takes one date string, date(\"2021-12-31\")")
             }
-            return (.time(Int64(day.days) * 86_400_000_000 - 5 * 3_600_000_000), .time)
+            return (.time(day.tashkentStart.micros), .time)
         }
     }
 
@@ -323,21 +323,6 @@ struct ExpressionParser {
     }
 
     static func suggestion(_ word: String, _ candidates: [String]) -> String {
-        let best = candidates.map { ($0, distance(word, $0)) }.min { $0.1 < $1.1 }
-        guard let (name, d) = best, d <= max(2, word.count / 3) else { return "" }
-        return "; did you mean '\(name)'?"
-    }
-
-    static func distance(_ a: String, _ b: String) -> Int {
-        let x = Array(a), y = Array(b)
-        if x.isEmpty { return y.count }
-        if y.isEmpty { return x.count }
-        var prev = Array(0...y.count), cur = prev
-        for i in 1...x.count {
-            cur[0] = i
-            for j in 1...y.count { cur[j] = Swift.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1)) }
-            swap(&prev, &cur)
-        }
-        return prev[y.count]
+        NearMiss.suggestion(word, among: candidates, quote: "'")
     }
 }
