@@ -78,13 +78,15 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // A test stand-in more than one test target needs (STYLE.md 2).
+        .target(name: "RaqamTestSupport", path: "Tests/RaqamTestSupport", swiftSettings: strict),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"], swiftSettings: strict),
         .testTarget(name: "RaqamModelTests", dependencies: ["RaqamModel"], swiftSettings: strict),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Projections", "RaqamModel"], swiftSettings: strict),
-        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "RaqamModel", "RaqamStore"], swiftSettings: strict),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "RaqamModel", "RaqamStore", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RaqamCLITests",
-            dependencies: ["RaqamStore", "RaqamModel", "EventLog"],
+            dependencies: ["RaqamStore", "RaqamModel", "EventLog", "RaqamTestSupport"],
             swiftSettings: strict
         ),
     ]

@@ -3,18 +3,7 @@ import Testing
 import Projections
 import RaqamModel
 import RaqamStore
-
-/// SplitMix64: a seeded generator, so a failing stream can be generated again.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import RaqamTestSupport
 
 /// Random events of every type over a small set of real entities, occurring out of order.
 struct StreamGenerator {
@@ -26,7 +15,7 @@ struct StreamGenerator {
     let end = Timestamp(rfc3339: "2021-06-30T23:00:00+05:00")!.micros
 
     init(seed: UInt64) {
-        rng = SeededGenerator(state: seed)
+        rng = SeededGenerator(seed: seed)
         let data = ReferenceData.bundled
         let chosenRegions = Array(data.regions.prefix(3))
         regions = chosenRegions.map(\.key)
