@@ -30,6 +30,8 @@ release: deps
 # real processes and a real tmpfs (needs root). The test runner's summary comes last.
 test: deps
 	$(SWIFT) build --build-tests
+	.build/debug/raqamctl rules check rules/
+	.build/debug/raqamctl rules test rules/tests/*.yaml
 	scripts/fuzz.sh 60
 	$(SWIFT) test --skip-build
 
@@ -47,8 +49,10 @@ bench: release
 	.build/release/raqam-bench log
 
 install: release
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/raqam/rules/tests
 	install -m 0755 .build/release/raqamctl .build/release/raqamd $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 rules/*.yaml $(DESTDIR)$(PREFIX)/share/raqam/rules/
+	install -m 0644 rules/tests/* $(DESTDIR)$(PREFIX)/share/raqam/rules/tests/
 
 clean:
 	rm -rf .build

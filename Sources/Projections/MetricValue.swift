@@ -80,5 +80,24 @@ public enum MetricCatalog {
     ]
 
     /// The spec of a dotted name, or nil.
-    public static func spec(_ name: String) -> MetricSpec? { specs.first { $0.name == name } }
+    public static func spec(_ name: String) -> MetricSpec? { index[name].flatMap { $0 < specs.count ? specs[$0] : nil } }
+
+    /// The fields every target has: `targets.<metric>.<field>`.
+    public static let targetFields = ["value", "deadline", "current", "progress", "expected", "pace"]
+
+    /// Catalog metrics first, then each target metric's fields.
+    public static let slotCount = specs.count + EventSchema.targetMetrics.count * targetFields.count
+
+    private static let index: [String: Int] = {
+        var d: [String: Int] = [:]
+        for (i, s) in specs.enumerated() { d[s.name] = i }
+        for (m, metric) in EventSchema.targetMetrics.enumerated() {
+            for (f, field) in targetFields.enumerated() { d["targets.\(metric).\(field)"] = specs.count + m * targetFields.count + f }
+        }
+        return d
+    }()
+
+    /// The position of a metric (a catalog name or `targets.<metric>.<field>`) in
+    /// `EntityMetrics.slots`, or nil for an unknown name.
+    public static func slot(_ name: String) -> Int? { index[name] }
 }

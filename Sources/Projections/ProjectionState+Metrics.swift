@@ -10,6 +10,9 @@ public struct EntityMetrics: Sendable {
     /// The region a district or city lies in.
     public var parent: EntityKey?
     public var values: [(name: String, value: MetricValue)]
+    /// The same values indexed by `MetricCatalog.slot(_:)`, for evaluation without string
+    /// look-ups; `.none` where the entity has no such metric.
+    public var slots: [MetricValue]
 
     public init(key: EntityKey, name: String, kind: String, parent: EntityKey?, values: [(name: String, value: MetricValue)]) {
         self.key = key
@@ -17,9 +20,26 @@ public struct EntityMetrics: Sendable {
         self.kind = kind
         self.parent = parent
         self.values = values
+        var slots = [MetricValue](repeating: .none, count: MetricCatalog.slotCount)
+        for (n, v) in values {
+            if let i = MetricCatalog.slot(n) { slots[i] = v }
+        }
+        self.slots = slots
+    }
+
+    init(key: EntityKey, name: String, kind: String, parent: EntityKey?, values: [(name: String, value: MetricValue)], slots: [MetricValue]) {
+        self.key = key
+        self.name = name
+        self.kind = kind
+        self.parent = parent
+        self.values = values
+        self.slots = slots
     }
 
     public subscript(name: String) -> MetricValue? { values.first { $0.name == name }?.value }
+
+    /// The value in a slot (`MetricCatalog.slot(_:)`).
+    @inlinable public subscript(slot slot: Int) -> MetricValue { slots[slot] }
 }
 
 /// Counts that add up across entities: a region is its own plus its districts', the nation
@@ -115,8 +135,17 @@ extension ProjectionState {
         }
 
         var values: [(name: String, value: MetricValue)] = []
+        values.reserveCapacity(MetricCatalog.specs.count)
+        var slots = [MetricValue](repeating: .none, count: MetricCatalog.slotCount)
+        var slot = 0
+        // In catalog order, so that the n-th `put` fills slot n.
         func put(_ name: String, _ v: MetricValue) {
-            if MetricCatalog.spec(name)?.scopes.contains(key.kind) ?? true { values.append((name, v)) }
+            assert(MetricCatalog.specs[slot].name == name, "metrics(for:) must put metrics in catalog order")
+            if MetricCatalog.specs[slot].scopes.contains(key.kind) {
+                values.append((name, v))
+                slots[slot] = v
+            }
+            slot += 1
         }
         func count(_ n: some BinaryInteger) -> MetricValue { .number(Double(n)) }
         func ratio(_ a: some BinaryInteger, _ b: some BinaryInteger) -> MetricValue { b == 0 ? .none : .number(Double(a) / Double(b)) }
@@ -161,19 +190,26 @@ extension ProjectionState {
             let span = Double(t.deadline.tashkentEnd.micros + 1 - t.setAt)
             let expected = span <= 0 ? 1 : min(1, max(0, Double(now.micros - t.setAt) / span))
             let progress = current.map { t.value == 0 ? 1 : $0 / t.value }
-            values.append(("targets.\(metric).value", .number(t.value)))
-            values.append(("targets.\(metric).deadline", .time(t.deadline.tashkentStart)))
-            values.append(("targets.\(metric).current", current.map { .number($0) } ?? .none))
-            values.append(("targets.\(metric).progress", progress.map { .number($0) } ?? .none))
-            values.append(("targets.\(metric).expected", .number(expected)))
-            values.append(("targets.\(metric).pace", progress.flatMap { p in expected > 0 ? .number(p / expected) : nil } ?? .none))
+            let fields: [(String, MetricValue)] = [
+                ("value", .number(t.value)),
+                ("deadline", .time(t.deadline.tashkentStart)),
+                ("current", current.map { .number($0) } ?? .none),
+                ("progress", progress.map { .number($0) } ?? .none),
+                ("expected", .number(expected)),
+                ("pace", progress.flatMap { p in expected > 0 ? .number(p / expected) : nil } ?? .none),
+            ]
+            for (field, v) in fields {
+                let name = "targets.\(metric).\(field)"
+                values.append((name, v))
+                if let i = MetricCatalog.slot(name) { slots[i] = v }
+            }
         }
 
         let reg = own.registration?.value
         return EntityMetrics(
             key: key, name: reg?.name ?? (key == .nation ? "Republic of Uzbekistan" : key.description),
             kind: reg?.kind ?? key.kind.description,
-            parent: reg?.parent.flatMap { try? EntityKey(parsing: $0) }, values: values)
+            parent: reg?.parent.flatMap { try? EntityKey(parsing: $0) }, values: values, slots: slots)
     }
 
     /// The value of the latest period: latest end, then the longest span (a half-year over its

@@ -18,17 +18,21 @@ struct InitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The date the entities are registered on (YYYY-MM-DD or RFC 3339).", valueName: "date"))
     var effective: String?
 
+    @Option(help: ArgumentHelp("Set the state directory's evaluation clock: wall (live monitoring, the default) or events (history: events count from when they occurred). raqamd and raqamctl lagging follow it.", valueName: "clock"))
+    var clock: ClockArgument?
+
     func run() throws {
         let at = try effective.map { try parseTime($0, option: "--effective") } ?? ReferenceData.defaultEffective
         let events = ReferenceData.bundled.registrationEvents(effective: at)
         try withStoreErrors {
+            if let clock { try EventStore.setClock(clock.rawValue, stateDirectory: global.stateDirectory) }
             let store = try EventStore(stateDirectory: global.stateDirectory)
             for line in store.log.recovery.lines { printError("raqamctl: \(line)") }
             let results = try store.append(events)
             try store.close()
             let added = results.filter { !$0.isDuplicate }.count
             let data = ReferenceData.bundled
-            print("registered \(added) new entities (\(results.count - added) already registered): \(data.regions.count) regions, \(data.districts.count) districts and cities, \(data.organizations.count) organizations in \(global.stateDirectory)")
+            print("registered \(added) new entities (\(results.count - added) already registered): \(data.regions.count) regions, \(data.districts.count) districts and cities, \(data.organizations.count) organizations in \(global.stateDirectory)\(clock.map { " (clock: \($0.rawValue))" } ?? "")")
         }
     }
 }

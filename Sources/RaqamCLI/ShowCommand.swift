@@ -187,13 +187,14 @@ struct SummaryCommand: ParsableCommand {
             }))
         }
     }
+}
 
-    func csvValue(_ v: MetricValue) -> String {
-        switch v {
-        case .none: ""
-        case .flag(let b): b ? "true" : "false"
-        default: v.description
-        }
+/// A metric value in a CSV cell: empty for no data.
+func csvValue(_ v: MetricValue) -> String {
+    switch v {
+    case .none: ""
+    case .flag(let b): b ? "true" : "false"
+    default: v.description
     }
 }
 

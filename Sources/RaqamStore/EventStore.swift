@@ -132,3 +132,24 @@ public struct StoredEventReader {
         }
     }
 }
+
+extension EventStore {
+    /// The state directory's evaluation clock (`wall` or `events`), from its `clock` file;
+    /// nil when none was set. `raqamctl init --clock` writes it; raqamd and `raqamctl lagging`
+    /// read it, so both evaluate the log the same way.
+    public static func clockSetting(stateDirectory: String) -> String? {
+        guard let bytes = DurableFile.read(stateDirectory + "/clock") else { return nil }
+        let word = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace).first.map(String.init)
+        return word
+    }
+
+    /// Writes the `clock` file atomically (write, fsync, rename, fsync the directory).
+    public static func setClock(_ word: String, stateDirectory: String) throws(StoreError) {
+        do {
+            try DurableFile.makeDirectories(stateDirectory)
+            try DurableFile.write(Array((word + "\n").utf8), to: stateDirectory + "/clock")
+        } catch {
+            throw .log(error)
+        }
+    }
+}

@@ -43,8 +43,8 @@ public struct CompiledExpression: Sendable {
         case .duration(let d): return .duration(d)
         case .time(let t): return .time(t)
         case .now: return .time(now)
-        case .metric(let name, _):
-            switch m[name] ?? .none {
+        case .metric(_, _, let slot):
+            switch m[slot: slot] {
             case .number(let v): return .number(v)
             case .flag(let b): return .bool(b)
             case .time(let t): return .time(t.micros)

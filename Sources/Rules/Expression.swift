@@ -16,7 +16,8 @@ public indirect enum Expression: Sendable {
     case duration(Int64)
     /// An instant in µs (`date("2021-12-31")`: the start of that day, Tashkent time).
     case time(Int64)
-    case metric(String, ValueType)
+    /// A metric by name, with its type and its `MetricCatalog.slot`.
+    case metric(String, ValueType, slot: Int)
     case now
     case not(Expression)
     case negate(Expression)
@@ -31,10 +32,18 @@ public indirect enum Expression: Sendable {
         case daysSince = "days_since", min, max, ratio, date
     }
 
+    /// The metric an alert reports as its value (`{{ value }}`, RAQAM_VALUE): in `a and b`
+    /// the one of `b` (the left operands of a conjunction are guards, such as
+    /// `projects.planned >= 5`), otherwise the first metric read.
+    public var decidingMetric: String? {
+        if case .binary(.and, let a, let b) = self { return b.decidingMetric ?? a.decidingMetric }
+        return metrics.first
+    }
+
     /// The metrics the expression reads.
     public var metrics: [String] {
         switch self {
-        case .metric(let name, _): [name]
+        case .metric(let name, _, _): [name]
         case .not(let e), .negate(let e): e.metrics
         case .binary(_, let a, let b): a.metrics + b.metrics
         case .call(_, let args): args.flatMap(\.metrics)

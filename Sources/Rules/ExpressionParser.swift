@@ -274,7 +274,7 @@ struct ExpressionParser {
                 }
                 throw ExpressionProblem(position: t.position, message: "unknown metric '\(word)'\(Self.suggestion(word, known))")
             }
-            return (.metric(word, type), type)
+            return (.metric(word, type, slot: MetricCatalog.slot(word)!), type)
         case .end:
             throw ExpressionProblem(position: t.position, message: "unexpected end of expression; expected a value")
         default:

@@ -22,6 +22,9 @@ public struct Rule: Sendable {
     public var labels: [String: String]
     public var file: String
     public var line: Int
+    /// Where `expr` starts, for lints that point at it.
+    public var exprLine: Int
+    public var exprColumn: Int
 }
 
 /// A whole rule set: every file parsed, every rule checked, then frozen. Immutable and
@@ -29,6 +32,9 @@ public struct Rule: Sendable {
 public struct RuleSet: Sendable {
     public let rules: [Rule]
     public let files: [String]
+    /// Lints: rules that load but are surely wrong (a condition that can never hold, a
+    /// templated label). `raqamctl rules check` fails on them; evaluation runs them.
+    public let lints: [RuleError]
 
     /// Loads rule files (YAML). Every problem of every file is collected; nothing partial is
     /// returned: a rule set is valid whole or not at all.
@@ -48,6 +54,7 @@ public struct RuleErrors: Error, Sendable {
 struct RuleSetBuilder {
     var rules: [Rule] = []
     var errors: [RuleError] = []
+    var lints: [RuleError] = []
     var files: [String] = []
 
     static let ruleKeys: Set<String> = ["alert", "scope", "expr", "for", "keep_firing_for", "severity", "summary", "description", "labels"]
@@ -141,7 +148,13 @@ struct RuleSetBuilder {
         var labels: [String: String] = [:]
         if let l = m["labels"] {
             if let lm = l.mapping {
-                for (k, v) in lm { labels[k.string ?? ""] = v.string ?? "" }
+                for (k, v) in lm {
+                    labels[k.string ?? ""] = v.string ?? ""
+                    if v.string?.contains("{{") == true {
+                        lints.append(RuleError(file: file, line: v.mark?.line ?? 1, column: v.mark?.column ?? 1,
+                                               message: "label \(k.string ?? "?") of \(name) is a template: labels are part of an alert's identity, so a value in one would make a new alert whenever the value changes; put values in summary or description"))
+                    }
+                }
             } else {
                 error(file, l, "labels must be a mapping of names to values")
             }
@@ -149,7 +162,7 @@ struct RuleSetBuilder {
         guard errors.count == before, let expression else { return }
         rules.append(Rule(name: name, group: group, scope: scope, expression: expression, holdFor: holdFor, keepFiringFor: keep,
                           severity: severity, summary: summary, description: description, labels: labels,
-                          file: file, line: nameNode.mark?.line ?? 0))
+                          file: file, line: nameNode.mark?.line ?? 0, exprLine: line, exprColumn: column))
     }
 
     func build() -> Result<RuleSet, RuleErrors> {
@@ -166,7 +179,8 @@ struct RuleSetBuilder {
         if !all.isEmpty {
             return .failure(RuleErrors(errors: all.sorted { ($0.file, $0.line, $0.column) < ($1.file, $1.line, $1.column) }))
         }
-        return .success(RuleSet(rules: rules, files: files))
+        let found = (lints + rules.flatMap(Self.lint)).sorted { ($0.file, $0.line, $0.column) < ($1.file, $1.line, $1.column) }
+        return .success(RuleSet(rules: rules, files: files, lints: found))
     }
 
     /// Where a scalar's text begins (line, column) and how far its later lines are indented:

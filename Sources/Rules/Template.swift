@@ -5,22 +5,37 @@ import RaqamModel
 /// the rule is loaded, so no template error waits for an alert to fire.
 ///
 /// Fields: `{{ name }}` (the entity's name), `{{ key }}`, `{{ scope }}`, `{{ region }}` (the
-/// region's key, for districts), `{{ value }}` (the value of the first metric the
-/// expression reads), and any metric of the scope (`{{ projects.planned }}`).
-/// A metric may take a format: `{{ projects.completion | percent }}`.
+/// region's key, for districts), `{{ value }}` (the value of the metric that decides the
+/// rule, `Expression.decidingMetric`), and any metric of the scope (`{{ projects.planned }}`).
+/// A field may take a format: `{{ projects.completion | percent }}`, `| days`, `| date`,
+/// `| days_since`.
 public struct Template: Sendable {
     enum Part: Sendable {
         case text(String)
         case field(String, format: Format)
     }
 
-    enum Format: String, Sendable {
-        case plain, percent, days
+    enum Format: String, Sendable, CaseIterable {
+        /// A number as is, a time in RFC 3339, a flag as yes/no.
+        case plain
+        /// A ratio as a whole percentage: 0.724 → 72%.
+        case percent
+        /// A number of days: 12.4 → 12 days.
+        case days
+        /// A time as its day in Tashkent: 2021-03-01.
+        case date
+        /// A time as the whole days from it to the evaluation time: 45 days.
+        case daysSince = "days_since"
     }
 
     let parts: [Part]
 
     init(parts: [Part]) { self.parts = parts }
+
+    /// The names of its fields, in order.
+    var fields: [String] {
+        parts.compactMap { if case .field(let name, _) = $0 { name } else { nil } }
+    }
 
     static let builtins: Set<String> = ["name", "key", "scope", "region", "value"]
 
@@ -46,7 +61,7 @@ public struct Template: Sendable {
             let format = inner.count > 1 ? Format(rawValue: inner[1]) : .plain
             let (l, c) = position(fieldStart)
             guard let format else {
-                throw RuleError(file: file, line: l, column: c, message: "unknown format '\(inner[1])' in '{{ \(name) | \(inner[1]) }}'; use percent or days")
+                throw RuleError(file: file, line: l, column: c, message: "unknown format '\(inner[1])' in '{{ \(name) | \(inner[1]) }}'; use percent, days, date or days_since")
             }
             if !Self.builtins.contains(name) && ExpressionParser.metricType(name, scope: scope) == nil {
                 let candidates = Array(Self.builtins) + ExpressionParser.names(for: scope)
@@ -61,8 +76,8 @@ public struct Template: Sendable {
         self.parts = parts
     }
 
-    /// The text for one entity.
-    public func render(_ m: EntityMetrics, value: MetricValue) -> String {
+    /// The text for one entity at evaluation time `now` (µs).
+    public func render(_ m: EntityMetrics, value: MetricValue, now: Int64) -> String {
         parts.map { part in
             switch part {
             case .text(let t): return t
@@ -79,6 +94,8 @@ public struct Template: Sendable {
                 switch (format, v) {
                 case (.percent, .number(let x)): return String(Int((x * 100).rounded())) + "%"
                 case (.days, .number(let x)): return String(Int(x.rounded())) + " days"
+                case (.date, .time(let t)): return CalendarDate(tashkentDayOf: t).description
+                case (.daysSince, .time(let t)): return String((now - t.micros) / 86_400_000_000) + " days"
                 default: return v.description
                 }
             }

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import Projections
+import RaqamModel
+import RaqamStore
+import Rules
+
+struct LaggingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lagging",
+        abstract: "Who is flagged: the alerts firing at a time, by rule, with the value and since when; grouped by region.",
+        discussion: """
+            Folds the log in order and evaluates the rules as the daemon does (after each batch \
+            for the entities it touched, at every tick of the evaluation grid for all), so \
+            pending, firing and active_since come out as they would in raqamd at that time. \
+            With the wall clock, events count from when they were recorded; with the events \
+            clock, from when they occurred (see docs/rules.md, "Evaluation time"). \
+            -o json prints an array of {rule, subject, name, scope, region, severity, state, \
+            value, active_since, fired_at, summary}.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var ruleOptions: RuleOptions
+    @OptionGroup var clockOptions: ClockOptions
+    @Option(help: ArgumentHelp("Evaluate at this time (default: now). A bare date means the end of that day (Tashkent time).", valueName: "time"))
+    var at: String?
+    @Option(help: "Only entities of this scope: nation, region, district or org.") var scope: LaggingScope?
+    @Flag(help: "Include pending alerts (condition holds, waiting for the rule's 'for').") var pending = false
+    @Option(help: ArgumentHelp("The evaluation grid's step (default 1d, as raqamd's evaluation_interval).", valueName: "duration"))
+    var interval: String = "1d"
+    @Option(name: .shortAndLong, help: "Output format: table, json, ndjson or csv.") var output: OutputFormat = .table
+
+    func run() throws {
+        _ = try global.existingEventsDirectory()
+        let rules = try ruleOptions.load()
+        let clock = try clockOptions.resolved(stateDirectory: global.stateDirectory)
+        guard let step = parseDurationArgument(interval), step > 0 else {
+            throw ValidationError("--interval: \"\(interval)\" is not a duration such as 1d or 1h")
+        }
+        let t = try at.map { try parseTime($0, option: "--at", endOfDay: true).micros } ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
+        var timeline = AlertTimeline(rules: rules, clock: clock, interval: step)
+        var applied = 0
+        try withStoreErrors {
+            let reader = StoredEventReader(stateDirectory: global.stateDirectory)
+            _ = try reader.scan { s in
+                if clock == .wall && s.recordedAt.micros > t { return false }
+                if timeline.instant(of: s) > t { return true }
+                _ = timeline.apply(s)
+                applied += 1
+                return true
+            }
+        }
+        if applied == 0 {
+            printError("raqamctl: no event counts by \(Timestamp(micros: t, offsetMinutes: 300)) on the \(clock.rawValue) clock"
+                       + (clock == .wall ? "; --clock events evaluates events from when they occurred" : ""))
+        }
+        _ = timeline.finish(at: t)
+        var alerts = timeline.evaluator.active(in: timeline.projections, at: t, includePending: pending)
+        if let scope { alerts = alerts.filter { $0.entity.kind == scope.kind } }
+        print(alerts, state: timeline.projections, at: t, clock: clock)
+    }
+
+    func print(_ alerts: [AlertReport], state: ProjectionState, at t: Int64, clock: EvaluationClock) {
+        let out = Output()
+        func time(_ micros: Int64?) -> String? { micros.map { Timestamp(micros: $0, offsetMinutes: 300).rfc3339 } }
+        switch output {
+        case .json, .ndjson:
+            for (i, a) in alerts.enumerated() {
+                var w = JSONWriter()
+                w.beginObject()
+                w.key("rule"); w.string(a.rule.name)
+                w.key("subject"); w.string(a.entity.description)
+                w.key("name"); w.string(a.entityName)
+                w.key("scope"); w.string(a.entity.kind.description)
+                w.key("region"); if let r = a.region { w.string(r.description) } else { w.null() }
+                w.key("severity"); w.string(a.rule.severity.rawValue)
+                w.key("state"); w.string(a.state.rawValue)
+                w.key("value"); writeMetricValue(a.value, into: &w)
+                w.key("active_since"); w.string(time(a.activeSince)!)
+                w.key("fired_at"); if let f = time(a.firedAt) { w.string(f) } else { w.null() }
+                w.key("summary"); w.string(a.summary)
+                w.endObject()
+                if output == .ndjson {
+                    out.line(w.text)
+                } else {
+                    out.line((i == 0 ? "[" : ",") + w.text)
+                }
+            }
+            if output == .json { out.line(alerts.isEmpty ? "[]" : "]") }
+        case .csv:
+            out.line("rule,subject,name,scope,region,severity,state,value,active_since,fired_at,summary")
+            for a in alerts {
+                out.line([a.rule.name, a.entity.description, a.entityName, a.entity.kind.description, a.region?.description ?? "",
+                          a.rule.severity.rawValue, a.state.rawValue, csvValue(a.value), time(a.activeSince)!, time(a.firedAt) ?? "", a.summary]
+                    .map(csvField).joined(separator: ","))
+            }
+        case .table:
+            // Grouped: the nation, each region (its own alerts and its districts'), then organizations.
+            func group(_ a: AlertReport) -> (Int, String) {
+                switch a.entity.kind {
+                case .nation: (0, "")
+                case .region, .district: (1, a.region?.description ?? "")
+                case .org: (2, "")
+                }
+            }
+            let groups = Dictionary(grouping: alerts, by: { "\(group($0).0) \(group($0).1)" }).sorted { $0.key < $1.key }
+            for (_, members) in groups {
+                let first = members[0]
+                let title: String
+                switch first.entity.kind {
+                case .nation: title = "Nation"
+                case .org: title = "Organizations"
+                case .region, .district:
+                    let key = first.region
+                    title = "\(key.flatMap { state.name(of: $0) } ?? key?.description ?? "?") (\(key?.description ?? "?"))"
+                }
+                let entities = Set(members.map(\.entity)).count
+                out.line("\(title): \(entities) flagged")
+                let rows = members.sorted { ($0.entity, $0.rule.name) < ($1.entity, $1.rule.name) }.map { a in
+                    ["  " + a.entity.description, a.rule.name + (a.state == .pending ? " (pending)" : ""), a.rule.severity.rawValue,
+                     a.value.description, CalendarDate(tashkentDayOf: Timestamp(micros: a.activeSince)).description, a.summary]
+                }
+                out.line(renderTable(["  SUBJECT", "ALERT", "SEVERITY", "VALUE", "SINCE", "SUMMARY"], rows))
+                out.line("")
+            }
+            let firing = alerts.filter { $0.state == .firing }
+            func count(_ kind: EntityKey.Kind) -> Int { Set(firing.filter { $0.entity.kind == kind }.map(\.entity)).count }
+            out.line("\(plural(firing.count, "alert")) firing: \(count(.org)) organizations, \(count(.district)) districts and cities, \(count(.region)) regions\(count(.nation) > 0 ? ", the nation" : "") (at \(time(t)!), \(clock.rawValue) clock)")
+        }
+        out.flush()
+    }
+}
+
+enum LaggingScope: String, ExpressibleByArgument, CaseIterable {
+    case nation, region, district, org
+    var kind: EntityKey.Kind {
+        switch self {
+        case .nation: .nation
+        case .region: .region
+        case .district: .district
+        case .org: .org
+        }
+    }
+}
+
+/// `14d`, `12h`, `30m`, `45s`, `2w` in µs.
+func parseDurationArgument(_ text: String) -> Int64? {
+    guard let unit = text.last, let value = Double(text.dropLast()), value >= 0 else { return nil }
+    let scale: Double? = ["d": 86_400e6, "h": 3_600e6, "m": 60e6, "s": 1e6, "w": 7 * 86_400e6][String(unit)]
+    return scale.map { Int64(value * $0) }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import RaqamStore
+import Rules
+
+/// `--rules PATH…`: the rule files to evaluate.
+struct RuleOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "A rule file or folder of *.yaml files; repeat for more (default: $RAQAM_RULES, else /etc/raqam/rules, else the bundled rules/).",
+        valueName: "path"))
+    var rules: [String] = []
+
+    /// The paths given, or the default: `$RAQAM_RULES`, `/etc/raqam/rules`, then the bundled
+    /// `rules/` found beside the installed or built binary.
+    func paths() throws -> [String] {
+        if !rules.isEmpty { return rules }
+        if let env = ProcessInfo.processInfo.environment["RAQAM_RULES"], !env.isEmpty { return [env] }
+        if FileManager.default.fileExists(atPath: "/etc/raqam/rules") { return ["/etc/raqam/rules"] }
+        if let bundled = bundledRulesDirectory() { return [bundled] }
+        printError("raqamctl: no rules: pass --rules PATH (no /etc/raqam/rules, no bundled rules/ found)")
+        throw Exit.usage
+    }
+
+    /// Loads and checks the rule set; prints every problem and exits 65 when it is invalid.
+    func load() throws -> RuleSet {
+        let files = try readRuleFiles(try paths())
+        switch RuleSet.load(files: files) {
+        case .success(let set): return set
+        case .failure(let problems):
+            for e in problems.errors { printError(e.description) }
+            printError("raqamctl: the rule set has \(plural(problems.errors.count, "problem")); nothing was evaluated")
+            throw Exit.dataError
+        }
+    }
+}
+
+/// `<prefix>/share/raqam/rules` for an installed binary, `rules/` of the source tree for a
+/// built one (the binary sits in `.build/<triple>/<config>/`).
+func bundledRulesDirectory() -> String? {
+    var dir = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        .deletingLastPathComponent()
+    for _ in 0..<5 {
+        for candidate in ["share/raqam/rules", "rules"] {
+            let path = dir.appendingPathComponent(candidate).path
+            if FileManager.default.fileExists(atPath: path + "/national.yaml") { return path }
+        }
+        dir = dir.deletingLastPathComponent()
+    }
+    return nil
+}
+
+/// The text of every rule file under `paths` (files, or folders of *.yaml / *.yml).
+func readRuleFiles(_ paths: [String]) throws -> [(path: String, text: String)] {
+    var files: [(path: String, text: String)] = []
+    for path in paths {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            printError("raqamctl: \(path): no such file or folder")
+            throw Exit.ioError
+        }
+        let names = isDirectory.boolValue
+            ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { path + "/" + $0 }
+            : [path]
+        for name in names {
+            guard let text = try? String(contentsOfFile: name, encoding: .utf8) else {
+                printError("raqamctl: cannot read \(name) as UTF-8 text")
+                throw Exit.ioError
+            }
+            files.append((name, text))
+        }
+    }
+    return files
+}
+
+/// `--clock`: how the log's events are placed in time for evaluation.
+struct ClockOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "wall: evaluate each event from when it was recorded (live monitoring); events: from when it occurred (history, backfills, the demo). Default: the state directory's clock (raqamctl init --clock), else wall.",
+        valueName: "clock"))
+    var clock: ClockArgument?
+
+    func resolved(stateDirectory: String) throws -> EvaluationClock {
+        if let clock { return clock == .wall ? .wall : .events }
+        guard let word = EventStore.clockSetting(stateDirectory: stateDirectory) else { return .wall }
+        guard let c = EvaluationClock(rawValue: word) else {
+            printError("raqamctl: \(stateDirectory)/clock says '\(word)'; expected wall or events")
+            throw Exit.dataError
+        }
+        return c
+    }
+}
+
+/// The values of `--clock`.
+enum ClockArgument: String, ExpressibleByArgument, CaseIterable {
+    case wall, events
+}

@@ -1,0 +1,128 @@
+public import Projections
+public import RaqamModel
+
+/// Which instant an event is evaluated at: the clock of a state directory.
+public enum EvaluationClock: String, Sendable, CaseIterable {
+    /// Live monitoring: an event counts from when the log recorded it (`recorded_at`), and
+    /// time-driven conditions (overdue, silence, pace) advance with the wall clock.
+    case wall
+    /// History: an event counts from when it occurred (`occurred_at`), and time advances with
+    /// the latest occurrence seen: for loading past reports, replays and the bundled scenario.
+    case events
+}
+
+/// The alert history of a log, folded record by record in log order: the one definition of
+/// "which alerts are pending or firing after position P at time T" that the daemon and
+/// `raqamctl` share.
+///
+/// Each record has an instant (its `recorded_at` or `occurred_at`, by the clock); the
+/// evaluation time is the largest instant seen so far. Rules are evaluated
+///
+/// - for the entities a group of records touched, once the evaluation time moves past the
+///   group's instant (records of one instant — one group commit under the wall clock — count
+///   as one batch);
+/// - for every entity at each **tick** of the evaluation grid (every `interval`, aligned to
+///   midnight in Tashkent), so time-driven conditions advance without events;
+/// - for every entity at the end (`finish(at:)`).
+///
+/// An entity is touched by an event about it, about one of its districts (a region's
+/// roll-up) and by every event (the nation's totals).
+public struct AlertTimeline: Sendable {
+    public private(set) var projections: ProjectionState
+    public private(set) var evaluator: Evaluator
+    public let clock: EvaluationClock
+    /// The grid's step, µs.
+    public let interval: Int64
+    /// The evaluation time: the largest instant seen (nil before the first record).
+    public private(set) var now: Int64?
+    /// The last grid tick evaluated.
+    private var lastTick: Int64?
+    private var dirty: Set<EntityKey> = []
+
+    /// Midnight in Tashkent is 19:00 UTC; the grid counts from there.
+    static let gridOrigin: Int64 = -5 * 3_600_000_000
+
+    public static let defaultInterval: Int64 = 86_400_000_000
+
+    public init(rules: RuleSet, clock: EvaluationClock, interval: Int64 = defaultInterval, projections: ProjectionState = ProjectionState()) {
+        precondition(interval > 0, "the evaluation interval must be positive")
+        self.projections = projections
+        self.evaluator = Evaluator(rules: rules)
+        self.clock = clock
+        self.interval = interval
+    }
+
+    /// The instant the clock gives a record.
+    public func instant(of e: StoredEvent) -> Int64 {
+        clock == .wall ? max(e.recordedAt.micros, e.event.occurredAt.micros) : e.event.occurredAt.micros
+    }
+
+    /// Folds the next record of the log (in seq order). Returns the transitions of the
+    /// evaluations that the record's instant made due (before the record is folded).
+    public mutating func apply(_ e: StoredEvent) -> [AlertReport] {
+        let reports = advance(to: instant(of: e))
+        projections.apply(e)
+        touch(e.event.subject)
+        return reports
+    }
+
+    /// Marks an entity (and the entities that roll it up) for evaluation at the current time.
+    mutating func touch(_ subject: EntityKey) {
+        if evaluator.hasRules(for: subject.kind) { dirty.insert(subject) }
+        if subject.kind == .district, let region = subject.regionKey, evaluator.hasRules(for: .region) { dirty.insert(region) }
+        if subject != .nation, evaluator.hasRules(for: .nation) { dirty.insert(.nation) }
+    }
+
+    /// Moves the evaluation time to `t` (never backwards): evaluates what the records at the
+    /// current time touched, then every grid tick before `t`.
+    public mutating func advance(to t: Int64) -> [AlertReport] {
+        guard let current = now else {
+            now = t
+            lastTick = tick(atOrBefore: t) - (tick(atOrBefore: t) == t ? interval : 0)
+            return []
+        }
+        guard t > current else { return [] }
+        var reports = flush()
+        // After the flush, every tick up to the current time is done.
+        var next = (lastTick ?? tick(atOrBefore: current)) + interval
+        while next < t {
+            reports += evaluator.evaluateAll(in: projections, at: next)
+            lastTick = next
+            next += interval
+        }
+        now = t
+        return reports
+    }
+
+    /// Evaluates the entities touched at the current time (what the daemon does after each
+    /// committed batch). A tick that falls on the current time evaluates everything.
+    public mutating func flush() -> [AlertReport] {
+        guard let current = now else { return [] }
+        if current == (lastTick ?? .min) + interval {
+            lastTick = current
+            dirty.removeAll()
+            return evaluator.evaluateAll(in: projections, at: current)
+        }
+        guard !dirty.isEmpty else { return [] }
+        var reports: [AlertReport] = []
+        for key in dirty.sorted() { reports += evaluator.evaluate(key, in: projections, at: current) }
+        dirty.removeAll()
+        return reports
+    }
+
+    /// Advances to `t` and evaluates every entity there: the state of the alerts at `t`.
+    public mutating func finish(at t: Int64) -> [AlertReport] {
+        var reports = advance(to: max(t, now ?? t))
+        if lastTick.map({ $0 + interval == now }) ?? false { lastTick = now }
+        dirty.removeAll()
+        reports += evaluator.evaluateAll(in: projections, at: now ?? t)
+        return reports
+    }
+
+    /// The grid tick at or before `t`.
+    func tick(atOrBefore t: Int64) -> Int64 {
+        let offset = t - Self.gridOrigin
+        let floor = offset >= 0 ? offset / interval : (offset - interval + 1) / interval
+        return Self.gridOrigin + floor * interval
+    }
+}

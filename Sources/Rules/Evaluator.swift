@@ -1,0 +1,135 @@
+public import Projections
+public import RaqamModel
+
+/// One rule about one entity: the identity of an alert.
+public struct AlertKey: Hashable, Sendable {
+    /// The rule's position in its `RuleSet`.
+    public var rule: Int
+    public var entity: EntityKey
+}
+
+/// An alert instance that is pending or firing, or a transition of one, with what a report
+/// needs: the rule, the entity, the value and the rendered texts.
+public struct AlertReport: Sendable {
+    public var rule: Rule
+    public var entity: EntityKey
+    public var entityName: String
+    /// The region of a district or city (the region itself for a region).
+    public var region: EntityKey?
+    /// The state after the evaluation.
+    public var state: AlertInstance.State
+    /// The transition that produced this report; nil when the report lists a current alert.
+    public var transition: AlertInstance.Transition?
+    /// When the condition was first seen holding in this episode (evaluation time, µs).
+    public var activeSince: Int64
+    /// When the alert fired (µs), if it has.
+    public var firedAt: Int64?
+    /// The evaluation time of the report (µs).
+    public var at: Int64
+    /// The value of the metric that decides the rule (`Expression.decidingMetric`) when the
+    /// condition last held.
+    public var value: MetricValue
+    public var summary: String
+    public var description: String
+
+    /// A stable id for one episode of one alert (rule, entity, `activeSince`): the firing and
+    /// the resolved entry of an episode share it, and a repeated delivery carries the same one.
+    public var alertID: String {
+        EventID(derivedFrom: "alert/\(rule.name)/\(entity)/\(activeSince)").description
+    }
+}
+
+/// Evaluates a rule set against projections at evaluation times and drives each alert
+/// instance's lifecycle. A value: it holds the instances and nothing else; what to evaluate
+/// and when is the caller's (`AlertTimeline` folds a log into it; the daemon does the same live).
+///
+/// Not thread-safe as a value is not: one owner mutates it.
+public struct Evaluator: Sendable {
+    public let rules: RuleSet
+    /// Rule positions by scope.
+    let rulesByScope: [EntityKey.Kind: [Int]]
+    /// The slot of the first metric each rule reads (its `{{ value }}`), or nil.
+    let valueSlots: [Int?]
+
+    struct Entry: Sendable {
+        var instance = AlertInstance()
+        var value: MetricValue = .none
+    }
+
+    /// Instances that are not inactive (pending, firing or resolved), by rule and entity.
+    private(set) var entries: [AlertKey: Entry] = [:]
+
+    public init(rules: RuleSet) {
+        self.rules = rules
+        var byScope: [EntityKey.Kind: [Int]] = [:]
+        for (i, r) in rules.rules.enumerated() { byScope[r.scope, default: []].append(i) }
+        rulesByScope = byScope
+        valueSlots = rules.rules.map { r in r.expression.expression.decidingMetric.flatMap(MetricCatalog.slot) }
+    }
+
+    /// True when some rule applies to entities of this kind.
+    public func hasRules(for kind: EntityKey.Kind) -> Bool { rulesByScope[kind] != nil }
+
+    /// Evaluates every rule of the entity's scope for `key` at time `t` (µs) and returns the
+    /// transitions, pending and abandoned included (callers report firing and resolved).
+    /// An entity that is not registered at `t` is skipped.
+    ///
+    /// - Complexity: one `metrics(for:now:)` plus one evaluation per rule of the scope.
+    public mutating func evaluate(_ key: EntityKey, in state: ProjectionState, at t: Int64) -> [AlertReport] {
+        guard let indexes = rulesByScope[key.kind], let metrics = state.metrics(for: key, now: Timestamp(micros: t)) else { return [] }
+        var reports: [AlertReport] = []
+        for i in indexes {
+            let rule = rules.rules[i]
+            let holds = rule.expression.holds(metrics, now: t)
+            let alertKey = AlertKey(rule: i, entity: key)
+            if !holds && entries[alertKey] == nil { continue }
+            var entry = entries[alertKey] ?? Entry()
+            let transition = entry.instance.evaluate(holds: holds, at: t, holdFor: rule.holdFor, keepFiringFor: rule.keepFiringFor)
+            if holds { entry.value = valueSlots[i].map { metrics[slot: $0] } ?? .none }
+            if let transition {
+                reports.append(report(rule: rule, entry: entry, metrics: metrics, transition: transition, at: t))
+            }
+            entries[alertKey] = entry.instance.state == .inactive ? nil : entry
+        }
+        return reports
+    }
+
+    /// Evaluates every registered entity of every scope that has rules, at `t`.
+    public mutating func evaluateAll(in state: ProjectionState, at t: Int64) -> [AlertReport] {
+        var reports: [AlertReport] = []
+        for kind in [EntityKey.Kind.nation, .region, .district, .org] where rulesByScope[kind] != nil {
+            for key in state.keys(of: kind) { reports += evaluate(key, in: state, at: t) }
+        }
+        return reports
+    }
+
+    /// The alerts that are pending or firing, sorted by rule name then entity, with their
+    /// texts rendered from the projections at `t`.
+    public func active(in state: ProjectionState, at t: Int64, includePending: Bool = true) -> [AlertReport] {
+        var out: [AlertReport] = []
+        var metricsCache: [EntityKey: EntityMetrics] = [:]
+        for (key, entry) in entries where entry.instance.state == .firing || (includePending && entry.instance.state == .pending) {
+            guard let m = metricsCache[key.entity] ?? state.metrics(for: key.entity, now: Timestamp(micros: t)) else { continue }
+            metricsCache[key.entity] = m
+            out.append(report(rule: rules.rules[key.rule], entry: entry, metrics: m, transition: nil, at: t))
+        }
+        return out.sorted { ($0.rule.name, $0.entity) < ($1.rule.name, $1.entity) }
+    }
+
+    /// The instance of one rule about one entity (inactive when it has none).
+    public func instance(rule: String, entity: EntityKey) -> AlertInstance {
+        guard let i = rules.rules.firstIndex(where: { $0.name == rule }) else { return AlertInstance() }
+        return entries[AlertKey(rule: i, entity: entity)]?.instance ?? AlertInstance()
+    }
+
+    func report(rule: Rule, entry: Entry, metrics: EntityMetrics, transition: AlertInstance.Transition?, at t: Int64) -> AlertReport {
+        AlertReport(rule: rule, entity: metrics.key, entityName: metrics.name,
+                    region: metrics.key.regionKey ?? metrics.parent,
+                    state: entry.instance.state, transition: transition,
+                    activeSince: entry.instance.activeSince ?? entry.instance.firedAt ?? t, firedAt: entry.instance.firedAt,
+                    at: t, value: entry.value,
+                    summary: rule.summary.render(metrics, value: entry.value, now: t),
+                    description: rule.description.render(metrics, value: entry.value, now: t))
+    }
+}
+
