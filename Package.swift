@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "RaqamTestSupport", path: "Tests/RaqamTestSupport", swiftSettings: strict),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"], swiftSettings: strict),
         .testTarget(name: "RaqamModelTests", dependencies: ["RaqamModel"], swiftSettings: strict),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "Projections", "RaqamModel"], swiftSettings: strict),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Projections", "RaqamModel", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "RaqamModel", "RaqamStore", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RaqamCLITests",

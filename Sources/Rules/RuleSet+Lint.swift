@@ -15,7 +15,7 @@ extension RuleSetBuilder {
         }
         let namesEntity = rule.summary.fields.contains { $0 == "name" || $0 == "key" }
         if rule.scope != .nation && !namesEntity {
-            found.append(RuleError(file: rule.file, line: rule.line, column: 1,
+            found.append(RuleError(file: rule.file, line: rule.summaryLine, column: rule.summaryColumn,
                                    message: "the summary of \(rule.name) does not name the entity ({{ name }} or {{ key }}): its journal entries for different \(rule.scope)s would read the same"))
         }
         return found
@@ -44,12 +44,22 @@ enum RangeAnalysis {
         case .bool(let b): return !b
         case .binary(.and, let a, let b): return neverHolds(a) || neverHolds(b)
         case .binary(.or, let a, let b): return neverHolds(a) && neverHolds(b)
-        case .binary(let op, .metric(let name, .number, _), .number(let c)):
-            return impossible(op, bounds(name), c)
-        case .binary(let op, .number(let c), .metric(let name, .number, _)):
+        case .binary(let op, .metric(let name, .number, _), let k):
+            return constant(k).map { impossible(op, bounds(name), $0) } ?? false
+        case .binary(let op, let k, .metric(let name, .number, _)):
             let mirrored: [Expression.BinaryOperator: Expression.BinaryOperator] = [.lt: .gt, .le: .ge, .gt: .lt, .ge: .le, .eq: .eq, .ne: .ne]
-            return mirrored[op].map { impossible($0, bounds(name), c) } ?? false
+            guard let c = constant(k), let m = mirrored[op] else { return false }
+            return impossible(m, bounds(name), c)
         default: return false
+        }
+    }
+
+    /// The value of a constant number (`0.6`, `-1`), or nil.
+    static func constant(_ e: Expression) -> Double? {
+        switch e {
+        case .number(let v): v
+        case .negate(let x): constant(x).map { -$0 }
+        default: nil
         }
     }
 

@@ -25,6 +25,9 @@ public struct Rule: Sendable {
     /// Where `expr` starts, for lints that point at it.
     public var exprLine: Int
     public var exprColumn: Int
+    /// Where `summary` is (the rule's line when it has none).
+    public var summaryLine: Int
+    public var summaryColumn: Int
 }
 
 /// A whole rule set: every file parsed, every rule checked, then frozen. Immutable and
@@ -162,7 +165,8 @@ struct RuleSetBuilder {
         guard errors.count == before, let expression else { return }
         rules.append(Rule(name: name, group: group, scope: scope, expression: expression, holdFor: holdFor, keepFiringFor: keep,
                           severity: severity, summary: summary, description: description, labels: labels,
-                          file: file, line: nameNode.mark?.line ?? 0, exprLine: line, exprColumn: column))
+                          file: file, line: nameNode.mark?.line ?? 0, exprLine: line, exprColumn: column,
+                          summaryLine: m["summary"]?.mark?.line ?? nameNode.mark?.line ?? 0, summaryColumn: m["summary"]?.mark?.column ?? 1))
     }
 
     func build() -> Result<RuleSet, RuleErrors> {

@@ -52,7 +52,7 @@ import Rules
         ("groups:\n  - name: g\n    rules:\n      - alert: A\n        scope: district\n        expr: true\n        summary: \"{{ name }} has {{ services.mobile }}\"\n",
          "rules/test.yaml:7:34: unknown template field '{{ services.mobile }}' for scope district"),
         ("groups:\n  - name: g\n    rules:\n      - alert: A\n        scope: district\n        expr: true\n        summary: \"{{ projects.planned | percentage }}\"\n",
-         "rules/test.yaml:7:19: unknown format 'percentage' in '{{ projects.planned | percentage }}'; use percent or days"),
+         "rules/test.yaml:7:19: unknown format 'percentage' in '{{ projects.planned | percentage }}'; use percent, days, date or days_since"),
         ("groups:\n  - name: g\n    rules:\n      - alert: A\n        scope: district\n        expr: true\n        summary: \"{{ name \"\n",
          "rules/test.yaml:7:19: '{{' without a closing '}}'"),
         ("groups:\n  - name: g\n    rules:\n      - scope: org\n        expr: true\n",
