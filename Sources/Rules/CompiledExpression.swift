@@ -26,7 +26,7 @@ public struct CompiledExpression: Sendable {
 
     /// The value for one entity at evaluation time `now` (µs); nil when a metric it needs has
     /// no data (a comparison with no data is false, as with an absent Prometheus series).
-    public func evaluate(_ metrics: EntityMetrics, now: Int64) -> Value? {
+    public func evaluate(_ metrics: EntityMetrics, now: Int64) -> ExpressionValue? {
         Self.evaluate(expression, metrics, now)
     }
 
@@ -35,7 +35,7 @@ public struct CompiledExpression: Sendable {
         evaluate(metrics, now: now) == .bool(true)
     }
 
-    static func evaluate(_ e: Expression, _ m: EntityMetrics, _ now: Int64) -> Value? {
+    static func evaluate(_ e: Expression, _ m: EntityMetrics, _ now: Int64) -> ExpressionValue? {
         switch e {
         case .number(let v): return .number(v)
         case .string(let s): return .string(s)
@@ -94,8 +94,8 @@ public struct CompiledExpression: Sendable {
         }
     }
 
-    static func binary(_ op: Expression.BinaryOperator, _ x: Value, _ y: Value) -> Value? {
-        func order(_ a: Double, _ b: Double) -> Value? {
+    static func binary(_ op: Expression.BinaryOperator, _ x: ExpressionValue, _ y: ExpressionValue) -> ExpressionValue? {
+        func order(_ a: Double, _ b: Double) -> ExpressionValue? {
             switch op {
             case .eq: .bool(a == b)
             case .ne: .bool(a != b)

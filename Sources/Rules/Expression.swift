@@ -53,7 +53,7 @@ public indirect enum Expression: Sendable {
 }
 
 /// A value during evaluation; `nil` stands for "no data" and makes comparisons false.
-public enum Value: Sendable, Equatable {
+public enum ExpressionValue: Sendable, Equatable {
     case number(Double)
     case bool(Bool)
     case string(String)
