@@ -72,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "raqam-bench",
             dependencies: [
-                "EventLog", "RaqamModel", "RaqamStore", "Projections", "CSQLite",
+                "EventLog", "RaqamModel", "RaqamStore", "Projections", "Rules", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -97,6 +97,23 @@ public enum MetricCatalog {
         return d
     }()
 
+    /// Whether each catalog metric exists for a scope, by slot.
+    static func inScope(_ kind: EntityKey.Kind) -> [Bool] {
+        switch kind {
+        case .nation: scopeMasks[0]
+        case .region: scopeMasks[1]
+        case .district: scopeMasks[2]
+        case .org: scopeMasks[3]
+        }
+    }
+
+    private static let scopeMasks: [[Bool]] = [EntityKey.Kind.nation, .region, .district, .org].map { k in specs.map { $0.scopes.contains(k) } }
+
+    /// The slot of `targets.<metric>.value`; the other fields follow in `targetFields` order.
+    static func targetSlot(_ metric: String) -> Int {
+        specs.count + (EventSchema.targetMetrics.firstIndex(of: metric) ?? 0) * targetFields.count
+    }
+
     /// The position of a metric (a catalog name or `targets.<metric>.<field>`) in
     /// `EntityMetrics.slots`, or nil for an unknown name.
     public static func slot(_ name: String) -> Int? { index[name] }

@@ -9,34 +9,50 @@ public struct EntityMetrics: Sendable {
     public var kind: String
     /// The region a district or city lies in.
     public var parent: EntityKey?
-    public var values: [(name: String, value: MetricValue)]
-    /// The same values indexed by `MetricCatalog.slot(_:)`, for evaluation without string
+    /// The values indexed by `MetricCatalog.slot(_:)`, for evaluation without string
     /// look-ups; `.none` where the entity has no such metric.
     public var slots: [MetricValue]
+    /// The metrics that have a target (`targets.<metric>.*` are in `slots`).
+    public var targets: [String]
 
+    /// Metrics from names and values (names the catalog does not know are dropped).
     public init(key: EntityKey, name: String, kind: String, parent: EntityKey?, values: [(name: String, value: MetricValue)]) {
-        self.key = key
-        self.name = name
-        self.kind = kind
-        self.parent = parent
-        self.values = values
         var slots = [MetricValue](repeating: .none, count: MetricCatalog.slotCount)
+        var targets: [String] = []
         for (n, v) in values {
             if let i = MetricCatalog.slot(n) { slots[i] = v }
+            if n.hasPrefix("targets."), n.hasSuffix(".value") { targets.append(String(n.dropFirst(8).dropLast(6))) }
         }
-        self.slots = slots
+        self.init(key: key, name: name, kind: kind, parent: parent, slots: slots, targets: targets)
     }
 
-    init(key: EntityKey, name: String, kind: String, parent: EntityKey?, values: [(name: String, value: MetricValue)], slots: [MetricValue]) {
+    init(key: EntityKey, name: String, kind: String, parent: EntityKey?, slots: [MetricValue], targets: [String]) {
         self.key = key
         self.name = name
         self.kind = kind
         self.parent = parent
-        self.values = values
         self.slots = slots
+        self.targets = targets
     }
 
-    public subscript(name: String) -> MetricValue? { values.first { $0.name == name }?.value }
+    /// Every metric of the entity's scope, then each target's fields, by dotted name.
+    public var values: [(name: String, value: MetricValue)] {
+        var out: [(name: String, value: MetricValue)] = []
+        for (i, spec) in MetricCatalog.specs.enumerated() where spec.scopes.contains(key.kind) { out.append((spec.name, slots[i])) }
+        for metric in targets {
+            for field in MetricCatalog.targetFields {
+                let name = "targets.\(metric).\(field)"
+                out.append((name, slots[MetricCatalog.slot(name)!]))
+            }
+        }
+        return out
+    }
+
+    public subscript(name: String) -> MetricValue? {
+        guard let i = MetricCatalog.slot(name) else { return nil }
+        if i < MetricCatalog.specs.count, !MetricCatalog.specs[i].scopes.contains(key.kind) { return nil }
+        return slots[i]
+    }
 
     /// The value in a slot (`MetricCatalog.slot(_:)`).
     @inlinable public subscript(slot slot: Int) -> MetricValue { slots[slot] }
@@ -59,7 +75,8 @@ struct Aggregate {
     var startupAmount = 0.0
 
     mutating func add(_ r: EntityRecord, projects: [ProjectRecord], today: Int32, now: Int64) {
-        for p in r.projects.map({ projects[$0] }) {
+        for i in r.projects {
+            let p = projects[i]
             guard let reg = p.registered else { continue }
             if p.cancelled { cancelled += 1; continue }
             planned += 1
@@ -101,7 +118,10 @@ extension ProjectionState {
 
     /// The registered entities of a kind, sorted by key.
     public func keys(of kind: EntityKey.Kind) -> [EntityKey] {
-        entities.filter { $0.key.kind == kind && ($0.key == .nation || $0.registration != nil) }.map(\.key).sorted()
+        // By index: `entities.filter` would copy every record.
+        entities.indices.compactMap { i in
+            entities[i].key.kind == kind && (entities[i].key == .nation || entities[i].registration != nil) ? entities[i].key : nil
+        }.sorted()
     }
 
     /// The registered name of an entity, or nil.
@@ -118,33 +138,38 @@ extension ProjectionState {
     ///
     /// - Complexity: O(events of the entity, and of its districts for a region; of all for the nation).
     public func metrics(for key: EntityKey, now: Timestamp) -> EntityMetrics? {
-        guard isRegistered(key), let own = index[key].map({ entities[$0] }) ?? (key == .nation ? EntityRecord(key: key) : nil) else {
-            return nil
+        if let i = index[key] {
+            // Passed in place: a copy of the record would retain each of its arrays.
+            return entities[i].registration != nil || key == .nation ? metrics(for: key, own: entities[i], now: now) : nil
         }
+        return key == .nation ? metrics(for: key, own: EntityRecord(key: key), now: now) : nil
+    }
+
+    func metrics(for key: EntityKey, own: EntityRecord, now: Timestamp) -> EntityMetrics {
         let today = CalendarDate(tashkentDayOf: now).days
         var agg = Aggregate()
         switch key.kind {
+        // `entities[i]` is read in place: `for r in entities` would copy each record,
+        // retaining each of its arrays.
         case .nation:
-            for r in entities where r.key == .nation || r.registration != nil { agg.add(r, projects: projects, today: today, now: now.micros) }
+            for i in entities.indices where entities[i].key == .nation || entities[i].registration != nil {
+                agg.add(entities[i], projects: projects, today: today, now: now.micros)
+            }
         case .region:
-            for r in entities where r.key == key || (r.key.kind == .district && r.key.regionKey == key) {
-                agg.add(r, projects: projects, today: today, now: now.micros)
+            for i in entities.indices where entities[i].key == key || (entities[i].key.kind == .district && entities[i].key.code.hasPrefix(key.code)) {
+                agg.add(entities[i], projects: projects, today: today, now: now.micros)
             }
         case .district, .org:
             agg.add(own, projects: projects, today: today, now: now.micros)
         }
 
-        var values: [(name: String, value: MetricValue)] = []
-        values.reserveCapacity(MetricCatalog.specs.count)
         var slots = [MetricValue](repeating: .none, count: MetricCatalog.slotCount)
         var slot = 0
+        let inScope = MetricCatalog.inScope(key.kind)
         // In catalog order, so that the n-th `put` fills slot n.
-        func put(_ name: String, _ v: MetricValue) {
-            assert(MetricCatalog.specs[slot].name == name, "metrics(for:) must put metrics in catalog order")
-            if MetricCatalog.specs[slot].scopes.contains(key.kind) {
-                values.append((name, v))
-                slots[slot] = v
-            }
+        func put(_ name: StaticString, _ v: MetricValue) {
+            assert(MetricCatalog.specs[slot].name == name.description, "metrics(for:) must put metrics in catalog order")
+            if inScope[slot] { slots[slot] = v }
             slot += 1
         }
         func count(_ n: some BinaryInteger) -> MetricValue { .number(Double(n)) }
@@ -186,7 +211,7 @@ extension ProjectionState {
         // Targets, measured against the metrics above.
         for metric in own.targets.keys.sorted() {
             let t = own.targets[metric]!.value
-            let current = values.first { $0.name == metric }?.value.number
+            let current = MetricCatalog.slot(metric).flatMap { $0 < inScope.count && inScope[$0] ? slots[$0].number : nil }
             let span = Double(t.deadline.tashkentEnd.micros + 1 - t.setAt)
             let expected = span <= 0 ? 1 : min(1, max(0, Double(now.micros - t.setAt) / span))
             let progress = current.map { t.value == 0 ? 1 : $0 / t.value }
@@ -198,18 +223,16 @@ extension ProjectionState {
                 ("expected", .number(expected)),
                 ("pace", progress.flatMap { p in expected > 0 ? .number(p / expected) : nil } ?? .none),
             ]
-            for (field, v) in fields {
-                let name = "targets.\(metric).\(field)"
-                values.append((name, v))
-                if let i = MetricCatalog.slot(name) { slots[i] = v }
-            }
+            let first = MetricCatalog.targetSlot(metric)
+            for (n, (_, v)) in fields.enumerated() { slots[first + n] = v }
         }
 
         let reg = own.registration?.value
         return EntityMetrics(
             key: key, name: reg?.name ?? (key == .nation ? "Republic of Uzbekistan" : key.description),
             kind: reg?.kind ?? key.kind.description,
-            parent: reg?.parent.flatMap { try? EntityKey(parsing: $0) }, values: values, slots: slots)
+            parent: key.kind == .district ? key.regionKey : reg?.parent.flatMap { try? EntityKey(parsing: $0) },
+            slots: slots, targets: own.targets.keys.sorted())
     }
 
     /// The value of the latest period: latest end, then the longest span (a half-year over its

@@ -25,8 +25,10 @@ public enum EvaluationClock: String, Sendable, CaseIterable {
 ///   midnight in Tashkent), so time-driven conditions advance without events;
 /// - for every entity at the end (`finish(at:)`).
 ///
-/// An entity is touched by an event about it, about one of its districts (a region's
-/// roll-up) and by every event (the nation's totals).
+/// An event touches its subject only. Regions and the nation sum over many entities, so
+/// their rules run at every tick and at the end, and after an event about the region or the
+/// nation itself (an economy report, a target): one event then costs the evaluation of one
+/// entity, not of a roll-up over thousands.
 public struct AlertTimeline: Sendable {
     public private(set) var projections: ProjectionState
     public private(set) var evaluator: Evaluator
@@ -66,11 +68,9 @@ public struct AlertTimeline: Sendable {
         return reports
     }
 
-    /// Marks an entity (and the entities that roll it up) for evaluation at the current time.
+    /// Marks an event's subject for evaluation at the current time.
     mutating func touch(_ subject: EntityKey) {
         if evaluator.hasRules(for: subject.kind) { dirty.insert(subject) }
-        if subject.kind == .district, let region = subject.regionKey, evaluator.hasRules(for: .region) { dirty.insert(region) }
-        if subject != .nation, evaluator.hasRules(for: .nation) { dirty.insert(.nation) }
     }
 
     /// Moves the evaluation time to `t` (never backwards): evaluates what the records at the

@@ -7,6 +7,8 @@ public struct CompiledExpression: Sendable {
     public let scope: EntityKey.Kind
     public let expression: Expression
     public let type: ValueType
+    /// The same expression as flat instructions, what evaluation runs.
+    let program: ExpressionProgram
 
     /// Parses and type-checks `text` for `scope`. `file`, `line` and `column` say where the
     /// text starts in its file, and `indent` how far its later lines are indented there (a
@@ -22,17 +24,25 @@ public struct CompiledExpression: Sendable {
         }
         self.text = text
         self.scope = scope
+        program = ExpressionProgram(expression)
     }
 
     /// The value for one entity at evaluation time `now` (µs); nil when a metric it needs has
     /// no data (a comparison with no data is false, as with an absent Prometheus series).
     public func evaluate(_ metrics: EntityMetrics, now: Int64) -> ExpressionValue? {
-        Self.evaluate(expression, metrics, now)
+        program.value(program.run(metrics, now: now))
     }
 
     /// True when the expression is a condition that holds for the entity.
     public func holds(_ metrics: EntityMetrics, now: Int64) -> Bool {
-        evaluate(metrics, now: now) == .bool(true)
+        let v = program.run(metrics, now: now)
+        return v.tag == .bool && v.integer == 1
+    }
+
+    /// The value computed from the tree, recursively: the definition the flat program must
+    /// match (tests compare the two).
+    func evaluateTree(_ metrics: EntityMetrics, now: Int64) -> ExpressionValue? {
+        Self.evaluate(expression, metrics, now)
     }
 
     static func evaluate(_ e: Expression, _ m: EntityMetrics, _ now: Int64) -> ExpressionValue? {

@@ -56,8 +56,17 @@ public struct Evaluator: Sendable {
         var value: MetricValue = .none
     }
 
-    /// Instances that are not inactive (pending, firing or resolved), by rule and entity.
-    private(set) var entries: [AlertKey: Entry] = [:]
+    /// Every rule's condition as instructions, one after the other (`ranges`), so a pass
+    /// runs over one buffer and copies no `Rule`; with each rule's durations apart.
+    let code: [ExpressionProgram.Instruction]
+    let ranges: [Range<Int>]
+    let stackDepth: Int
+    let holdFor: [Int64]
+    let keepFiringFor: [Int64]
+
+    /// The instances of the entities that have one not inactive, by the rule's position
+    /// among its scope's rules (`rulesByScope[kind]`): one look-up per entity, not per rule.
+    private(set) var entries: [EntityKey: [Entry]] = [:]
 
     public init(rules: RuleSet) {
         self.rules = rules
@@ -65,6 +74,18 @@ public struct Evaluator: Sendable {
         for (i, r) in rules.rules.enumerated() { byScope[r.scope, default: []].append(i) }
         rulesByScope = byScope
         valueSlots = rules.rules.map { r in r.expression.expression.decidingMetric.flatMap(MetricCatalog.slot) }
+        var code: [ExpressionProgram.Instruction] = []
+        var ranges: [Range<Int>] = []
+        for r in rules.rules {
+            let start = code.count
+            code += r.expression.program.instructions
+            ranges.append(start..<code.count)
+        }
+        self.code = code
+        self.ranges = ranges
+        stackDepth = max(1, rules.rules.map(\.expression.program.depth).max() ?? 1)
+        holdFor = rules.rules.map(\.holdFor)
+        keepFiringFor = rules.rules.map(\.keepFiringFor)
     }
 
     /// True when some rule applies to entities of this kind.
@@ -78,19 +99,27 @@ public struct Evaluator: Sendable {
     public mutating func evaluate(_ key: EntityKey, in state: ProjectionState, at t: Int64) -> [AlertReport] {
         guard let indexes = rulesByScope[key.kind], let metrics = state.metrics(for: key, now: Timestamp(micros: t)) else { return [] }
         var reports: [AlertReport] = []
-        for i in indexes {
-            let rule = rules.rules[i]
-            let holds = rule.expression.holds(metrics, now: t)
-            let alertKey = AlertKey(rule: i, entity: key)
-            if !holds && entries[alertKey] == nil { continue }
-            var entry = entries[alertKey] ?? Entry()
-            let transition = entry.instance.evaluate(holds: holds, at: t, holdFor: rule.holdFor, keepFiringFor: rule.keepFiringFor)
-            if holds { entry.value = valueSlots[i].map { metrics[slot: $0] } ?? .none }
-            if let transition {
-                reports.append(report(rule: rule, entry: entry, metrics: metrics, transition: transition, at: t))
+        var mine = entries.removeValue(forKey: key) ?? []
+        var active = 0
+        code.withUnsafeBufferPointer { code in
+            withUnsafeTemporaryAllocation(of: ExpressionProgram.Value.self, capacity: stackDepth) { stack in
+                for (n, i) in indexes.enumerated() {
+                    let v = ExpressionProgram.run(code, ranges[i], stack: stack, metrics, now: t)
+                    let holds = v.tag == .bool && v.integer == 1
+                    if !holds && (mine.isEmpty || mine[n].instance.state == .inactive) { continue }
+                    if mine.isEmpty { mine = [Entry](repeating: Entry(), count: indexes.count) }
+                    mine.withUnsafeMutableBufferPointer { mine in
+                        let transition = mine[n].instance.evaluate(holds: holds, at: t, holdFor: holdFor[i], keepFiringFor: keepFiringFor[i])
+                        if holds, let slot = valueSlots[i] { mine[n].value = metrics[slot: slot] }
+                        if let transition {
+                            reports.append(report(rule: rules.rules[i], entry: mine[n], metrics: metrics, transition: transition, at: t))
+                        }
+                        if mine[n].instance.state != .inactive { active += 1 }
+                    }
+                }
             }
-            entries[alertKey] = entry.instance.state == .inactive ? nil : entry
         }
+        if active > 0 { entries[key] = mine }
         return reports
     }
 
@@ -108,18 +137,21 @@ public struct Evaluator: Sendable {
     public func active(in state: ProjectionState, at t: Int64, includePending: Bool = true) -> [AlertReport] {
         var out: [AlertReport] = []
         var metricsCache: [EntityKey: EntityMetrics] = [:]
-        for (key, entry) in entries where entry.instance.state == .firing || (includePending && entry.instance.state == .pending) {
-            guard let m = metricsCache[key.entity] ?? state.metrics(for: key.entity, now: Timestamp(micros: t)) else { continue }
-            metricsCache[key.entity] = m
-            out.append(report(rule: rules.rules[key.rule], entry: entry, metrics: m, transition: nil, at: t))
+        for (entity, list) in entries {
+            for (n, entry) in list.enumerated() {
+                guard entry.instance.state == .firing || (includePending && entry.instance.state == .pending) else { continue }
+                guard let m = metricsCache[entity] ?? state.metrics(for: entity, now: Timestamp(micros: t)) else { continue }
+                metricsCache[entity] = m
+                out.append(report(rule: rules.rules[rulesByScope[entity.kind]![n]], entry: entry, metrics: m, transition: nil, at: t))
+            }
         }
         return out.sorted { ($0.rule.name, $0.entity) < ($1.rule.name, $1.entity) }
     }
 
     /// The instance of one rule about one entity (inactive when it has none).
     public func instance(rule: String, entity: EntityKey) -> AlertInstance {
-        guard let i = rules.rules.firstIndex(where: { $0.name == rule }) else { return AlertInstance() }
-        return entries[AlertKey(rule: i, entity: entity)]?.instance ?? AlertInstance()
+        guard let i = rules.rules.firstIndex(where: { $0.name == rule }), let n = rulesByScope[entity.kind]?.firstIndex(of: i) else { return AlertInstance() }
+        return entries[entity]?[n].instance ?? AlertInstance()
     }
 
     func report(rule: Rule, entry: Entry, metrics: EntityMetrics, transition: AlertInstance.Transition?, at t: Int64) -> AlertReport {
