@@ -44,9 +44,10 @@ fuzz: deps
 demo: release
 	@scripts/demo.sh "$(DEMO_DIR)" .build/release
 
-# The log benchmark, raqam beside SQLite in the same run (see docs/performance.md).
+# The benchmarks: the log beside SQLite in the same run, then rule evaluation (docs/performance.md).
 bench: release
 	.build/release/raqam-bench log
+	.build/release/raqam-bench rules
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/raqam/rules/tests

@@ -119,7 +119,7 @@ struct LaggingCommand: ParsableCommand {
                 out.line("\(title): \(entities) flagged")
                 let rows = members.sorted { ($0.entity, $0.rule.name) < ($1.entity, $1.rule.name) }.map { a in
                     ["  " + a.entity.description, a.rule.name + (a.state == .pending ? " (pending)" : ""), a.rule.severity.rawValue,
-                     a.value.description, CalendarDate(tashkentDayOf: Timestamp(micros: a.activeSince)).description, a.summary]
+                     tableValue(a.value), CalendarDate(tashkentDayOf: Timestamp(micros: a.activeSince)).description, a.summary]
                 }
                 out.line(renderTable(["  SUBJECT", "ALERT", "SEVERITY", "VALUE", "SINCE", "SUMMARY"], rows))
                 out.line("")
@@ -130,6 +130,12 @@ struct LaggingCommand: ParsableCommand {
         }
         out.flush()
     }
+}
+
+/// A value in the table: times as their day, numbers as `show` prints them.
+func tableValue(_ v: MetricValue) -> String {
+    if case .time(let t) = v { return CalendarDate(tashkentDayOf: t).description }
+    return v.description
 }
 
 enum LaggingScope: String, ExpressibleByArgument, CaseIterable {

@@ -4,14 +4,15 @@ public import ArgumentParser
 public struct RaqamCtl: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "raqamctl",
-        abstract: "Append to, query and verify the raqam event log of the Digital Uzbekistan 2030 monitor.",
+        abstract: "Append to, query and verify the raqam event log of the Digital Uzbekistan 2030 monitor; check, test and run its rules.",
         discussion: """
             The log lives in the state directory (--state-dir, or RAQAM_STATE_DIR, default \
             /var/lib/raqam). Commands that write take the log's writer lock; commands that read \
             run beside a writer.
 
-            Exit codes: 0 ok; 1 findings (verify found damage); 2 usage error; 65 bad input \
-            data (nothing was appended); 74 I/O error (permissions, full disk, a damaged or \
+            Exit codes: 0 ok; 1 findings (verify found damage, rules check a problem or lint, \
+            rules test a failure); 2 usage error; 65 bad input data (nothing was appended; a \
+            broken rule set for lagging); 74 I/O error (permissions, full disk, a damaged or \
             locked log).
             """,
         version: RaqamVersion.string,
