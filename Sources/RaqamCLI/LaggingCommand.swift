@@ -35,7 +35,7 @@ struct LaggingCommand: ParsableCommand {
         _ = try global.existingEventsDirectory()
         let rules = try ruleOptions.load()
         let clock = try clockOptions.resolved(stateDirectory: global.stateDirectory)
-        guard let step = parseDurationArgument(interval), step > 0 else {
+        guard let step = parseDuration(interval), step > 0 else {
             throw ValidationError("--interval: \"\(interval)\" is not a duration such as 1d or 1h")
         }
         let t = try at.map { try parseTime($0, option: "--at", endOfDay: true).micros } ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
@@ -150,9 +150,3 @@ enum LaggingScope: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
-/// `14d`, `12h`, `30m`, `45s`, `2w` in µs.
-func parseDurationArgument(_ text: String) -> Int64? {
-    guard let unit = text.last, let value = Double(text.dropLast()), value >= 0 else { return nil }
-    let scale: Double? = ["d": 86_400e6, "h": 3_600e6, "m": 60e6, "s": 1e6, "w": 7 * 86_400e6][String(unit)]
-    return scale.map { Int64(value * $0) }
-}

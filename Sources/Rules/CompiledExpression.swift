@@ -127,16 +127,17 @@ public struct CompiledExpression: Sendable {
             }
         case (.duration(let a), .duration(let b)):
             switch op {
-            case .add: return .duration(a + b)
-            case .sub: return .duration(a - b)
+            case .add: return ExpressionProgram.checked(a.addingReportingOverflow(b)).map { .duration($0) }
+            case .sub: return ExpressionProgram.checked(a.subtractingReportingOverflow(b)).map { .duration($0) }
             default: return order(Double(a), Double(b))
             }
         case (.time(let a), .time(let b)):
-            return op == .sub ? .duration(a - b) : order(Double(a), Double(b))
+            return op == .sub ? ExpressionProgram.checked(a.subtractingReportingOverflow(b)).map { .duration($0) } : order(Double(a), Double(b))
         case (.time(let t), .duration(let d)):
-            return op == .add ? .time(t + d) : op == .sub ? .time(t - d) : nil
+            let r = op == .add ? t.addingReportingOverflow(d) : op == .sub ? t.subtractingReportingOverflow(d) : nil
+            return r.flatMap(ExpressionProgram.checked).map { .time($0) }
         case (.duration(let d), .time(let t)):
-            return op == .add ? .time(t + d) : nil
+            return op == .add ? ExpressionProgram.checked(t.addingReportingOverflow(d)).map { .time($0) } : nil
         case (.string(let a), .string(let b)):
             return op == .eq ? .bool(a == b) : op == .ne ? .bool(a != b) : nil
         case (.bool(let a), .bool(let b)):

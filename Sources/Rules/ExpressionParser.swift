@@ -92,11 +92,13 @@ struct ExpressionParser {
                 if unit.isEmpty {
                     out.append(Lexed(token: .number(value), position: start, text: digits))
                 } else {
-                    let scale: Double? = ["d": 86_400e6, "h": 3_600e6, "m": 60e6, "s": 1e6, "w": 7 * 86_400e6][unit]
-                    guard let scale else {
+                    guard DurationUnit.scales[unit] != nil else {
                         throw ExpressionProblem(position: start, message: "unknown duration unit '\(unit)' in '\(String(chars[i..<j]))'; use s, m, h, d or w")
                     }
-                    out.append(Lexed(token: .duration(Int64(value * scale)), position: start, text: String(chars[i..<j])))
+                    guard let micros = DurationUnit.micros(value, unit: unit) else {
+                        throw ExpressionProblem(position: start, message: "duration '\(String(chars[i..<j]))' is too long; at most 36500d (100 years)")
+                    }
+                    out.append(Lexed(token: .duration(micros), position: start, text: String(chars[i..<j])))
                 }
                 advance(j - i)
                 continue

@@ -169,22 +169,26 @@ struct ExpressionProgram: Sendable {
             }
         case (.duration, .duration):
             switch op {
-            case .add: return .duration(x.integer + y.integer)
-            case .sub: return .duration(x.integer - y.integer)
+            case .add: return checked(x.integer.addingReportingOverflow(y.integer)).map(Value.duration) ?? .none
+            case .sub: return checked(x.integer.subtractingReportingOverflow(y.integer)).map(Value.duration) ?? .none
             default: return order(Double(x.integer), Double(y.integer))
             }
         case (.time, .time):
-            return op == .sub ? .duration(x.integer - y.integer) : order(Double(x.integer), Double(y.integer))
+            return op == .sub ? checked(x.integer.subtractingReportingOverflow(y.integer)).map(Value.duration) ?? .none : order(Double(x.integer), Double(y.integer))
         case (.time, .duration):
-            return op == .add ? .time(x.integer + y.integer) : op == .sub ? .time(x.integer - y.integer) : .none
+            let r = op == .add ? x.integer.addingReportingOverflow(y.integer) : op == .sub ? x.integer.subtractingReportingOverflow(y.integer) : nil
+            return r.flatMap(checked).map(Value.time) ?? .none
         case (.duration, .time):
-            return op == .add ? .time(x.integer + y.integer) : .none
+            return op == .add ? checked(x.integer.addingReportingOverflow(y.integer)).map(Value.time) ?? .none : .none
         case (.string, .string), (.bool, .bool):
             return op == .eq ? .bool(x.integer == y.integer) : op == .ne ? .bool(x.integer != y.integer) : .none
         default:
             return .none
         }
     }
+
+    /// The result of Int64 arithmetic, or nil when it overflowed (no data, as for ÷ 0).
+    static func checked(_ r: (partialValue: Int64, overflow: Bool)) -> Int64? { r.overflow ? nil : r.partialValue }
 
     /// A stack value as an `ExpressionValue` (nil for no data).
     func value(_ v: Value) -> ExpressionValue? {

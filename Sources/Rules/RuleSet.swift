@@ -233,9 +233,25 @@ struct RuleSetBuilder {
     }
 }
 
-/// `14d`, `12h`, `30m`, `45s`, `2w` in µs.
-func parseDuration(_ text: String) -> Int64? {
+/// `14d`, `12h`, `30m`, `45s`, `2w` in µs; nil for anything else, a negative duration or
+/// one longer than `Duration.longest`.
+public func parseDuration(_ text: String) -> Int64? {
     guard let unit = text.last, let value = Double(text.dropLast()), value >= 0 else { return text == "0" ? 0 : nil }
-    let scale: Double? = ["d": 86_400e6, "h": 3_600e6, "m": 60e6, "s": 1e6, "w": 7 * 86_400e6][String(unit)]
-    return scale.map { Int64(value * $0) }
+    return DurationUnit.micros(value, unit: String(unit))
+}
+
+/// The units of durations, shared by rule files, expressions and the CLI.
+enum DurationUnit {
+    static let scales: [String: Double] = ["d": 86_400e6, "h": 3_600e6, "m": 60e6, "s": 1e6, "w": 7 * 86_400e6]
+    /// 100 years: far beyond any rule's horizon, far inside Int64 µs.
+    static let longest: Double = 36_500 * 86_400e6
+
+    /// `value` of `unit` in µs, or nil when the unit is unknown or the result is not a finite
+    /// duration of at most `longest` either way.
+    static func micros(_ value: Double, unit: String) -> Int64? {
+        guard let scale = scales[unit] else { return nil }
+        let micros = value * scale
+        guard micros.isFinite, abs(micros) <= longest else { return nil }
+        return Int64(micros)
+    }
 }

@@ -76,6 +76,12 @@ public struct Template: Sendable {
         self.parts = parts
     }
 
+    /// A number rounded to a whole one, without trapping on values beyond `Int`.
+    static func whole(_ x: Double) -> String {
+        let r = x.rounded()
+        return r.isFinite && abs(r) < 1e15 ? String(Int64(r)) : MetricValue.number(r).description
+    }
+
     /// The text for one entity at evaluation time `now` (µs).
     public func render(_ m: EntityMetrics, value: MetricValue, now: Int64) -> String {
         parts.map { part in
@@ -92,8 +98,8 @@ public struct Template: Sendable {
                 default: v = m[name] ?? .none
                 }
                 switch (format, v) {
-                case (.percent, .number(let x)): return String(Int((x * 100).rounded())) + "%"
-                case (.days, .number(let x)): return String(Int(x.rounded())) + " days"
+                case (.percent, .number(let x)): return Self.whole(x * 100) + "%"
+                case (.days, .number(let x)): return Self.whole(x) + " days"
                 case (.date, .time(let t)): return CalendarDate(tashkentDayOf: t).description
                 case (.daysSince, .time(let t)): return String((now - t.micros) / 86_400_000_000) + " days"
                 default: return v.description

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Projections
 import RaqamModel
@@ -21,6 +22,7 @@ import Rules
         ("day_since(portal.last_update) > 30", "rules/lagging.yaml:12:9: unknown function 'day_since'; did you mean 'days_since'?"),
         ("now - portal.last_update > 30", "rules/lagging.yaml:12:34: cannot compare duration with number"),
         ("now - portal.last_update > 30x", "rules/lagging.yaml:12:36: unknown duration unit 'x' in '30x'; use s, m, h, d or w"),
+        ("now - portal.last_update > 99999999999999999999d", "rules/lagging.yaml:12:36: duration '99999999999999999999d' is too long; at most 36500d (100 years)"),
         ("(projects.overdue > 3", "rules/lagging.yaml:12:30: expected ')' but found 'end of expression'"),
         ("projects.overdue > 3)", "rules/lagging.yaml:12:29: unexpected ')' after a complete expression"),
         ("projects.overdue >", "rules/lagging.yaml:12:27: unexpected end of expression; expected a value"),
@@ -78,5 +80,16 @@ import Rules
         #expect(pace.type == .bool)
         let error = #expect(throws: RuleError.self) { try CompiledExpression("targets.services.mobile.speed < 1", scope: .nation) }
         #expect(error?.message.hasPrefix("unknown metric 'targets.services.mobile.speed'") == true)
+    }
+
+    /// fuzz/regressions/rule-parser/crash-490f…: a duration of 10^60 days overflowed Int64 and
+    /// trapped the lexer.
+    @Test func aHugeDurationIsAnErrorNotATrap() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fuzz/regressions/rule-parser/crash-490faef5904201daf3a00e0ab30d60f4a4113752")
+        let text = String(decoding: try Data(contentsOf: file).dropFirst(), as: UTF8.self)  // the first byte picks the mode
+        for scope in [EntityKey.Kind.nation, .region, .district, .org] {
+            #expect(throws: RuleError.self) { try CompiledExpression(text, scope: scope) }
+        }
     }
 }
