@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C: libsystemd (journal, notify), from Debian's libsystemd-dev.
@@ -53,7 +54,7 @@ let package = Package(
         // Rules: the expression language and (growing) rule files and evaluation.
         .target(name: "Rules", dependencies: ["RaqamModel", "Projections", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // systemd: sd_notify and (later) the journal, behind typed wrappers.
-        .target(name: "Journal", dependencies: ["CSystemd"], swiftSettings: strict),
+        .target(name: "Journal", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The CLI's commands as a library, so the executable stays thin and tests can reach it.
         .target(
             name: "RaqamCLI",
@@ -83,6 +84,7 @@ let package = Package(
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"], swiftSettings: strict),
         .testTarget(name: "RaqamModelTests", dependencies: ["RaqamModel"], swiftSettings: strict),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Projections", "RaqamModel", "RaqamTestSupport"], swiftSettings: strict),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "RaqamModel", "RaqamStore", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RaqamCLITests",

@@ -1,0 +1,84 @@
+import Glibc
+import Synchronization
+
+/// Where journal entries go: journald when it listens, standard error otherwise.
+///
+/// `sd_journal_sendv` returns 0 even when nothing listens on journald's socket, and an entry
+/// sent there is lost. So before each entry the journal checks the socket itself (a datagram
+/// connect: refused or missing means no journald) and, without one, writes the entry to
+/// standard error in a readable line. Thread-safe.
+public final class Journal: Sendable {
+    /// Where an entry went.
+    public enum Destination: Sendable, Equatable { case journald, stderr }
+
+    /// `SYSLOG_IDENTIFIER` of every entry.
+    public let identifier: String
+    let socketPath: String
+    /// Serializes standard-error lines so that concurrent entries do not interleave.
+    private let stderrLock = Mutex(())
+
+    /// - Parameters:
+    ///   - socketPath: the socket probed for journald. `sd_journal_sendv` always sends to
+    ///     journald's own path, so any other path means "no journald": entries go to standard
+    ///     error (what tests of the fallback use).
+    public init(identifier: String = "raqamd", socketPath: String = "/run/systemd/journal/socket") {
+        self.identifier = identifier
+        self.socketPath = socketPath
+    }
+
+    /// True when journald listens on the socket now.
+    public var isListening: Bool { JournalSocket.isListening(socketPath) }
+
+    /// Sends an entry (adding `SYSLOG_IDENTIFIER`) and says where it went.
+    @discardableResult
+    public func send(_ entry: JournalEntry) -> Destination {
+        var entry = entry
+        if entry["SYSLOG_IDENTIFIER"] == nil { entry.add("SYSLOG_IDENTIFIER", identifier) }
+        if socketPath == "/run/systemd/journal/socket", isListening,
+           Systemd.journalSendv(entry.fields.map { Array("\($0.name)=\($0.value)".utf8) }) == 0 {
+            return .journald
+        }
+        let line = Self.stderrLine(entry) + "\n"
+        stderrLock.withLock { _ in
+            line.utf8CString.withUnsafeBufferPointer { p in _ = write(2, p.baseAddress, p.count - 1) }
+        }
+        return .stderr
+    }
+
+    /// `raqamd[warning]: MESSAGE (RAQAM_RULE=… RAQAM_ENTITY=…)`: what an operator reads when
+    /// no journald runs.
+    public static func stderrLine(_ entry: JournalEntry) -> String {
+        let priority = entry["PRIORITY"].flatMap(Int.init).flatMap(JournalEntry.Priority.init(rawValue:))?.name ?? "info"
+        let extra = entry.fields.filter { !["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER"].contains($0.name) }
+            .map { "\($0.name)=\($0.value.contains(" ") ? "\"\($0.value)\"" : $0.value)" }
+        let message = (entry["MESSAGE"] ?? "").replacingNewlines()
+        return "\(entry["SYSLOG_IDENTIFIER"] ?? "raqamd")[\(priority)]: \(message)" + (extra.isEmpty ? "" : " (\(extra.joined(separator: " ")))")
+    }
+}
+
+/// journald's native socket.
+enum JournalSocket {
+    /// Connects a datagram socket to `path`: journald listens when that succeeds.
+    static func isListening(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+        }
+    }
+}
+
+extension String {
+    func replacingNewlines() -> String {
+        String(map { $0 == "\n" ? " " : $0 })
+    }
+}
