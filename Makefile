@@ -49,11 +49,17 @@ bench: release
 	.build/release/raqam-bench log
 	.build/release/raqam-bench rules
 
+# Binaries, the bundled rules (and /etc/raqam/rules when there is none yet), the unit and the
+# journal catalog; then the catalog is compiled (skipped with DESTDIR, for packaging).
 install: release
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/raqam/rules/tests
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/raqam/rules/tests $(DESTDIR)/etc/systemd/system $(DESTDIR)/usr/lib/systemd/catalog
 	install -m 0755 .build/release/raqamctl .build/release/raqamd $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 rules/*.yaml $(DESTDIR)$(PREFIX)/share/raqam/rules/
 	install -m 0644 rules/tests/* $(DESTDIR)$(PREFIX)/share/raqam/rules/tests/
+	[ -d $(DESTDIR)/etc/raqam/rules ] || { install -d $(DESTDIR)/etc/raqam/rules && install -m 0644 rules/*.yaml $(DESTDIR)/etc/raqam/rules/; }
+	sed 's|/usr/local/bin/raqamd|$(PREFIX)/bin/raqamd|' systemd/raqamd.service > $(DESTDIR)/etc/systemd/system/raqamd.service
+	install -m 0644 systemd/raqamd.catalog $(DESTDIR)/usr/lib/systemd/catalog/raqamd.catalog
+	[ -n "$(DESTDIR)" ] || journalctl --update-catalog
 
 clean:
 	rm -rf .build

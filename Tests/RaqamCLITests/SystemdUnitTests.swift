@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+
+/// The unit file as systemd itself reads it: `systemd-analyze verify` and the offline
+/// security review.
+@Suite struct SystemdUnitTests {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The unit with ExecStart pointing at the raqamd just built (verify checks that the
+    /// binary exists and is executable).
+    func unitBesideBuiltBinary() throws -> (StateDirectory, String) {
+        let dir = StateDirectory()
+        let text = try String(contentsOf: root.appendingPathComponent("systemd/raqamd.service"), encoding: .utf8)
+            .replacingOccurrences(of: "/usr/local/bin/raqamd", with: buildDirectory.appendingPathComponent("raqamd").path)
+        let path = dir.path + "/raqamd.service"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return (dir, path)
+    }
+
+    func systemdAnalyze(_ args: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func theUnitPassesSystemdAnalyzeVerifyWithNoOutput() throws {
+        let (dir, unit) = try unitBesideBuiltBinary()
+        _ = dir
+        let (status, output) = try systemdAnalyze(["verify", unit])
+        #expect(status == 0)
+        #expect(output.isEmpty, "systemd-analyze verify said: \(output)")
+    }
+
+    @Test func theUnitScoresAtMostTwoInTheSecurityReview() throws {
+        let (dir, unit) = try unitBesideBuiltBinary()
+        _ = dir
+        let (_, output) = try systemdAnalyze(["security", "--offline=yes", unit])
+        let line = try #require(output.split(separator: "\n").first { $0.contains("Overall exposure level") })
+        let score = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) })
+        #expect(score <= 2.0, "\(line)")
+    }
+}
