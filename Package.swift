@@ -55,6 +55,11 @@ let package = Package(
         .target(name: "Rules", dependencies: ["RaqamModel", "Projections", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // systemd: sd_notify and (later) the journal, behind typed wrappers.
         .target(name: "Journal", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(
+            name: "RaqamDaemon",
+            dependencies: ["Journal", "Rules", "Projections", "RaqamStore", "EventLog", "RaqamModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // The CLI's commands as a library, so the executable stays thin and tests can reach it.
         .target(
             name: "RaqamCLI",
@@ -84,6 +89,7 @@ let package = Package(
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"], swiftSettings: strict),
         .testTarget(name: "RaqamModelTests", dependencies: ["RaqamModel"], swiftSettings: strict),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Projections", "RaqamModel", "RaqamTestSupport"], swiftSettings: strict),
+        .testTarget(name: "RaqamDaemonTests", dependencies: ["RaqamDaemon", "Rules", "Projections", "RaqamModel", "Journal"], swiftSettings: strict),
         .testTarget(name: "JournalTests", dependencies: ["Journal", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "RaqamModel", "RaqamStore", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(
