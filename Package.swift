@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C: libsystemd (journal, notify), from Debian's libsystemd-dev.
@@ -57,7 +58,12 @@ let package = Package(
         .target(name: "Journal", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(
             name: "RaqamDaemon",
-            dependencies: ["Journal", "Rules", "Projections", "RaqamStore", "EventLog", "RaqamModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Journal", "Rules", "Projections", "RaqamStore", "EventLog", "RaqamModel",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         // The CLI's commands as a library, so the executable stays thin and tests can reach it.
@@ -72,7 +78,7 @@ let package = Package(
         .executableTarget(name: "raqamctl", dependencies: ["RaqamCLI"], swiftSettings: strict),
         .executableTarget(
             name: "raqamd",
-            dependencies: ["Journal", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RaqamDaemon", "Journal", .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -148,6 +148,17 @@ public struct Evaluator: Sendable {
         return out.sorted { ($0.rule.name, $0.entity) < ($1.rule.name, $1.entity) }
     }
 
+    /// How many alerts are firing and pending.
+    public var activeCounts: (firing: Int, pending: Int) {
+        var firing = 0, pending = 0
+        for list in entries.values {
+            for e in list {
+                if e.instance.state == .firing { firing += 1 } else if e.instance.state == .pending { pending += 1 }
+            }
+        }
+        return (firing, pending)
+    }
+
     /// The instance of one rule about one entity (inactive when it has none).
     public func instance(rule: String, entity: EntityKey) -> AlertInstance {
         guard let i = rules.rules.firstIndex(where: { $0.name == rule }), let n = rulesByScope[entity.kind]?.firstIndex(of: i) else { return AlertInstance() }

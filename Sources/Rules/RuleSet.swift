@@ -51,6 +51,8 @@ public struct RuleSet: Sendable {
 /// Every error of a rule set, in file and line order.
 public struct RuleErrors: Error, Sendable {
     public var errors: [RuleError]
+
+    public init(errors: [RuleError]) { self.errors = errors }
 }
 
 /// Collects the rules of several files and the problems found, then checks the whole.

@@ -1,0 +1,73 @@
+public import Rules
+import Yams
+
+/// raqamd's configuration: a plain value with documented defaults. `load(file:)` maps the
+/// keys of `/etc/raqam/raqamd.yaml` onto it; raqamd's flags override what the file says
+/// (`docs/configuration.md` lists each key).
+public struct DaemonConfiguration: Sendable, Equatable {
+    /// `state_dir`: events/, alerts/, snapshots/ (systemd: StateDirectory=raqam).
+    public var stateDirectory = "/var/lib/raqam"
+    /// `rules`: rule files or folders of *.yaml.
+    public var rules = ["/etc/raqam/rules"]
+    /// `socket`: the control socket (systemd: RuntimeDirectory=raqam).
+    public var socket = "/run/raqam/raqamd.sock"
+    /// `socket_mode`: its permissions, octal.
+    public var socketMode: UInt16 = 0o660
+    /// `clock`: wall or events; nil: the state directory's (raqamctl init --clock), else wall.
+    public var clock: EvaluationClock?
+    /// `evaluation_interval`: the grid of evaluation ticks (µs).
+    public var evaluationInterval: Int64 = AlertTimeline.defaultInterval
+    /// `check_interval`: how often raqamd looks at the wall clock for due ticks (µs).
+    public var checkInterval: Int64 = 60_000_000
+    /// `max_clients`: control-socket connections served at once; more wait in the backlog.
+    public var maxClients = 64
+    /// `max_batch`: events of one connection appended and evaluated together.
+    public var maxBatch = 1_000
+
+    public init() {}
+
+    /// A configuration problem: `file:line:column: message`.
+    public struct Problem: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    static let keys = ["state_dir", "rules", "socket", "socket_mode", "clock", "evaluation_interval", "check_interval", "max_clients", "max_batch"]
+
+    /// Reads the YAML file's keys over the defaults; every unknown key or bad value is an error.
+    public static func load(file: String, text: String) throws(Problem) -> DaemonConfiguration {
+        var c = DaemonConfiguration()
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch { throw Problem(description: "\(file):1:1: not valid YAML: \(error)") }
+        guard let root else { return c }
+        guard let m = root.mapping else { throw Problem(description: "\(file):1:1: expected a mapping of keys (\(keys.joined(separator: ", ")))") }
+        func fail(_ node: Node, _ message: String) -> Problem {
+            Problem(description: "\(file):\(node.mark?.line ?? 1):\(node.mark?.column ?? 1): \(message)")
+        }
+        for (k, v) in m {
+            let key = k.string ?? ""
+            switch key {
+            case "state_dir": guard let s = v.string, !s.isEmpty else { throw fail(v, "state_dir must be a path") }; c.stateDirectory = s
+            case "rules":
+                if let s = v.string { c.rules = [s] } else if let list = v.sequence?.compactMap(\.string), !list.isEmpty { c.rules = list } else {
+                    throw fail(v, "rules must be a path or a list of paths")
+                }
+            case "socket": guard let s = v.string, !s.isEmpty else { throw fail(v, "socket must be a path") }; c.socket = s
+            case "socket_mode":
+                guard let s = v.string, let mode = UInt16(s, radix: 8), mode <= 0o777 else { throw fail(v, "socket_mode must be octal permissions such as 0660") }
+                c.socketMode = mode
+            case "clock":
+                guard let s = v.string, let clock = EvaluationClock(rawValue: s) else { throw fail(v, "clock must be wall or events") }
+                c.clock = clock
+            case "evaluation_interval", "check_interval":
+                guard let s = v.string, let d = parseDuration(s), d > 0 else { throw fail(v, "\(key) must be a duration such as 1d, 1h or 30s") }
+                if key == "evaluation_interval" { c.evaluationInterval = d } else { c.checkInterval = d }
+            case "max_clients", "max_batch":
+                guard let n = v.int, n > 0 else { throw fail(v, "\(key) must be a positive number") }
+                if key == "max_clients" { c.maxClients = n } else { c.maxBatch = n }
+            default:
+                throw fail(k, "unknown key '\(key)'; raqamd.yaml has \(keys.joined(separator: ", "))")
+            }
+        }
+        return c
+    }
+}
