@@ -1,0 +1,266 @@
+import Foundation
+import Glibc
+import Testing
+
+/// A notify socket like systemd's: a datagram socket raqamd finds in NOTIFY_SOCKET.
+final class NotifySocket: @unchecked Sendable {  // one test thread uses it
+    let path: String
+    let fd: Int32
+
+    init(directory: String) {
+        path = directory + "/notify"
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    /// Messages received until `seconds` pass or `until` says stop, each with its arrival time.
+    func receive(for seconds: Double, until: ([String]) -> Bool = { _ in false }) -> [(Double, String)] {
+        var out: [(Double, String)] = []
+        let start = Date()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date().timeIntervalSince(start) < seconds {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 {
+                out.append((Date().timeIntervalSince(start), String(decoding: buffer[0..<n], as: UTF8.self)))
+                if until(out.map(\.1)) { break }
+            }
+        }
+        return out
+    }
+}
+
+/// A raqamd process on a fresh state directory (wall clock, reference data registered).
+final class DaemonProcess: @unchecked Sendable {  // driven by one test
+    let dir = StateDirectory("daemon")
+    let process = Process()
+    let notify: NotifySocket
+    var socketPath: String { dir.path + "/raqamd.sock" }
+
+    init(rules: [String], watchdogUsec: Int? = nil, initialize: Bool = true) throws {
+        notify = NotifySocket(directory: dir.path)
+        if initialize { _ = try run("raqamctl", ["init", "--state-dir", dir.path]) }
+        try start(rules: rules, watchdogUsec: watchdogUsec)
+    }
+
+    func start(rules: [String], watchdogUsec: Int? = nil) throws {
+        let p = process.isRunning || process.processIdentifier != 0 ? Process() : process
+        p.executableURL = buildDirectory.appendingPathComponent("raqamd")
+        p.arguments = ["--state-dir", dir.path, "--socket", socketPath] + rules.flatMap { ["--rules", $0] }
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = notify.path
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        if let w = watchdogUsec { env["WATCHDOG_USEC"] = String(w) }
+        p.environment = env
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        current = p
+    }
+
+    var current: Process?
+
+    func signal(_ s: Int32) { kill(current!.processIdentifier, s) }
+
+    func waitExit() -> Int32 {
+        current!.waitUntilExit()
+        return current!.terminationStatus
+    }
+
+    /// Sends lines to the control socket and returns the reply lines (one per request line).
+    func send(_ lines: [String], replies: Int) throws -> [String] {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(socketPath.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let ok = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard ok == 0 else { throw CLITestError("cannot connect to \(socketPath)") }
+        writeAll(fd, Array((lines.joined(separator: "\n") + "\n").utf8))
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var text = ""
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while text.filter({ $0 == "\n" }).count < replies {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            text += String(decoding: buffer[0..<n], as: UTF8.self)
+        }
+        return text.split(separator: "\n").map(String.init)
+    }
+}
+
+/// Entries of the real journald matching `match`, waiting up to 10 s for `count`.
+func journalEntries(_ match: [String], count: Int = 1) throws -> [[String: Any]] {
+    for _ in 0..<100 {
+        let r = try runTool("/bin/journalctl", ["-o", "json", "--no-pager"] + match)
+        let parsed = r.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        if parsed.count >= count { return parsed }
+        usleep(100_000)
+    }
+    return try runTool("/bin/journalctl", ["-o", "json", "--no-pager"] + match).split(separator: "\n")
+        .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+}
+
+func runTool(_ path: String, _ args: [String]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Starts a standalone journald when none listens (as root), once.
+let journaldRunning: Bool = {
+    func listening() -> Bool { FileManager.default.fileExists(atPath: "/run/systemd/journal/socket") && (try? runTool("/bin/journalctl", ["-n", "0"])) != nil }
+    if FileManager.default.fileExists(atPath: "/run/systemd/journal/socket") { return true }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/lib/systemd/systemd-journald")
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try? p.run()
+    for _ in 0..<100 where !FileManager.default.fileExists(atPath: "/run/systemd/journal/socket") { usleep(50_000) }
+    return listening()
+}()
+
+@Suite(.serialized) struct DaemonProcessTests {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    var districtRules: String { root.path + "/rules/districts.yaml" }
+
+    static func assessment(_ district: String, organized: Bool, score: Int) -> String {
+        let now = Date()
+        let f = ISO8601DateFormatter()
+        return #"{"type":"assessment.recorded","subject":"district:\#(district)","occurred_at":"\#(f.string(from: now))","data":{"organized":\#(organized),"score":\#(score)}}"#
+    }
+
+    @Test func readyComesAfterReplayAndStatusAndWatchdogFollow() throws {
+        let d = try DaemonProcess(rules: [districtRules], watchdogUsec: 2_000_000)
+        let messages = d.notify.receive(for: 20) { all in all.filter { $0.contains("WATCHDOG=1") }.count >= 4 }
+        d.signal(SIGTERM)
+        #expect(d.waitExit() == 0)
+        let texts = messages.map(\.1)
+        let ready = try #require(texts.firstIndex { $0.contains("READY=1") }, "no READY=1 in \(texts)")
+        #expect(texts[ready].contains("STATUS=316 events;"), "\(texts[ready])")
+        #expect(texts[ready].contains("rules; wall clock"))
+        // Watchdog pings at half of WATCHDOG_USEC (1 s), after READY.
+        let pings = messages.filter { $0.1.contains("WATCHDOG=1") }.map(\.0)
+        #expect(pings.count >= 4)
+        let gaps = zip(pings.dropFirst(), pings).map { $0 - $1 }
+        #expect(gaps.allSatisfy { $0 > 0.7 && $0 < 1.6 }, "gaps \(gaps)")
+    }
+
+    @Test func anAppendedEventFiresAnAlertInTheJournalWithEveryField() throws {
+        #expect(journaldRunning)
+        let d = try DaemonProcess(rules: [districtRules])
+        _ = d.notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }
+        let replies = try d.send([Self.assessment("1703202", organized: false, score: 38), "status"], replies: 2)
+        #expect(replies.first == "ok 317", "\(replies)")
+        #expect(replies.last?.contains(#""position":317"#) == true)
+        let entries = try journalEntries(["RAQAM_RULE=DistrictDigitalizationNotOrganized", "RAQAM_EVENT_SEQ=317", "_PID=\(d.current!.processIdentifier)"])
+        d.signal(SIGTERM)
+        #expect(d.waitExit() == 0)
+        let e = try #require(entries.first)
+        #expect(e["MESSAGE"] as? String == "Altinkul District: digitalization not organized at the proper level (score 38)")
+        #expect(e["PRIORITY"] as? String == "4")
+        #expect(e["MESSAGE_ID"] as? String == "1dce8befec544ea59fd2724f1e0048ba")
+        #expect(e["SYSLOG_IDENTIFIER"] as? String == "raqamd")
+        for (k, v) in [("RAQAM_STATE", "firing"), ("RAQAM_SCOPE", "district"), ("RAQAM_ENTITY", "district:1703202"),
+                       ("RAQAM_ENTITY_NAME", "Altinkul District"), ("RAQAM_REGION", "region:1703"), ("RAQAM_VALUE", "no"),
+                       ("RAQAM_SEVERITY", "warning")] {
+            #expect(e[k] as? String == v, "\(k)")
+        }
+        #expect((e["RAQAM_ALERT_ID"] as? String)?.count == 36)
+        #expect((e["RAQAM_ACTIVE_SINCE"] as? String)?.hasSuffix("+05:00") == true)
+    }
+
+    @Test func sigtermWritesASnapshotAndARestartRepeatsNoTransition() throws {
+        #expect(journaldRunning)
+        let d = try DaemonProcess(rules: [districtRules])
+        _ = d.notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }
+        #expect(try d.send([Self.assessment("1703203", organized: false, score: 20)], replies: 1) == ["ok 317"])
+        let firstPid = d.current!.processIdentifier
+        #expect(try journalEntries(["RAQAM_ENTITY=district:1703203", "_PID=\(firstPid)", "RAQAM_RULE=DistrictDigitalizationNotOrganized"]).count == 1)
+        d.signal(SIGTERM)
+        #expect(d.waitExit() == 0)
+        #expect(FileManager.default.fileExists(atPath: d.dir.path + "/snapshots/00000000000000000317.snap"))
+        // Restart: the alert did not change, so nothing is sent again.
+        try d.start(rules: [districtRules])
+        _ = d.notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }
+        let status = try d.send(["status"], replies: 1)
+        #expect(status.first?.contains(#""position":317"#) == true)
+        // 207 districts silent since their registration (2020-01-01) and the one assessed.
+        #expect(status.first?.contains(#""firing":208,"#) == true, "\(status)")
+        usleep(500_000)
+        let repeated = try runTool("/bin/journalctl", ["-o", "json", "--no-pager", "RAQAM_ENTITY=district:1703203", "_PID=\(d.current!.processIdentifier)"])
+        #expect(repeated.isEmpty, "a restart re-sent: \(repeated)")
+        // SIGKILL; while raqamd is down a better assessment is appended directly; the restart
+        // reports the change exactly once, by itself.
+        d.signal(SIGKILL)
+        _ = d.waitExit()
+        let append = try run("raqamctl", ["append", "--state-dir", d.dir.path, "-"], stdin: Array((Self.assessment("1703203", organized: true, score: 90) + "\n").utf8))
+        #expect(append.status == 0, "\(append.stderr)")
+        try d.start(rules: [districtRules])
+        _ = d.notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }
+        let secondPid = d.current!.processIdentifier
+        let resolved = try journalEntries(["RAQAM_ENTITY=district:1703203", "RAQAM_STATE=resolved", "RAQAM_RULE=DistrictDigitalizationNotOrganized", "_PID=\(secondPid)"])
+        usleep(500_000)
+        #expect(try journalEntries(["RAQAM_ENTITY=district:1703203", "RAQAM_RULE=DistrictDigitalizationNotOrganized", "_PID=\(secondPid)"]).count == 1)
+        d.signal(SIGTERM)
+        #expect(d.waitExit() == 0)
+        #expect(resolved.count == 1)
+        // No process after the first sent a firing entry for it.
+        let firing = try runTool("/bin/journalctl", ["-o", "json", "--no-pager", "RAQAM_ENTITY=district:1703203", "RAQAM_STATE=firing",
+                                                     "RAQAM_RULE=DistrictDigitalizationNotOrganized", "RAQAM_ALERT_ID=\((resolved.first?["RAQAM_ALERT_ID"] as? String) ?? "")"])
+        #expect(firing.split(separator: "\n").count == 1)
+    }
+
+    @Test func sighupWithABrokenRuleFileKeepsTheOldRulesAndAFixedOneTakesEffect() throws {
+        #expect(journaldRunning)
+        let rulesDir = StateDirectory("rules")
+        let file = rulesDir.path + "/r.yaml"
+        let good = "groups:\n  - name: g\n    rules:\n      - alert: Assessed\n        scope: district\n        expr: assessment.score < 50\n        summary: \"{{ name }}\"\n"
+        try good.write(toFile: file, atomically: true, encoding: .utf8)
+        let d = try DaemonProcess(rules: [file])
+        _ = d.notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }
+        _ = try d.send([Self.assessment("1703202", organized: true, score: 30)], replies: 1)
+        try good.replacingOccurrences(of: "assessment.score < 50", with: "assessment.scor < 50").write(toFile: file, atomically: true, encoding: .utf8)
+        d.signal(SIGHUP)
+        let reload = d.notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }.map(\.1)
+        let reloading = try #require(reload.firstIndex { $0.hasPrefix("RELOADING=1") }, "\(reload)")
+        #expect(reload[reloading...].contains { $0.contains("READY=1") })
+        let rejected = try journalEntries(["MESSAGE_ID=44779b86ae8b4fd8ba47a9581813905f", "_PID=\(d.current!.processIdentifier)"])
+        #expect((rejected.first?["MESSAGE"] as? String)?.contains("\(file):6:15: unknown metric 'assessment.scor'; did you mean 'assessment.score'?") == true, "\(rejected)")
+        // The old rule still runs: a new low score fires.
+        _ = try d.send([Self.assessment("1703203", organized: true, score: 10)], replies: 1)
+        #expect(try journalEntries(["RAQAM_RULE=Assessed", "RAQAM_ENTITY=district:1703203", "_PID=\(d.current!.processIdentifier)"]).count == 1)
+        // Fixed: the new rule takes effect, the old alerts end.
+        try good.replacingOccurrences(of: "alert: Assessed", with: "alert: AssessedLow").write(toFile: file, atomically: true, encoding: .utf8)
+        d.signal(SIGHUP)
+        _ = d.notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }
+        let reloaded = try journalEntries(["MESSAGE_ID=89fd9e8480014127a39b5c4090082127", "_PID=\(d.current!.processIdentifier)"])
+        #expect(reloaded.count == 1)
+        #expect(try journalEntries(["RAQAM_RULE=AssessedLow", "_PID=\(d.current!.processIdentifier)"], count: 2).count == 2)
+        #expect(try journalEntries(["RAQAM_RULE=Assessed", "RAQAM_STATE=resolved", "_PID=\(d.current!.processIdentifier)"], count: 2).count == 2)
+        d.signal(SIGTERM)
+        #expect(d.waitExit() == 0)
+    }
+}
