@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "RaqamCLI",
             dependencies: [
-                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules",
+                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules", "RaqamDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -19,6 +19,10 @@ struct AppendCommand: ParsableCommand {
             Events whose "id" the log already holds are not stored again; they are counted as \
             already stored, with their original seq (retries are safe).
 
+            When raqamd listens on --socket, the events go through it (the same checks first; \
+            the daemon's durability policy applies); otherwise they are appended directly, \
+            which needs the log's writer lock.
+
             With --stream, lines are appended as they arrive (a pipe from a reporter), each \
             acknowledged on stdout as {"line":N,"seq":S,"duplicate":false} once it is durable; \
             invalid lines are reported on stderr and skipped, and the exit code is 65 if there \
@@ -63,6 +67,9 @@ struct AppendCommand: ParsableCommand {
             bytes = [UInt8](data)
         }
         var batch = NDJSONBatch(bytes: bytes, file: name)
+        if let daemon = DaemonClient(path: global.socketPath) {
+            return try appendThroughDaemon(daemon, batch: &batch, bytes: bytes, name: name)
+        }
         try withStoreErrors {
             let store = try EventStore(stateDirectory: global.stateDirectory, configuration: .init(durability: durability.policy))
             for line in store.log.recovery.lines { printError("raqamctl: \(line)") }
@@ -90,6 +97,104 @@ struct AppendCommand: ParsableCommand {
             try store.close()
             try snapshotIfDue(store)
             report(results, rejected: batch.rejected.count)
+        }
+    }
+
+    /// The same contract through a running raqamd: the whole input is checked first (syntax,
+    /// and subjects against the log, read without its lock), then the valid lines are sent and
+    /// each acknowledged once durable. The daemon's durability policy applies.
+    private func appendThroughDaemon(_ daemon: DaemonClient, batch: inout NDJSONBatch, bytes: [UInt8], name: String) throws {
+        let known = try withStoreErrors { try EventStore.registeredSubjects(stateDirectory: global.stateDirectory) }
+        let contextIssues = EventStore.contextIssues(batch.events, known: known, lines: batch.lines, file: name)
+        let lineBytes = Self.lines(of: bytes)
+        if !contextIssues.isEmpty {
+            let bad = Set(contextIssues.compactMap(\.line))
+            for (i, line) in batch.lines.enumerated().reversed() where bad.contains(line) {
+                batch.rejected.append((line, lineBytes[line - 1]))
+                batch.events.remove(at: i)
+                batch.lines.remove(at: i)
+            }
+            batch.issues += contextIssues
+        }
+        batch.issues.sort { ($0.line ?? 0) < ($1.line ?? 0) }
+        if !batch.issues.isEmpty {
+            guard let rejects = skipInvalid else {
+                for issue in batch.issues { printError(issue.description) }
+                printError("raqamctl: \(batch.issues.count) problems in \(name); nothing was appended")
+                throw Exit.dataError
+            }
+            try writeRejects(batch, to: rejects, file: name)
+        }
+        let replies: [String]
+        do {
+            replies = try daemon.exchange(batch.lines.map { lineBytes[$0 - 1][...] })
+        } catch {
+            printError("raqamctl: \(error); the events acknowledged before it are stored")
+            throw Exit.ioError
+        }
+        var results: [EventLog.Appended] = []
+        var refused = 0
+        for (line, reply) in zip(batch.lines, replies) {
+            let parts = reply.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, let seq = UInt64(parts[1]), parts[0] == "ok" || parts[0] == "duplicate" {
+                results.append(.init(seq: seq, isDuplicate: parts[0] == "duplicate"))
+            } else {
+                refused += 1
+                printError("\(name):\(line): raqamd refused it: \(reply)")
+            }
+        }
+        report(results, rejected: batch.rejected.count)
+        if refused > 0 { throw Exit.dataError }
+    }
+
+    /// `--stream` through raqamd: each chunk's lines are sent as they arrive; the daemon
+    /// validates them and acknowledges each once durable.
+    private func streamThroughDaemon(_ daemon: DaemonClient, fd: Int32, name: String) throws {
+        let out = Output()
+        var invalid = 0
+        var pending: [UInt8] = []
+        var lineNumber = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var eof = false
+        while !eof {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { eof = true } else { pending += chunk[0..<n] }
+            var lines: [ArraySlice<UInt8>] = [], numbers: [Int] = []
+            while let nl = pending.firstIndex(of: 0x0A) ?? (eof && !pending.isEmpty ? pending.count : nil) {
+                var line = Array(pending[..<nl])
+                pending.removeFirst(min(nl + 1, pending.count))
+                lineNumber += 1
+                if line.last == 0x0D { line.removeLast() }
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                if line.first != UInt8(ascii: "{") {
+                    printError("\(name):\(lineNumber): malformed JSON: expected an object")
+                    invalid += 1
+                    continue
+                }
+                lines.append(line[...])
+                numbers.append(lineNumber)
+            }
+            guard !lines.isEmpty else { continue }
+            let replies: [String]
+            do { replies = try daemon.exchange(lines) } catch {
+                printError("raqamctl: \(error)")
+                throw Exit.ioError
+            }
+            for (line, reply) in zip(numbers, replies) {
+                let parts = reply.split(separator: " ", maxSplits: 1)
+                if parts.count == 2, let seq = UInt64(parts[1]), parts[0] == "ok" || parts[0] == "duplicate" {
+                    out.line("{\"line\":\(line),\"seq\":\(seq),\"duplicate\":\(parts[0] == "duplicate")}")
+                } else {
+                    printError("\(name):\(line): \(reply.hasPrefix("error ") ? String(reply.dropFirst(6)) : reply)")
+                    invalid += 1
+                }
+            }
+            out.flush()
+        }
+        if invalid > 0 {
+            printError("raqamctl: \(invalid) invalid lines were skipped")
+            throw Exit.dataError
         }
     }
 
@@ -157,6 +262,9 @@ struct AppendCommand: ParsableCommand {
             throw Exit.ioError
         }
         let name = file == "-" ? "<stdin>" : file
+        if let daemon = DaemonClient(path: global.socketPath) {
+            return try streamThroughDaemon(daemon, fd: fd, name: name)
+        }
         let out = Output()
         var invalid = 0
         try withStoreErrors {

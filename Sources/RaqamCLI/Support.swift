@@ -13,6 +13,13 @@ struct GlobalOptions: ParsableArguments {
         stateDir ?? ProcessInfo.processInfo.environment["RAQAM_STATE_DIR"] ?? "/var/lib/raqam"
     }
 
+    @Option(name: .long, help: ArgumentHelp("raqamd's control socket (default: $RAQAM_SOCKET, else /run/raqam/raqamd.sock); when a daemon listens there, append goes through it.", valueName: "path"))
+    var socket: String?
+
+    var socketPath: String {
+        socket ?? ProcessInfo.processInfo.environment["RAQAM_SOCKET"] ?? "/run/raqam/raqamd.sock"
+    }
+
     /// The log's directory, for commands that only read: exit 74 with a hint when there is none.
     func existingEventsDirectory() throws -> String {
         let dir = EventStore.eventsDirectory(stateDirectory)

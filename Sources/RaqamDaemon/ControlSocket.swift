@@ -135,7 +135,7 @@ public final class ControlSocket: Sendable {
                 guard reply(fd, #"{"position":\#(s.position),"firing":\#(s.firing),"pending":\#(s.pending),"rules":\#(s.rules),"clock":"\#(s.clock.rawValue)"}"#) else { return false }
             case "reload":
                 let problems = core.reload()
-                guard reply(fd, problems.isEmpty ? "ok reloaded" : problems.map { "error \($0)" }.joined(separator: "\n")) else { return false }
+                guard reply(fd, problems.isEmpty ? "ok reloaded" : "error " + problems.joined(separator: "; ")) else { return false }
             case "quit":
                 return false
             default:

@@ -24,8 +24,15 @@ public final class EventStore: Sendable {
         } catch {
             throw .log(error)
         }
+        let keys = try Self.registeredSubjects(stateDirectory: stateDirectory, maxPayloadSize: configuration.maxPayloadSize)
+        registered = Mutex(keys)
+    }
+
+    /// The subjects registered in a state directory's log (the nation always is), read without
+    /// the writer lock: what a client checks a batch against before sending it to raqamd.
+    public static func registeredSubjects(stateDirectory: String, maxPayloadSize: Int = 1 << 20) throws(StoreError) -> Set<EntityKey> {
         var keys: Set<EntityKey> = [.nation]
-        let reader = EventLogReader(directory: Self.eventsDirectory(stateDirectory), maxPayloadSize: configuration.maxPayloadSize)
+        let reader = EventLogReader(directory: Self.eventsDirectory(stateDirectory), maxPayloadSize: maxPayloadSize)
         do {
             try reader.scan { r in
                 if EventCodec.peekType(r.payload) == .entityRegistered, let e = try? EventCodec.decode(r.payload) {
@@ -38,7 +45,7 @@ public final class EventStore: Sendable {
         } catch {
             throw .log(EventLogError(code: .io, message: "\(error)"))
         }
-        registered = Mutex(keys)
+        return keys
     }
 
     /// True when `key` is registered (the nation always is).
@@ -55,7 +62,12 @@ public final class EventStore: Sendable {
     /// (counting registrations earlier in the same batch), and events dated in the future.
     /// `lines` gives each event's line.
     public func contextIssues(_ events: [Event], lines: [Int]? = nil, file: String? = nil) -> [ValidationIssue] {
-        var known = registered.withLock { $0 }
+        Self.contextIssues(events, known: registered.withLock { $0 }, lines: lines, file: file)
+    }
+
+    /// `contextIssues` against a given set of registered subjects.
+    public static func contextIssues(_ events: [Event], known: Set<EntityKey>, lines: [Int]? = nil, file: String? = nil) -> [ValidationIssue] {
+        var known = known
         var issues: [ValidationIssue] = []
         let latest = Self.nowMicros() + Self.futureTolerance
         for (i, e) in events.enumerated() {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 /// A notify socket like systemd's: a datagram socket raqamd finds in NOTIFY_SOCKET.
@@ -262,5 +263,82 @@ let journaldRunning: Bool = {
         #expect(try journalEntries(["RAQAM_RULE=Assessed", "RAQAM_STATE=resolved", "_PID=\(d.current!.processIdentifier)"], count: 2).count == 2)
         d.signal(SIGTERM)
         #expect(d.waitExit() == 0)
+    }
+
+    @Test func raqamctlAppendsThroughTheRunningDaemonAndReadsItsState() throws {
+        let d = try DaemonProcess(rules: [districtRules])
+        _ = d.notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }
+        let base = ["--state-dir", d.dir.path, "--socket", d.socketPath]
+        let file = d.dir.path + "/in.ndjson"
+        try ([Self.assessment("1703202", organized: false, score: 12), Self.assessment("1703203", organized: true, score: 88)].joined(separator: "\n") + "\n")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let first = try run("raqamctl", ["append"] + base + [file])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout == "appended 2 events (seq 317…318)\n")
+        // A bad batch is refused whole before anything reaches the daemon.
+        let bad = d.dir.path + "/bad.ndjson"
+        try (Self.assessment("1799999", organized: true, score: 1) + "\n" + Self.assessment("1703202", organized: true, score: 90) + "\n")
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let refused = try run("raqamctl", ["append"] + base + [bad])
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("\(bad):1: subject: unknown subject district:1799999"))
+        let status = try run("raqamctl", ["status", "-o", "json"] + base)
+        #expect(status.stdout.contains(#""position":318"#), "\(status.stdout)")
+        // --stream acknowledges each line once durable.
+        let streamed = try run("raqamctl", ["append", "--stream"] + base, stdin: Array((Self.assessment("1706204", organized: false, score: 5) + "\n").utf8))
+        #expect(streamed.stdout == #"{"line":1,"seq":319,"duplicate":false}"# + "\n", "\(streamed.stderr)")
+        let alerts = try run("raqamctl", ["alerts", "--firing", "-o", "json"] + base)
+        #expect(alerts.stdout.contains(#""rule":"DistrictDigitalizationNotOrganized","subject":"district:1703202""#))
+        #expect(!alerts.stdout.contains(#""rule":"DistrictDigitalizationNotOrganized","subject":"district:1703203""#))
+        let reload = try run("raqamctl", ["reload"] + base)
+        #expect(reload.status == 0)
+        d.signal(SIGTERM)
+        #expect(d.waitExit() == 0)
+    }
+
+    /// 32 clients appending at once over the socket: every event acknowledged once with its own
+    /// seq, none lost or stored twice (retried ids come back as duplicates), memory bounded.
+    @Test func thirtyTwoConcurrentClientsLoseNothingAndDuplicateNothing() throws {
+        let d = try DaemonProcess(rules: [districtRules])
+        _ = d.notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }
+        let pid = d.current!.processIdentifier
+        func hwm() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+            return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        }
+        let before = hwm()
+        let clients = 32, perClient = 300
+        let districts = ["1703202", "1703203", "1706204", "1706207", "1708201", "1710207", "1712211", "1714204"]
+        let replies = Mutex<[[String]]>(Array(repeating: [], count: clients))
+        DispatchQueue.concurrentPerform(iterations: clients) { c in
+            var lines: [String] = []
+            for i in 0..<perClient {
+                let id = String(format: "7a000000-0000-4000-8000-%06d%06d", c, i)
+                lines.append(#"{"id":"\#(id)","type":"portal.updated","subject":"district:\#(districts[(c + i) % districts.count])","occurred_at":"2021-05-01T10:00:00+05:00","data":{"posts":\#(i)}}"#)
+            }
+            // Each client sends its events, then the first ten again (a retry).
+            let got = (try? d.send(lines + Array(lines.prefix(10)), replies: perClient + 10)) ?? []
+            replies.withLock { $0[c] = got }
+        }
+        let all = replies.withLock { $0 }
+        var seqs: [UInt64] = []
+        for (c, r) in all.enumerated() {
+            #expect(r.count == perClient + 10, "client \(c) got \(r.count) replies")
+            let fresh = r.prefix(perClient).compactMap { $0.hasPrefix("ok ") ? UInt64($0.dropFirst(3)) : nil }
+            #expect(fresh.count == perClient, "client \(c): \(r.prefix(3))")
+            seqs += fresh
+            let retried = r.suffix(10).compactMap { $0.hasPrefix("duplicate ") ? UInt64($0.dropFirst(10)) : nil }
+            #expect(retried == Array(fresh.prefix(10)), "client \(c)'s retries")
+        }
+        #expect(Set(seqs).count == clients * perClient)
+        #expect(seqs.min() == 317 && seqs.max() == UInt64(316 + clients * perClient))
+        let grown = hwm() - before
+        d.signal(SIGTERM)
+        #expect(d.waitExit() == 0)
+        #expect(grown < 64 * 1024, "raqamd's peak RSS grew by \(grown) KiB under load")
+        let verify = try run("raqamctl", ["verify", "--state-dir", d.dir.path])
+        #expect(verify.status == 0)
+        #expect(verify.stdout.contains("\(316 + clients * perClient) records"))
     }
 }

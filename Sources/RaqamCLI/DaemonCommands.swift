@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import RaqamDaemon
+import RaqamModel
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Ask the running raqamd for its position, firing and pending alerts, rules and clock.",
+        discussion: "Exits 74 when no raqamd listens on --socket."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
+
+    func run() throws {
+        guard let daemon = DaemonClient(path: global.socketPath) else {
+            printError("raqamctl: no raqamd listens on \(global.socketPath)")
+            throw Exit.ioError
+        }
+        let reply = try daemon.exchange([Array("status".utf8)[...]]).first ?? ""
+        if output == .json { print(reply); return }
+        guard case .object(let members)? = try? JSONParser.parse(Array(reply.utf8)) else { print(reply); return }
+        for (k, v) in members {
+            switch v {
+            case .number(_, _, let text): print("\(k.padding(toLength: 9, withPad: " ", startingAt: 0))  \(text)")
+            case .string(let t): print("\(k.padding(toLength: 9, withPad: " ", startingAt: 0))  \(t)")
+            default: break
+            }
+        }
+    }
+}
+
+struct ReloadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "Make the running raqamd load its rules again (as SIGHUP does).",
+        discussion: "Prints the problems and exits 65 when the new rule set is broken (the old rules keep running); 74 when no raqamd listens."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        guard let daemon = DaemonClient(path: global.socketPath) else {
+            printError("raqamctl: no raqamd listens on \(global.socketPath)")
+            throw Exit.ioError
+        }
+        let reply = try daemon.exchange([Array("reload".utf8)[...]]).first ?? ""
+        guard reply.hasPrefix("error ") else { print("raqamd reloaded its rules"); return }
+        for problem in reply.dropFirst(6).components(separatedBy: "; ") { printError(problem) }
+        printError("raqamctl: raqamd refused the new rules; the old ones keep running")
+        throw Exit.dataError
+    }
+}
+
+struct AlertsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alerts",
+        abstract: "What raqamd reported: the alert log's transitions, or the alerts firing now.",
+        discussion: """
+            Reads <state-dir>/alerts/ (no daemon needed; safe while it runs). Without flags: \
+            the latest transition of every alert. --firing: only alerts whose latest \
+            transition is firing. --history: every transition, oldest first. -o json prints \
+            {alert_id, rule, subject, name, scope, region, severity, state, active_since, at, \
+            value, summary, event_seq} objects.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Only alerts firing now.") var firing = false
+    @Flag(help: "Every transition, oldest first.") var history = false
+    @Option(name: .shortAndLong, help: "Output format: table, json, ndjson or csv.") var output: OutputFormat = .table
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: AlertLog.directory(global.stateDirectory)) else {
+            printError("raqamctl: no alert log in \(global.stateDirectory) (raqamd has not run there)")
+            throw Exit.ioError
+        }
+        let h = try AlertLog.read(stateDirectory: global.stateDirectory)
+        var rows = history ? h.records : h.latest.values.sorted { ($0.rule, $0.entity) < ($1.rule, $1.entity) }
+        if firing { rows = rows.filter { $0.state == .firing } }
+        func time(_ t: Int64) -> String { Timestamp(micros: t, offsetMinutes: 300).rfc3339 }
+        switch output {
+        case .json, .ndjson:
+            let objects = rows.map { r in
+                var w = JSONWriter()
+                w.beginObject()
+                for (k, v) in [("alert_id", r.alertID), ("rule", r.rule), ("subject", r.entity.description), ("name", r.entityName), ("scope", r.scope),
+                               ("region", r.region), ("severity", r.severity), ("state", r.state.rawValue), ("active_since", time(r.activeSince)),
+                               ("at", time(r.at)), ("value", r.value), ("summary", r.summary)] {
+                    w.key(k); w.string(v)
+                }
+                w.key("event_seq"); w.integer(r.eventSeq)
+                w.endObject()
+                return w.text
+            }
+            print(output == .json ? "[" + objects.joined(separator: ",\n") + "]" : objects.joined(separator: "\n"))
+        case .csv:
+            print("alert_id,rule,subject,name,state,active_since,at,value,summary")
+            for r in rows {
+                print([r.alertID, r.rule, r.entity.description, r.entityName, r.state.rawValue, time(r.activeSince), time(r.at), r.value, r.summary].map(csvField).joined(separator: ","))
+            }
+        case .table:
+            print(renderTable(["STATE", "ALERT", "SUBJECT", "SINCE", "AT", "SUMMARY"], rows.map {
+                [$0.state.rawValue, $0.rule, $0.entity.description, CalendarDate(tashkentDayOf: Timestamp(micros: $0.activeSince)).description,
+                 Timestamp(micros: $0.at, offsetMinutes: 300).rfc3339, $0.summary]
+            }))
+            print("\(plural(rows.count, history ? "transition" : "alert"))")
+        }
+    }
+}
