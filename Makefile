@@ -3,11 +3,11 @@
 
 SWIFT    ?= swift
 PREFIX   ?= /usr/local
-DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux
+DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux systemd
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= $(shell mktemp -d /tmp/raqam-demo.XXXXXX)
 
-.PHONY: all deps build release test demo bench fuzz install clean
+.PHONY: all deps journald build release test demo bench fuzz install clean
 
 all: build
 
@@ -28,7 +28,13 @@ release: deps
 
 # A one-minute run of each fuzz target, then every test, against real files, real fsync,
 # real processes and a real tmpfs (needs root). The test runner's summary comes last.
-test: deps
+# The journal tests read entries back from a real journald: start a standalone one when none
+# listens (this machine's systemd is not PID 1; under systemd one always runs).
+journald: deps
+	@echo | systemd-cat -t raqam-make 2>/dev/null || { echo "starting a standalone systemd-journald"; \
+		setsid /lib/systemd/systemd-journald </dev/null >/dev/null 2>&1 & sleep 1; }
+
+test: deps journald
 	$(SWIFT) build --build-tests
 	.build/debug/raqamctl rules check rules/
 	.build/debug/raqamctl rules test rules/tests/*.yaml

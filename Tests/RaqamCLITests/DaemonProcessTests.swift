@@ -130,17 +130,31 @@ func runTool(_ path: String, _ args: [String]) throws -> String {
     return String(decoding: data, as: UTF8.self)
 }
 
+/// True when journald accepts datagrams on its socket (a stale socket file does not count).
+func journaldListens() -> Bool {
+    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        let bytes = Array("/run/systemd/journal/socket".utf8)
+        raw.copyBytes(from: bytes)
+        raw[bytes.count] = 0
+    }
+    return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } } == 0
+}
+
 /// Starts a standalone journald when none listens (as root), once.
 let journaldRunning: Bool = {
-    func listening() -> Bool { FileManager.default.fileExists(atPath: "/run/systemd/journal/socket") && (try? runTool("/bin/journalctl", ["-n", "0"])) != nil }
-    if FileManager.default.fileExists(atPath: "/run/systemd/journal/socket") { return true }
+    if journaldListens() { return true }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/lib/systemd/systemd-journald")
     p.standardOutput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
     try? p.run()
-    for _ in 0..<100 where !FileManager.default.fileExists(atPath: "/run/systemd/journal/socket") { usleep(50_000) }
-    return listening()
+    for _ in 0..<100 where !journaldListens() { usleep(50_000) }
+    return journaldListens()
 }()
 
 @Suite(.serialized) struct DaemonProcessTests {
