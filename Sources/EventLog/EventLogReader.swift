@@ -22,6 +22,10 @@ public final class EventLogReader {
     public let directory: String
     private let maxPayload: Int
     private var indexes: [UInt64: SegmentIndex] = [:]
+    /// Where the last scan of the active segment ended (its base seq, the offset, the seq
+    /// expected there): a later scan from that seq on resumes there instead of walking the
+    /// segment again, so following a growing log costs what is new.
+    private var resume: (base: UInt64, offset: Int, seq: UInt64)?
 
     /// A reader of the log in `directory`. Records up to `maxPayloadSize` bytes are accepted.
     public init(directory: String, maxPayloadSize: Int = 1 << 20) {
@@ -56,6 +60,10 @@ public final class EventLogReader {
             let index = isLast ? nil : sidecar(for: listed)
             var offset = index?.offset(forSeq: next) ?? SegmentHeader.size
             var expected = offset == SegmentHeader.size ? mapped.header.baseSeq : nil
+            if isLast, let r = resume, r.base == mapped.header.baseSeq, r.seq <= next, r.offset > offset {
+                offset = r.offset
+                expected = r.seq
+            }
             var blockCursor = index.map { idx in idx.blocks.firstIndex { $0.offset >= offset } ?? idx.blocks.count } ?? 0
             let base = mapped.region.baseAddress!
             var stopped = false
@@ -82,12 +90,21 @@ public final class EventLogReader {
                         if timeRange.map({ $0.contains(r.time) }) ?? true {
                             let view = RecordView(seq: r.seq, recordedAt: r.recordedAt, time: r.time, key: r.key,
                                                   payload: UnsafeRawBufferPointer(start: base + offset + RecordFrame.headerSize, count: r.payloadLength))
-                            if try !body(view) { return r.seq }
+                            if try !body(view) {
+                                if isLast { resume = (mapped.header.baseSeq, offset + r.frameSize, r.seq &+ 1) }
+                                return r.seq
+                            }
                             lastDelivered = r.seq
                         }
                         next = r.seq &+ 1
                     }
                     offset += r.frameSize
+                case .empty where isLast:
+                    // Zeros where the next frame would be: the writer has not written further.
+                    // (Recovery and verify tell a zeroed record in the middle from the end.)
+                    resume = (mapped.header.baseSeq, offset, expected ?? next)
+                    stopped = true
+                    break walk
                 case .empty, .invalid:
                     let ending = SegmentScan.classifyRemainder(region: mapped.region, from: offset, maxPayload: maxPayload, reason: "")
                     if case .damaged = ending {

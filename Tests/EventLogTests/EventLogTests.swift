@@ -17,6 +17,34 @@ import Testing
         #expect(records.map(\.payload) == (0..<600).map { payload($0) })
     }
 
+    /// A reader that follows a growing log (raqamd folding what it appended) resumes where it
+    /// stopped in the active segment, across rotations, and still reads from any earlier seq.
+    @Test func aFollowingReaderSeesExactlyTheNewRecordsEachTime() throws {
+        let dir = TemporaryDirectory()
+        let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 16 << 10))
+        let reader = EventLogReader(directory: dir.path)
+        var last: UInt64 = 0
+        for start in stride(from: 0, to: 400, by: 20) {
+            try log.append(entries(start..<start + 20))
+            var seen: [UInt64] = []
+            try reader.scan(from: last + 1) { r in
+                #expect(Array(r.payload) == payload(Int(r.seq) - 1))
+                seen.append(r.seq)
+                return true
+            }
+            #expect(seen == (last + 1...last + 20).map { $0 })
+            last += 20
+            // Stopping early leaves the next scan at the right record.
+            var one: [UInt64] = []
+            try reader.scan(from: last - 4) { r in one.append(r.seq); return one.count < 2 }
+            #expect(one == [last - 4, last - 3])
+        }
+        var everything: [UInt64] = []
+        try reader.scan(from: 1) { r in everything.append(r.seq); return true }
+        #expect(everything == (1...400).map { UInt64($0) })
+        #expect(segmentFiles(dir.path).count > 3)
+    }
+
     @Test func logReopensWhereItLeftOffAndKeepsChaining() throws {
         let dir = TemporaryDirectory()
         do {
