@@ -51,9 +51,10 @@ demo: release
 	@scripts/demo.sh "$(DEMO_DIR)" .build/release
 
 # The benchmarks: the log beside SQLite in the same run, then rule evaluation (docs/performance.md).
-bench: release
+bench: release journald
 	.build/release/raqam-bench log
 	.build/release/raqam-bench rules
+	.build/release/raqam-bench daemon
 
 # Binaries, the bundled rules (and /etc/raqam/rules when there is none yet), the unit and the
 # journal catalog; then the catalog is compiled (skipped with DESTDIR, for packaging).
