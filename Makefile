@@ -7,7 +7,7 @@ DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux systemd
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= $(shell mktemp -d /tmp/raqam-demo.XXXXXX)
 
-.PHONY: all deps journald build release test demo bench fuzz install clean
+.PHONY: all deps journald build release test demo bench fuzz install systemd-e2e clean
 
 all: build
 
@@ -56,7 +56,11 @@ bench: release journald
 	.build/release/raqam-bench rules
 	.build/release/raqam-bench daemon
 
-# Binaries, the bundled rules (and /etc/raqam/rules when there is none yet), the unit and the
+# raqamd under a real systemd (PID 1 in systemd-nspawn); see scripts/systemd-e2e.sh.
+systemd-e2e: deps
+	scripts/systemd-e2e.sh
+
+# Binaries, the bundled rules (and /etc/raqam/rules and raqamd.yaml when there are none yet), the unit and the
 # journal catalog; then the catalog is compiled (skipped with DESTDIR, for packaging).
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/raqam/rules/tests $(DESTDIR)/etc/systemd/system $(DESTDIR)/usr/lib/systemd/catalog
@@ -64,7 +68,8 @@ install: release
 	install -m 0644 rules/*.yaml $(DESTDIR)$(PREFIX)/share/raqam/rules/
 	install -m 0644 rules/tests/* $(DESTDIR)$(PREFIX)/share/raqam/rules/tests/
 	[ -d $(DESTDIR)/etc/raqam/rules ] || { install -d $(DESTDIR)/etc/raqam/rules && install -m 0644 rules/*.yaml $(DESTDIR)/etc/raqam/rules/; }
-	sed 's|/usr/local/bin/raqamd|$(PREFIX)/bin/raqamd|' systemd/raqamd.service > $(DESTDIR)/etc/systemd/system/raqamd.service
+	[ -f $(DESTDIR)/etc/raqam/raqamd.yaml ] || install -m 0644 systemd/raqamd.yaml $(DESTDIR)/etc/raqam/raqamd.yaml
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' systemd/raqamd.service > $(DESTDIR)/etc/systemd/system/raqamd.service
 	install -m 0644 systemd/raqamd.catalog $(DESTDIR)/usr/lib/systemd/catalog/raqamd.catalog
 	[ -n "$(DESTDIR)" ] || journalctl --update-catalog
 

@@ -11,7 +11,7 @@ import Testing
     func unitBesideBuiltBinary() throws -> (StateDirectory, String) {
         let dir = StateDirectory()
         let text = try String(contentsOf: root.appendingPathComponent("systemd/raqamd.service"), encoding: .utf8)
-            .replacingOccurrences(of: "/usr/local/bin/raqamd", with: buildDirectory.appendingPathComponent("raqamd").path)
+            .replacingOccurrences(of: "/usr/local/bin/", with: buildDirectory.path + "/")
         let path = dir.path + "/raqamd.service"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return (dir, path)
