@@ -242,6 +242,16 @@ let journaldRunning: Bool = {
         d.signal(SIGTERM)
         #expect(d.waitExit() == 0)
         #expect(resolved.count == 1)
+        // The resolved entry carries the contract's fields too, with the firing episode's id.
+        let r = try #require(resolved.first)
+        #expect(r["MESSAGE_ID"] as? String == "9a7393d29fde4da49bba7da39df0c30c")
+        #expect(r["PRIORITY"] as? String == "4")
+        #expect(r["SYSLOG_IDENTIFIER"] as? String == "raqamd")
+        for field in ["MESSAGE", "RAQAM_RULE", "RAQAM_STATE", "RAQAM_SCOPE", "RAQAM_ENTITY", "RAQAM_ENTITY_NAME", "RAQAM_REGION",
+                      "RAQAM_VALUE", "RAQAM_SEVERITY", "RAQAM_ALERT_ID", "RAQAM_ACTIVE_SINCE", "RAQAM_EVENT_SEQ"] {
+            #expect(!((r[field] as? String) ?? "").isEmpty, "the resolved entry has no \(field)")
+        }
+        #expect(r["RAQAM_EVENT_SEQ"] as? String == "318")
         // No process after the first sent a firing entry for it.
         let firing = try runTool("/bin/journalctl", ["-o", "json", "--no-pager", "RAQAM_ENTITY=district:1703203", "RAQAM_STATE=firing",
                                                      "RAQAM_RULE=DistrictDigitalizationNotOrganized", "RAQAM_ALERT_ID=\((resolved.first?["RAQAM_ALERT_ID"] as? String) ?? "")"])
