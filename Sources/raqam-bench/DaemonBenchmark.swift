@@ -30,7 +30,7 @@ struct DaemonBenchmark: ParsableCommand {
         }
         func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
         if json {
-            print(#"{"rate":\#(rate),"p50_ms":\#(median(p50s)),"p99_ms":\#(median(p99s)),"rss_idle_mib":\#(median(idle)),"rss_load_mib":\#(median(loaded)),"entries_found":\#(median(delivered))}"#)
+            print(#"{"benchmark":"daemon","rate":\#(rate),"p50_ms":\#(median(p50s)),"p99_ms":\#(median(p99s)),"rss_idle_mib":\#(median(idle)),"rss_load_mib":\#(median(loaded)),"entries_found":\#(median(delivered))}"#)
         } else {
             print("raqamd at \(rate) events/s for \(seconds) s, median of \(runs) runs")
             print(renderRows([

@@ -78,7 +78,7 @@ struct RulesBenchmark: ParsableCommand {
         let incrementalMicros = 1e6 / incremental.median
 
         if json {
-            print(#"{"rules":\#(set.rules.count),"entities":\#(total),"full_pass_ms":\#(fullMs),"metrics_ms":\#(metricsMs),"incremental_us":\#(incrementalMicros),"first_pass_transitions":\#(firing)}"#)
+            print(#"{"benchmark":"rules","rules":\#(set.rules.count),"entities":\#(total),"full_pass_ms":\#(fullMs),"metrics_ms":\#(metricsMs),"incremental_us":\#(incrementalMicros),"first_pass_transitions":\#(firing)}"#)
         } else {
             print("rule evaluation: \(set.rules.count) rules, \(grouped(Double(total))) entities, median of \(runs) runs")
             print(renderRows([

@@ -5,7 +5,8 @@ struct RaqamBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "raqam-bench",
         abstract: "Measure raqam beside SQLite on this machine (see docs/performance.md).",
-        subcommands: [LogBenchmark.self, ProjectionsBenchmark.self, RulesBenchmark.self, DaemonBenchmark.self]
+        subcommands: [AllBenchmarks.self, LogBenchmark.self, ProjectionsBenchmark.self, RulesBenchmark.self, DaemonBenchmark.self],
+        defaultSubcommand: AllBenchmarks.self
     )
 }
 

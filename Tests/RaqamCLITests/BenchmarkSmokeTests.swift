@@ -1,0 +1,27 @@
+import Foundation
+import Testing
+
+/// `raqam-bench --quick --json` as a smoke run: every benchmark completes and reports positive
+/// figures. (Timings on a shared machine, in a debug build, are not pass/fail: the figures that
+/// count come from the release build, in docs/performance.md.)
+@Suite struct BenchmarkSmokeTests {
+    @Test(.timeLimit(.minutes(10))) func everyBenchmarkCompletesWithPositiveFigures() throws {
+        #expect(journaldRunning, "the raqamd benchmark reads its entries from journald")
+        let dir = StateDirectory()
+        let r = try run("raqam-bench", ["--quick", "--json", "--dir", dir.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let objects = r.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.map { $0["benchmark"] as? String } == ["log", "projections", "rules", "daemon"])
+        func positive(_ o: [String: Any], _ keys: [String]) {
+            for k in keys { #expect(((o[k] as? Double) ?? 0) > 0, "\(o["benchmark"] ?? "?"): \(k) = \(o[k] ?? "missing")") }
+        }
+        let log = try #require(objects.first)
+        let rows = try #require(log["rows"] as? [[String: Any]])
+        #expect(rows.count == 4)
+        for row in rows { positive(row, ["raqam_events_per_s", "sqlite_events_per_s", "ratio"]) }
+        positive(objects[1], ["replay_events_per_s", "sqlite_replay_events_per_s", "restart_seconds", "sqlite_restart_seconds", "peak_rss_mib"])
+        positive(objects[2], ["full_pass_ms", "metrics_ms", "incremental_us"])
+        positive(objects[3], ["p50_ms", "p99_ms", "rss_idle_mib", "rss_load_mib"])
+        #expect(objects[3]["entries_found"] as? Double == 1.0)
+    }
+}
