@@ -73,26 +73,7 @@ struct AppendCommand: ParsableCommand {
         try withStoreErrors {
             let store = try EventStore(stateDirectory: global.stateDirectory, configuration: .init(durability: durability.policy))
             for line in store.log.recovery.lines { printError("raqamctl: \(line)") }
-            let contextIssues = store.contextIssues(batch.events, lines: batch.lines, file: name)
-            if !contextIssues.isEmpty {
-                let bad = Set(contextIssues.compactMap(\.line))
-                let lineBytes = Self.lines(of: bytes)
-                for (i, line) in batch.lines.enumerated().reversed() where bad.contains(line) {
-                    batch.rejected.append((line, lineBytes[line - 1]))
-                    batch.events.remove(at: i)
-                    batch.lines.remove(at: i)
-                }
-                batch.issues += contextIssues
-            }
-            batch.issues.sort { ($0.line ?? 0) < ($1.line ?? 0) }
-            if !batch.issues.isEmpty {
-                guard let rejects = skipInvalid else {
-                    for issue in batch.issues { printError(issue.description) }
-                    printError("raqamctl: \(batch.issues.count) problems in \(name); nothing was appended")
-                    throw Exit.dataError
-                }
-                try writeRejects(batch, to: rejects, file: name)
-            }
+            try refuseOrSetAside(store.contextIssues(batch.events, lines: batch.lines, file: name), in: &batch, lineBytes: Self.lines(of: bytes), name: name)
             let results = batch.events.isEmpty ? [] : try store.append(batch.events, lines: batch.lines, file: name)
             try store.close()
             try snapshotIfDue(store)
@@ -100,13 +81,10 @@ struct AppendCommand: ParsableCommand {
         }
     }
 
-    /// The same contract through a running raqamd: the whole input is checked first (syntax,
-    /// and subjects against the log, read without its lock), then the valid lines are sent and
-    /// each acknowledged once durable. The daemon's durability policy applies.
-    private func appendThroughDaemon(_ daemon: DaemonClient, batch: inout NDJSONBatch, bytes: [UInt8], name: String) throws {
-        let known = try withStoreErrors { try EventStore.registeredSubjects(stateDirectory: global.stateDirectory) }
-        let contextIssues = EventStore.contextIssues(batch.events, known: known, lines: batch.lines, file: name)
-        let lineBytes = Self.lines(of: bytes)
+    /// Adds the problems only the log can tell (unknown subjects, future dates) to the batch's,
+    /// then either refuses the whole input (exit 65, every problem printed) or, with
+    /// --skip-invalid, moves the bad lines to the rejects file.
+    private func refuseOrSetAside(_ contextIssues: [ValidationIssue], in batch: inout NDJSONBatch, lineBytes: [[UInt8]], name: String) throws {
         if !contextIssues.isEmpty {
             let bad = Set(contextIssues.compactMap(\.line))
             for (i, line) in batch.lines.enumerated().reversed() where bad.contains(line) {
@@ -125,6 +103,15 @@ struct AppendCommand: ParsableCommand {
             }
             try writeRejects(batch, to: rejects, file: name)
         }
+    }
+
+    /// The same contract through a running raqamd: the whole input is checked first (syntax,
+    /// and subjects against the log, read without its lock), then the valid lines are sent and
+    /// each acknowledged once durable. The daemon's durability policy applies.
+    private func appendThroughDaemon(_ daemon: DaemonClient, batch: inout NDJSONBatch, bytes: [UInt8], name: String) throws {
+        let known = try withStoreErrors { try EventStore.registeredSubjects(stateDirectory: global.stateDirectory) }
+        let lineBytes = Self.lines(of: bytes)
+        try refuseOrSetAside(EventStore.contextIssues(batch.events, known: known, lines: batch.lines, file: name), in: &batch, lineBytes: lineBytes, name: name)
         let replies: [String]
         do {
             replies = try daemon.exchange(batch.lines.map { lineBytes[$0 - 1][...] })
