@@ -122,9 +122,8 @@ struct AppendCommand: ParsableCommand {
         var results: [EventLog.Appended] = []
         var refused = 0
         for (line, reply) in zip(batch.lines, replies) {
-            let parts = reply.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, let seq = UInt64(parts[1]), parts[0] == "ok" || parts[0] == "duplicate" {
-                results.append(.init(seq: seq, isDuplicate: parts[0] == "duplicate"))
+            if let ack = parseAck(reply) {
+                results.append(.init(seq: ack.seq, isDuplicate: ack.isDuplicate))
             } else {
                 refused += 1
                 printError("\(name):\(line): raqamd refused it: \(reply)")
@@ -169,9 +168,8 @@ struct AppendCommand: ParsableCommand {
                 throw Exit.ioError
             }
             for (line, reply) in zip(numbers, replies) {
-                let parts = reply.split(separator: " ", maxSplits: 1)
-                if parts.count == 2, let seq = UInt64(parts[1]), parts[0] == "ok" || parts[0] == "duplicate" {
-                    out.line("{\"line\":\(line),\"seq\":\(seq),\"duplicate\":\(parts[0] == "duplicate")}")
+                if let ack = parseAck(reply) {
+                    out.line("{\"line\":\(line),\"seq\":\(ack.seq),\"duplicate\":\(ack.isDuplicate)}")
                 } else {
                     printError("\(name):\(line): \(reply.hasPrefix("error ") ? String(reply.dropFirst(6)) : reply)")
                     invalid += 1

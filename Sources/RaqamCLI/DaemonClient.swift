@@ -59,6 +59,13 @@ final class DaemonClient {
     }
 }
 
+/// raqamd's answer to an event line: `ok SEQ` or `duplicate SEQ`; nil for `error …`.
+func parseAck(_ reply: String) -> (seq: UInt64, isDuplicate: Bool)? {
+    let parts = reply.split(separator: " ", maxSplits: 1)
+    guard parts.count == 2, let seq = UInt64(parts[1]), parts[0] == "ok" || parts[0] == "duplicate" else { return nil }
+    return (seq, parts[0] == "duplicate")
+}
+
 struct DaemonClientError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }

@@ -28,7 +28,7 @@ struct InitCommand: ParsableCommand {
             // raqamd holds the log: register through it (the ids make it idempotent).
             if clock != nil { printError("raqamctl: --clock is set before raqamd starts (in its configuration, or init without a daemon)") }
             let replies = try daemon.exchange(events.map { Array(EventJSON.line($0).utf8)[...] })
-            let added = replies.filter { $0.hasPrefix("ok ") }.count
+            let added = replies.compactMap(parseAck).filter { !$0.isDuplicate }.count
             let refused = replies.filter { $0.hasPrefix("error") }
             for r in refused { printError("raqamctl: raqamd refused: \(r)") }
             print("registered \(added) new entities (\(replies.count - added - refused.count) already registered) through raqamd at \(global.socketPath)")

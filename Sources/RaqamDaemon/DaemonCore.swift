@@ -26,7 +26,6 @@ public final class DaemonCore: Sendable {
         var timeline: AlertTimeline
         var delivery: AlertDelivery
         var position: UInt64 = 0
-        var ruleFiles: [String]
     }
     private let state: Mutex<State>
     public let clock: EvaluationClock
@@ -66,24 +65,32 @@ public final class DaemonCore: Sendable {
         for r in history.undelivered { journal.send(r.journalEntry) }
         try alertLog.markDelivered(history.undelivered)
 
-        var timeline = AlertTimeline(rules: rules, clock: clock, interval: configuration.evaluationInterval)
+        let folded = try Self.fold(rules: rules, clock: clock, interval: configuration.evaluationInterval, reader: reader)
+        var delivery = AlertDelivery(history: history)
+        let records = delivery.reconcile(firing: folded.firing, at: folded.at, eventSeq: folded.position)
+        state = Mutex(State(reader: reader, timeline: folded.timeline, delivery: delivery, position: folded.position))
+        try deliver(records)
+        logger.info("raqamd ready: \(folded.position) events, \(rules.rules.count) rules, \(folded.firing.count) alerts firing, \(clock.rawValue) clock",
+                    metadata: ["event.seq": "\(folded.position)"])
+    }
+
+    /// The whole log folded under `rules` up to now (the wall clock's, or the latest event's
+    /// with the events clock), and the alerts firing then: what start-up and a reload compare
+    /// with what the journal was told.
+    static func fold(rules: RuleSet, clock: EvaluationClock, interval: Int64, reader: StoredEventReader)
+        throws -> (timeline: AlertTimeline, position: UInt64, firing: [AlertReport], at: Int64) {
+        var timeline = AlertTimeline(rules: rules, clock: clock, interval: interval)
         var position: UInt64 = 0
         _ = try reader.scan { e in
             _ = timeline.apply(e)
             position = e.seq
             return true
         }
-        let now = clock == .wall ? Self.wallNow() : (timeline.now ?? 0)
-        _ = timeline.advance(to: max(now, timeline.now ?? now))
+        let at = clock == .wall ? max(wallNow(), timeline.now ?? 0) : (timeline.now ?? 0)
+        _ = timeline.advance(to: at)
         _ = timeline.flush()
-        var delivery = AlertDelivery(history: history)
-        let at = timeline.now ?? now
         let firing = timeline.evaluator.active(in: timeline.projections, at: at, includePending: false)
-        let records = delivery.reconcile(firing: firing, at: at, eventSeq: position)
-        state = Mutex(State(reader: reader, timeline: timeline, delivery: delivery, position: position, ruleFiles: configuration.rules))
-        try deliver(records)
-        logger.info("raqamd ready: \(position) events, \(rules.rules.count) rules, \(firing.count) alerts firing, \(clock.rawValue) clock",
-                    metadata: ["event.seq": "\(position)"])
+        return (timeline, position, firing, at)
     }
 
     static func wallNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
@@ -171,21 +178,10 @@ public final class DaemonCore: Sendable {
         }
         do {
             try state.withLock { s in
-                var timeline = AlertTimeline(rules: rules, clock: clock, interval: configuration.evaluationInterval)
-                var position: UInt64 = 0
-                _ = try s.reader.scan { e in
-                    _ = timeline.apply(e)
-                    position = e.seq
-                    return true
-                }
-                let now = clock == .wall ? max(Self.wallNow(), timeline.now ?? 0) : (timeline.now ?? 0)
-                _ = timeline.advance(to: now)
-                _ = timeline.flush()
-                let at = timeline.now ?? now
-                let firing = timeline.evaluator.active(in: timeline.projections, at: at, includePending: false)
-                let records = s.delivery.reconcile(firing: firing, at: at, eventSeq: position)
-                s.timeline = timeline
-                s.position = position
+                let folded = try Self.fold(rules: rules, clock: clock, interval: configuration.evaluationInterval, reader: s.reader)
+                let records = s.delivery.reconcile(firing: folded.firing, at: folded.at, eventSeq: folded.position)
+                s.timeline = folded.timeline
+                s.position = folded.position
                 try deliver(records)
             }
         } catch {

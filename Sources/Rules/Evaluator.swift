@@ -1,13 +1,6 @@
 public import Projections
 public import RaqamModel
 
-/// One rule about one entity: the identity of an alert.
-public struct AlertKey: Hashable, Sendable {
-    /// The rule's position in its `RuleSet`.
-    public var rule: Int
-    public var entity: EntityKey
-}
-
 /// An alert instance that is pending or firing, or a transition of one, with what a report
 /// needs: the rule, the entity, the value and the rendered texts.
 public struct AlertReport: Sendable {
@@ -157,12 +150,6 @@ public struct Evaluator: Sendable {
             }
         }
         return (firing, pending)
-    }
-
-    /// The instance of one rule about one entity (inactive when it has none).
-    public func instance(rule: String, entity: EntityKey) -> AlertInstance {
-        guard let i = rules.rules.firstIndex(where: { $0.name == rule }), let n = rulesByScope[entity.kind]?.firstIndex(of: i) else { return AlertInstance() }
-        return entries[entity]?[n].instance ?? AlertInstance()
     }
 
     func report(rule: Rule, entry: Entry, metrics: EntityMetrics, transition: AlertInstance.Transition?, at t: Int64) -> AlertReport {
