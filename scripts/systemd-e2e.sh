@@ -12,6 +12,9 @@ machine=raqam-e2e
 started=$(date +%s)
 step() { echo "systemd-e2e [$(( $(date +%s) - started ))s]: $*"; }
 fail() { echo "systemd-e2e: FAILED: $*" >&2; exit 1; }
+# Output is captured before it is searched: `cmd | grep -q` under pipefail fails whenever grep
+# stops reading before cmd has written everything (cmd dies of SIGPIPE).
+contains() { grep -q -- "$2" <<<"$1"; }
 
 for tool in debootstrap systemd-nspawn; do
     command -v $tool >/dev/null || { step "installing $tool"; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap systemd-container >/dev/null; }
@@ -61,12 +64,14 @@ inside systemd-analyze verify /etc/systemd/system/raqamd.service || fail "system
 inside systemctl daemon-reload
 step "systemctl start raqamd (Type=notify: returns after READY=1)"
 inside systemctl start raqamd || { inside journalctl -u raqamd --no-pager | tail -20; fail "raqamd did not start"; }
-inside systemctl show raqamd -p StatusText | grep -q "events;" || fail "no STATUS= from raqamd"
+status_text=$(inside systemctl show raqamd -p StatusText)
+contains "$status_text" "events;" || fail "no STATUS= from raqamd: $status_text"
 out=$(inside raqamctl init --state-dir /var/lib/raqam 2>&1) || true
-echo "$out" | grep -q "registered 316 new entities" || fail "init through the socket: $out"
+contains "$out" "registered 316 new entities" || fail "init through the socket: $out"
 now=$(date +%Y-%m-%dT%H:%M:%S%:z)
-echo '{"type":"assessment.recorded","subject":"district:1703202","occurred_at":"'"$now"'","data":{"organized":false,"score":31}}' \
-    | inside raqamctl append --state-dir /var/lib/raqam - | grep -q "appended 1 event" || fail "append through the socket"
+out=$(echo '{"type":"assessment.recorded","subject":"district:1703202","occurred_at":"'"$now"'","data":{"organized":false,"score":31}}' \
+    | inside raqamctl append --state-dir /var/lib/raqam - 2>&1) || true
+contains "$out" "appended 1 event" || fail "append through the socket: $out"
 step "reading the alert with journalctl -u raqamd"
 found=""
 for _ in $(seq 1 50); do
@@ -75,13 +80,15 @@ for _ in $(seq 1 50); do
     sleep 0.2
 done
 [ -n "$found" ] || { inside journalctl -u raqamd --no-pager | tail -20; fail "no alert entry in the container's journal"; }
-echo "$found" | grep -q '"RAQAM_STATE":"firing"' || fail "the entry is not a firing one: $found"
-echo "$found" | grep -q '"MESSAGE":"Altinkul District: digitalization not organized at the proper level (score 31)"' || fail "unexpected MESSAGE: $found"
-inside journalctl -u raqamd -x --no-pager RAQAM_RULE=DistrictDigitalizationNotOrganized | grep -q "raqam alert firing" || fail "the catalog text is not shown by journalctl -x"
+contains "$found" '"RAQAM_STATE":"firing"' || fail "the entry is not a firing one: $found"
+contains "$found" '"MESSAGE":"Altinkul District: digitalization not organized at the proper level (score 31)"' || fail "unexpected MESSAGE: $found"
+explained=$(inside journalctl -u raqamd -x --no-pager RAQAM_RULE=DistrictDigitalizationNotOrganized 2>&1) || true
+contains "$explained" "raqam alert firing" || fail "the catalog text is not shown by journalctl -x: $explained"
 step "systemctl reload raqamd, then stop"
 inside systemctl reload raqamd || fail "reload"
 inside systemctl stop raqamd
 status=$(inside systemctl show raqamd -p ExecMainStatus --value)
 [ "$status" = 0 ] || fail "raqamd exited $status on stop"
-inside systemctl show raqamd -p NRestarts --value | grep -qx 0 || fail "raqamd was restarted"
+restarts=$(inside systemctl show raqamd -p NRestarts --value)
+[ "$restarts" = 0 ] || fail "raqamd was restarted $restarts times"
 step "passed: started under systemd, alert read with journalctl -u raqamd, reloaded, stopped with status 0"
