@@ -54,6 +54,8 @@ let package = Package(
         .target(name: "Projections", dependencies: ["RaqamModel", "EventLog", "RaqamStore"], swiftSettings: strict),
         // Rules: the expression language and (growing) rule files and evaluation.
         .target(name: "Rules", dependencies: ["RaqamModel", "Projections", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        // The H1-2021 scenario: a seeded generator of the programme's events over the reference data.
+        .target(name: "Scenario", dependencies: ["RaqamModel"], swiftSettings: strict),
         // systemd: sd_notify and (later) the journal, behind typed wrappers.
         .target(name: "Journal", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(
@@ -70,7 +72,7 @@ let package = Package(
         .target(
             name: "RaqamCLI",
             dependencies: [
-                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules", "RaqamDaemon",
+                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules", "RaqamDaemon", "Scenario",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
