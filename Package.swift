@@ -99,10 +99,11 @@ let package = Package(
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Projections", "RaqamModel", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(name: "RaqamDaemonTests", dependencies: ["RaqamDaemon", "Rules", "Projections", "RaqamModel", "Journal"], swiftSettings: strict),
         .testTarget(name: "JournalTests", dependencies: ["Journal", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "RaqamModel"], swiftSettings: strict),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "RaqamModel", "RaqamStore", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RaqamCLITests",
-            dependencies: ["RaqamStore", "RaqamModel", "EventLog", "RaqamTestSupport"],
+            dependencies: ["RaqamStore", "RaqamModel", "EventLog", "Scenario", "RaqamTestSupport"],
             swiftSettings: strict
         ),
     ]

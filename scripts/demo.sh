@@ -1,25 +1,104 @@
 #!/usr/bin/env bash
-# make demo: a fresh state directory, the reference data, a sample of H1-2021 reports, then
-# what raqamctl shows of them, and who the bundled rules flag. (The daemon and the full H1-2021
-# scenario come later; see README.)
+# make demo: raqamd in the foreground on a fresh state directory with the bundled rules; the
+# H1-2021 scenario (raqamctl demo) streamed into it month by month through its control socket,
+# with the alerts each month brought (from the journal when journald runs, else from raqamd's
+# standard error); then who lags on 30 June 2021, grouped by region, and the nation against its
+# targets. raqamd is stopped with SIGTERM and must exit 0.
+#   scripts/demo.sh STATE_PARENT_DIR BIN_DIR [SEED]
 set -euo pipefail
+cd "$(dirname "$0")/.."
 dir=$1
-bin=$2
-ctl() { echo; echo "\$ raqamctl $*"; "$bin/raqamctl" "$@"; }
-export RAQAM_STATE_DIR=$dir
-echo "raqam demo: state directory $dir"
-ctl init --clock events
-ctl append examples/h1-2021-sample.ndjson
-ctl append examples/h1-2021-sample.ndjson
-ctl events --since 2020-10-01
-ctl events --subject district:1703202 -o ndjson
-ctl show district:1703202 --at 2021-06-30
-ctl show nation --at 2021-07-31 -o json
-ctl summary --scope region --sort projects.planned --descending
-ctl rules check rules/
-ctl lagging --at 2021-06-30 --scope region
-echo; echo "\$ raqamctl lagging --at 2021-06-30 --scope district | tail -n 4"; "$bin/raqamctl" lagging --at 2021-06-30 --scope district | tail -n 4
-ctl stats
-ctl verify
-echo
-echo "Explore it yourself:  export RAQAM_STATE_DIR=$dir; $bin/raqamctl --help"
+bin=$(cd "$2" && pwd)
+seed=${3:-2021}
+state=$dir/state
+sock=$dir/raqamd.sock
+ctl() { local command=$1; shift; "$bin/raqamctl" "$command" --state-dir "$state" --socket "$sock" "$@"; }
+say() { printf '%s\n' "$*"; }
+started=$(date +%s)
+
+say "raqam demo: the Digital Uzbekistan 2030 programme from the decree of 5 October 2020 to 30 June 2021"
+say "  state directory: $state"
+mkdir -p "$dir"
+"$bin/raqamctl" demo --seed "$seed" --output "$dir/h1-2021.ndjson"
+# The events clock: the rules measure time by when events occurred, as a replay of history must.
+ctl init --clock events --effective 2020-10-05 >/dev/null
+
+# raqamd in the foreground of this script; its standard error kept for the fallback and for
+# whoever wants to read it.
+"$bin/raqamd" --state-dir "$state" --rules rules --socket "$sock" --clock events 2>"$dir/raqamd.log" &
+raqamd=$!
+stop() {
+    if kill -0 "$raqamd" 2>/dev/null; then kill -TERM "$raqamd"; wait "$raqamd" || true; fi
+}
+trap stop EXIT
+for _ in $(seq 1 100); do
+    [ -S "$sock" ] && ctl status >/dev/null 2>&1 && break
+    kill -0 "$raqamd" 2>/dev/null || { cat "$dir/raqamd.log"; say "raqam demo: raqamd did not start"; exit 1; }
+    sleep 0.1
+done
+say "  raqamd running (pid $raqamd), control socket $sock"
+
+# Where alerts show: the journal when journald listens (raqamd checks the same socket).
+firing_id=1dce8befec544ea59fd2724f1e0048ba
+resolved_id=9a7393d29fde4da49bba7da39df0c30c
+if echo | systemd-cat -t raqam-demo 2>/dev/null; then
+    source="journal"
+    alerts() { journalctl _PID="$raqamd" MESSAGE_ID=$firing_id MESSAGE_ID=$resolved_id -o cat --no-pager 2>/dev/null || true; }
+    say "  alerts read back with: journalctl _PID=$raqamd MESSAGE_ID=$firing_id MESSAGE_ID=$resolved_id"
+else
+    source="stderr"
+    alerts() { sed -n 's/^raqamd\[[a-z]*\]: \(.*\) (.*RAQAM_RULE=.*$/\1/p' "$dir/raqamd.log"; }
+    say "  no journald listens: alerts read from raqamd's standard error ($dir/raqamd.log)"
+fi
+
+say ""
+say "Streaming the scenario into raqamd, a month at a time:"
+seen=0
+for month in 2020-10 2020-11 2020-12 2021-01 2021-02 2021-03 2021-04 2021-05 2021-06; do
+    grep -F "\"occurred_at\":\"$month-" "$dir/h1-2021.ndjson" > "$dir/month.ndjson" || true
+    appended=$(ctl append "$dir/month.ndjson")
+    count=$(wc -l < "$dir/month.ndjson")
+    # journald files entries asynchronously: read until the count settles.
+    previous=-1
+    for _ in $(seq 1 20); do
+        alerts > "$dir/alerts.txt"
+        total=$(wc -l < "$dir/alerts.txt")
+        [ "$total" = "$previous" ] && break
+        previous=$total
+        sleep 0.1
+    done
+    tail -n +$((seen + 1)) "$dir/alerts.txt" > "$dir/new.txt"
+    seen=$total
+    resolved=$(grep -c '^resolved: ' "$dir/new.txt" || true)
+    fired=$(( $(wc -l < "$dir/new.txt") - resolved ))
+    firing=$(ctl status | awk '$1 == "firing" { print $2 }')
+    printf '  %s  %5d events  %4d alerts fired, %4d resolved, %4s firing  (%s)\n' "$month" "$count" "$fired" "$resolved" "${firing:-?}" "${appended% (*}"
+    grep -v '^resolved: ' "$dir/new.txt" | tail -n 2 | sed 's/^/      firing: /' || true
+done
+rm -f "$dir/month.ndjson" "$dir/new.txt"
+
+say ""
+say "Who lags on 30 June 2021 (raqamctl lagging --at 2021-06-30), by region:"
+ctl lagging --at 2021-06-30
+say ""
+say "The nation against its targets (raqamctl show nation --at 2021-06-30, the programme's figures):"
+ctl show nation --at 2021-06-30 | grep -E '^(METRIC|projects\.(sector|regional)\.|services\.|economy\.|export\.|targets\..*\.(value|current|progress|expected|pace) )'
+say ""
+stop
+trap - EXIT
+status=0; wait "$raqamd" 2>/dev/null || status=$?
+say "raqamd stopped with SIGTERM (exit status $status); the demo took $(( $(date +%s) - started )) s."
+say ""
+say "Explore it (the state directory stays until you remove it):"
+say "  export RAQAM_STATE_DIR=$state"
+say "  $bin/raqamctl lagging --at 2021-06-30 --scope district -o json"
+say "  $bin/raqamctl show district:1703202 --at 2021-06-30"
+say "  $bin/raqamctl summary --scope region --at 2021-06-30"
+say "  $bin/raqamctl events --subject org:ministry-digital-technologies"
+say "  $bin/raqamctl alerts --history | tail"
+if [ "$source" = journal ]; then
+    say "  journalctl _PID=$raqamd -p warning            # the alerts raqamd sent"
+    say "  journalctl RAQAM_RULE=DistrictDigitalizationNotOrganized RAQAM_STATE=firing -o verbose"
+else
+    say "  less $dir/raqamd.log                          # the alerts raqamd wrote"
+fi

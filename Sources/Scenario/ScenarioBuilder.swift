@@ -136,7 +136,11 @@ struct ScenarioBuilder {
                 }
             }
             var causes: Set<LagCause> = [possible[rng.index(weights: possible.map(\.1))].0]
-            if rng.chance(0.15) { causes.insert(possible[rng.index(weights: possible.map(\.1))].0) }
+            if rng.chance(0.15) {
+                let second = possible[rng.index(weights: possible.map(\.1))].0
+                // A portal is either missing or stale, not both.
+                if !causes.union([second]).isSuperset(of: [.portalMissing, .portalStale]) { causes.insert(second) }
+            }
             owners[i].causes = causes
             lagging[o.key] = causes.sorted()
             if causes.contains(.silent) { lastDay[o.key] = day("2021-03-20", "2021-04-20") }

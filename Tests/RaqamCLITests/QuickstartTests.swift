@@ -1,0 +1,91 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// What a newcomer runs first: `make demo`'s script and the README's tour, as printed.
+@Suite struct QuickstartTests {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Runs `command` with bash in the source tree, the built binaries first on the PATH.
+    func shell(_ command: String, environment: [String: String] = [:]) throws -> Finished {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", command]
+        p.currentDirectoryURL = root
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = buildDirectory.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let errData = Mutex<Data>(Data())
+        let errReader = Thread { errData.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() } }
+        errReader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        while !errReader.isFinished { usleep(1000) }
+        return Finished(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                        stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self))
+    }
+
+    @Test func makeDemoStreamsTheScenarioIntoRaqamdAndShowsWhoLags() throws {
+        let dir = StateDirectory()
+        let r = try shell("scripts/demo.sh \(dir.path) \(buildDirectory.path)")
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        // A progress line per month, each saying what fired.
+        for month in ["2020-10", "2020-11", "2021-03", "2021-06"] {
+            #expect(r.stdout.contains("  \(month) "), "no progress line for \(month)")
+        }
+        #expect(r.stdout.contains("alerts fired"))
+        #expect(r.stdout.contains("      firing: "), "no alert shown as it fired")
+        // The finding, grouped by region, and the nation against its targets.
+        #expect(r.stdout.contains("65 organizations, 116 districts and cities, 0 regions, the nation"))
+        #expect(r.stdout.contains("Andijan Region (region:1703): "))
+        #expect(r.stdout.contains("targets.economy.services_volume_uzs.current   7200000000000"))
+        #expect(r.stdout.contains("projects.regional.implemented                 1172"))
+        // Stopped cleanly, with the way back in.
+        #expect(r.stdout.contains("raqamd stopped with SIGTERM (exit status 0)"))
+        #expect(r.stdout.contains("export RAQAM_STATE_DIR=\(dir.path)/state"))
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/state/events"))
+    }
+
+    /// The README's tour lines: `export` and `raqamctl` commands, comments dropped.
+    func tour() throws -> [String] {
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.range(of: "## A short tour"))
+        let block = readme[section.upperBound...].components(separatedBy: "```sh\n")[1].components(separatedBy: "```")[0]
+        return block.split(separator: "\n").compactMap { line in
+            let command = line.components(separatedBy: "  #")[0].trimmingCharacters(in: .whitespaces)
+            return command.hasPrefix("raqamctl ") || command.hasPrefix("export ") ? command : nil
+        }
+    }
+
+    @Test func everyCommandOfTheReadmesTourWorksAsPrinted() throws {
+        let dir = StateDirectory()
+        // The tour's /tmp paths moved into this test's own directory.
+        let commands = try tour().map { $0.replacingOccurrences(of: "/tmp/", with: dir.path + "/") }
+        #expect(commands.count >= 15)
+        var environment: [String: String] = [:]
+        var outputs: [(command: String, stdout: String)] = []
+        for command in commands {
+            if command.hasPrefix("export ") {
+                let assignment = command.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
+                environment[String(assignment[0])] = String(assignment[1])
+                continue
+            }
+            let r = try shell(command, environment: environment)
+            #expect(r.status == 0, "\(command) exited \(r.status): \(r.stderr)")
+            outputs.append((command, r.stdout))
+        }
+        let appends = outputs.filter { $0.command.hasPrefix("raqamctl append") }.map(\.stdout)
+        #expect(appends.count == 2)
+        #expect(appends.first?.contains("appended 7420 events") == true, "\(appends)")
+        #expect(appends.last?.contains("appended 0 events") == true, "\(appends)")
+        let lagging = outputs.first { $0.command == "raqamctl lagging --at 2021-06-30" }?.stdout
+        #expect(lagging?.contains("65 organizations, 116 districts and cities") == true)
+    }
+}
