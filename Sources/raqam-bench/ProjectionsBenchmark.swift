@@ -22,7 +22,7 @@ struct ProjectionsBenchmark: ParsableCommand {
 
     @Flag(help: "1,000,000 events instead of 10,000,000.") var quick = false
     @Option(help: "Events in the log (overrides --quick).") var events: Int?
-    @Option(help: "Timed runs per figure.") var runs = 3
+    @Option(help: "Timed runs per figure (after one warm-up).") var runs = 5
     @Option(help: "Directory for the stores.") var dir: String = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Flag(help: "Leave out SQLite (halves the time and the disk space).") var noSqlite = false
@@ -95,7 +95,8 @@ struct ProjectionsBenchmark: ParsableCommand {
         let firstFold = medianOf(Array(firstFoldSeconds.dropFirst()))
         let restart = medianOf(Array(restartSeconds.dropFirst()))
         let sqliteRestart = try db.map { _ in
-            medianOf(try (0..<runs).map { _ in
+            // One warm-up run first, as for raqam's restart.
+            medianOf(Array(try (0...runs).map { _ in
                 let t0 = now()
                 let reopened = try SQLitePeer(path: base + "/peer.sqlite", synchronous: .normal)
                 var state = ProjectionState()
@@ -105,7 +106,7 @@ struct ProjectionsBenchmark: ParsableCommand {
                     state.apply(StoredEvent(seq: seq, recordedAt: Timestamp(micros: 0), event: try EventCodec.decode(payload)))
                 }
                 return now() - t0
-            })
+            }.dropFirst()))
         }
         let rss = peakRSSMiB()
 
