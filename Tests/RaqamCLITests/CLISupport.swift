@@ -23,9 +23,23 @@ func run(_ tool: String, _ arguments: [String], stdin: [UInt8]? = nil, environme
     guard FileManager.default.isExecutableFile(atPath: path) else {
         throw CLITestError("\(path) is missing: build the package first (swift build)")
     }
+    return try runProcess(path, arguments, stdin: stdin, environment: environment)
+}
+
+/// Runs `command` with bash in `directory`, the package's executables first on the PATH.
+func shell(_ command: String, in directory: URL, environment: [String: String] = [:]) throws -> Finished {
+    var environment = environment
+    environment["PATH"] = buildDirectory.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+    return try runProcess("/bin/bash", ["-c", command], environment: environment, directory: directory)
+}
+
+/// Runs the program at `path` to its end, feeding it `stdin`, and collects what it printed.
+func runProcess(_ path: String, _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:],
+                directory: URL? = nil) throws -> Finished {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = arguments
+    if let directory { p.currentDirectoryURL = directory }
     var env = ProcessInfo.processInfo.environment
     env["SWIFT_BACKTRACE"] = "enable=no"
     for (k, v) in environment { env[k] = v }

@@ -1,40 +1,13 @@
 import Foundation
-import Synchronization
 import Testing
 
 /// What a newcomer runs first: `make demo`'s script and the README's tour, as printed.
 @Suite struct QuickstartTests {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Runs `command` with bash in the source tree, the built binaries first on the PATH.
-    func shell(_ command: String, environment: [String: String] = [:]) throws -> Finished {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", command]
-        p.currentDirectoryURL = root
-        var env = ProcessInfo.processInfo.environment
-        env["PATH"] = buildDirectory.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let errData = Mutex<Data>(Data())
-        let errReader = Thread { errData.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() } }
-        errReader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        while !errReader.isFinished { usleep(1000) }
-        return Finished(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                        stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self))
-    }
-
     @Test func makeDemoStreamsTheScenarioIntoRaqamdAndShowsWhoLags() throws {
         let dir = StateDirectory()
-        let r = try shell("scripts/demo.sh \(dir.path) \(buildDirectory.path)")
+        let r = try shell("scripts/demo.sh \(dir.path) \(buildDirectory.path)", in: root)
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         // A progress line per month, each saying what fired.
         for month in ["2020-10", "2020-11", "2021-03", "2021-06"] {
@@ -77,7 +50,7 @@ import Testing
                 environment[String(assignment[0])] = String(assignment[1])
                 continue
             }
-            let r = try shell(command, environment: environment)
+            let r = try shell(command, in: root, environment: environment)
             #expect(r.status == 0, "\(command) exited \(r.status): \(r.stderr)")
             outputs.append((command, r.stdout))
         }
