@@ -138,26 +138,27 @@ extension ProjectionState {
     ///
     /// - Complexity: O(events of the entity, and of its districts for a region; of all for the nation).
     public func metrics(for key: EntityKey, now: Timestamp) -> EntityMetrics? {
-        if let i = index[key] {
-            // Passed in place: a copy of the record would retain each of its arrays.
-            return entities[i].registration != nil || key == .nation ? metrics(for: key, own: entities[i], now: now) : nil
+        // Records are read through a buffer pointer, in place: `entities[i]` as an argument is a
+        // copy, which retains and releases each of the record's arrays and sets.
+        entities.withUnsafeBufferPointer { all in
+            if let i = index[key] {
+                return all[i].registration != nil || key == .nation ? metrics(for: key, own: all[i], all: all, now: now) : nil
+            }
+            return key == .nation ? metrics(for: key, own: EntityRecord(key: key), all: all, now: now) : nil
         }
-        return key == .nation ? metrics(for: key, own: EntityRecord(key: key), now: now) : nil
     }
 
-    func metrics(for key: EntityKey, own: EntityRecord, now: Timestamp) -> EntityMetrics {
+    func metrics(for key: EntityKey, own: EntityRecord, all: UnsafeBufferPointer<EntityRecord>, now: Timestamp) -> EntityMetrics {
         let today = CalendarDate(tashkentDayOf: now).days
         var agg = Aggregate()
         switch key.kind {
-        // `entities[i]` is read in place: `for r in entities` would copy each record,
-        // retaining each of its arrays.
         case .nation:
-            for i in entities.indices where entities[i].key == .nation || entities[i].registration != nil {
-                agg.add(entities[i], projects: projects, today: today, now: now.micros)
+            for i in all.indices where all[i].key == .nation || all[i].registration != nil {
+                agg.add(all[i], projects: projects, today: today, now: now.micros)
             }
         case .region:
-            for i in entities.indices where entities[i].key == key || (entities[i].key.kind == .district && entities[i].key.code.hasPrefix(key.code)) {
-                agg.add(entities[i], projects: projects, today: today, now: now.micros)
+            for i in all.indices where all[i].key == key || (all[i].key.kind == .district && all[i].key.code.hasPrefix(key.code)) {
+                agg.add(all[i], projects: projects, today: today, now: now.micros)
             }
         case .district, .org:
             agg.add(own, projects: projects, today: today, now: now.micros)

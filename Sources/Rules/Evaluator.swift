@@ -90,39 +90,76 @@ public struct Evaluator: Sendable {
     ///
     /// - Complexity: one `metrics(for:now:)` plus one evaluation per rule of the scope.
     public mutating func evaluate(_ key: EntityKey, in state: ProjectionState, at t: Int64) -> [AlertReport] {
-        guard let indexes = rulesByScope[key.kind], let metrics = state.metrics(for: key, now: Timestamp(micros: t)) else { return [] }
+        guard let verdict = verdict(for: key, in: state, at: t) else { return [] }
+        return step(key, by: verdict, at: t)
+    }
+
+    /// Evaluates every registered entity of every scope that has rules, at `t`, in key order.
+    /// The conditions of many entities are computed on all cores (they read the projections
+    /// and nothing else); the instances are then stepped in key order, on this thread.
+    public mutating func evaluateAll(in state: ProjectionState, at t: Int64) -> [AlertReport] {
+        let keys = [EntityKey.Kind.nation, .region, .district, .org].filter { rulesByScope[$0] != nil }.flatMap { state.keys(of: $0) }
+        let evaluator = self
+        let verdicts = parallelMap(keys) { evaluator.verdict(for: $0, in: state, at: t) }
         var reports: [AlertReport] = []
-        var mine = entries.removeValue(forKey: key) ?? []
-        var active = 0
+        for (key, verdict) in zip(keys, verdicts) {
+            if let verdict { reports += step(key, by: verdict, at: t) }
+        }
+        return reports
+    }
+
+    /// What an entity's rules say at one time: its metrics and, by the rule's position among
+    /// its scope's rules, whether each condition holds. Computed without the instances.
+    struct Verdict: Sendable {
+        var metrics: EntityMetrics
+        var holds: [Bool]
+    }
+
+    func verdict(for key: EntityKey, in state: ProjectionState, at t: Int64) -> Verdict? {
+        guard let indexes = rulesByScope[key.kind], let metrics = state.metrics(for: key, now: Timestamp(micros: t)) else { return nil }
+        var holds = [Bool](repeating: false, count: indexes.count)
         code.withUnsafeBufferPointer { code in
             withUnsafeTemporaryAllocation(of: ExpressionProgram.Value.self, capacity: stackDepth) { stack in
                 for (n, i) in indexes.enumerated() {
                     let v = ExpressionProgram.run(code, ranges[i], stack: stack, metrics, now: t)
-                    let holds = v.tag == .bool && v.integer == 1
-                    if !holds && (mine.isEmpty || mine[n].instance.state == .inactive) { continue }
-                    if mine.isEmpty { mine = [Entry](repeating: Entry(), count: indexes.count) }
-                    mine.withUnsafeMutableBufferPointer { mine in
-                        let transition = mine[n].instance.evaluate(holds: holds, at: t, holdFor: holdFor[i], keepFiringFor: keepFiringFor[i])
-                        if holds, let slot = valueSlots[i] { mine[n].value = metrics[slot: slot] }
-                        if let transition {
-                            reports.append(report(rule: rules.rules[i], entry: mine[n], metrics: metrics, transition: transition, at: t))
-                        }
-                        if mine[n].instance.state != .inactive { active += 1 }
-                    }
+                    holds[n] = v.tag == .bool && v.integer == 1
                 }
             }
         }
-        if active > 0 { entries[key] = mine }
+        return Verdict(metrics: metrics, holds: holds)
+    }
+
+    /// Steps the entity's instances by a verdict and returns the transitions. An entity with
+    /// no instance gets them only when a condition holds. (The entries are taken out and put
+    /// back: stepping them in place through `entries.values[i]` copies the whole dictionary.)
+    mutating func step(_ key: EntityKey, by verdict: Verdict, at t: Int64) -> [AlertReport] {
+        var reports: [AlertReport] = []
+        if var mine = entries.removeValue(forKey: key) {
+            if step(&mine, key, by: verdict, at: t, into: &reports) > 0 { entries[key] = mine }
+        } else if verdict.holds.contains(true) {
+            var mine = [Entry](repeating: Entry(), count: verdict.holds.count)
+            if step(&mine, key, by: verdict, at: t, into: &reports) > 0 { entries[key] = mine }
+        }
         return reports
     }
 
-    /// Evaluates every registered entity of every scope that has rules, at `t`.
-    public mutating func evaluateAll(in state: ProjectionState, at t: Int64) -> [AlertReport] {
-        var reports: [AlertReport] = []
-        for kind in [EntityKey.Kind.nation, .region, .district, .org] where rulesByScope[kind] != nil {
-            for key in state.keys(of: kind) { reports += evaluate(key, in: state, at: t) }
+    /// Steps one entity's entries; returns how many are left pending or firing.
+    private func step(_ mine: inout [Entry], _ key: EntityKey, by verdict: Verdict, at t: Int64, into reports: inout [AlertReport]) -> Int {
+        guard let indexes = rulesByScope[key.kind] else { return 0 }
+        var active = 0
+        mine.withUnsafeMutableBufferPointer { mine in
+            for (n, i) in indexes.enumerated() {
+                let holds = verdict.holds[n]
+                if !holds && mine[n].instance.state == .inactive { continue }
+                let transition = mine[n].instance.evaluate(holds: holds, at: t, holdFor: holdFor[i], keepFiringFor: keepFiringFor[i])
+                if holds, let slot = valueSlots[i] { mine[n].value = verdict.metrics[slot: slot] }
+                if let transition {
+                    reports.append(report(rule: rules.rules[i], entry: mine[n], metrics: verdict.metrics, transition: transition, at: t))
+                }
+                if mine[n].instance.state != .inactive { active += 1 }
+            }
         }
-        return reports
+        return active
     }
 
     /// The alerts that are pending or firing, sorted by rule name then entity, with their
