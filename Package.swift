@@ -88,6 +88,7 @@ let package = Package(
             dependencies: [
                 "EventLog", "RaqamModel", "RaqamStore", "Projections", "Rules", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

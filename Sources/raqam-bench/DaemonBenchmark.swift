@@ -16,7 +16,7 @@ struct DaemonBenchmark: ParsableCommand {
 
     @Option(help: "Events per second.") var rate = 1_000
     @Option(help: "Seconds of load per run.") var seconds = 10
-    @Option(help: "Runs; medians are reported.") var runs = 3
+    @Option(help: "Timed runs after a 2-second warm-up; medians are reported.") var runs = 5
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Flag(help: "A short smoke run.") var quick = false
 
@@ -24,6 +24,8 @@ struct DaemonBenchmark: ParsableCommand {
         let runs = quick ? 1 : self.runs
         let seconds = quick ? 2 : self.seconds
         var p50s: [Double] = [], p99s: [Double] = [], idle: [Double] = [], loaded: [Double] = [], delivered: [Double] = []
+        // A warm-up first (the binaries and the journal files into the page cache).
+        if !quick { _ = try once(seconds: 2) }
         for _ in 0..<runs {
             let r = try once(seconds: seconds)
             p50s.append(r.p50); p99s.append(r.p99); idle.append(r.idleMiB); loaded.append(r.loadMiB); delivered.append(r.fraction)

@@ -187,14 +187,39 @@ struct LogBenchmark: ParsableCommand {
                         note: "every record's CRC checked (raqam), the same binary decoder for both"))
         }
 
-        report(rows, payloadMean: payloadMean, sizes: "1 producer \(sizes.single), \(producers)×\(sizes.perProducer), bulk \(sizes.bulk), read \(sizes.read)")
+        progress("ceilings: fdatasync latency, per-record hashing and copying")
+        // A frame: the 88-byte header and the payload, 8-byte aligned.
+        let sync = try Ceilings.fdatasyncMicros(dir: base, recordBytes: (88 + payloadMean + 7) / 8 * 8)
+        let floor = try Ceilings.recordFloorMicros(payloads: ArraySlice(records.prefix(quick ? 50_000 : 200_000).map(\.payload)), dir: base)
+        let bounds = Bounds(fdatasyncMicros: sync, producers: producers, hashMicros: floor.hash, copyMicros: floor.copy,
+                            sqlite: Dictionary(rows.map { ($0.scenario, $0.sqlite) }, uniquingKeysWith: { a, _ in a }))
+        report(rows, bounds: bounds, payloadMean: payloadMean, sizes: "1 producer \(sizes.single), \(producers)×\(sizes.perProducer), bulk \(sizes.bulk), read \(sizes.read)")
+    }
+
+    /// The ceilings of this run, and what they allow against SQLite's figures of the same run.
+    struct Bounds {
+        var fdatasyncMicros: Double
+        var producers: Int
+        var hashMicros: Double
+        var copyMicros: Double
+        var sqlite: [String: Double]
+
+        /// One durable append per fdatasync.
+        var single: Double { 1e6 / fdatasyncMicros }
+        /// Each producer has one append in flight, so at most `producers` records share a sync.
+        var many: Double { Double(producers) * 1e6 / fdatasyncMicros }
+        /// Hashing and copying each record, nothing else.
+        var bulk: Double { 1e6 / (hashMicros + copyMicros) }
+
+        func ratio(_ ceiling: Double, _ scenario: String) -> Double? { sqlite[scenario].map { ceiling / $0 } }
     }
 
     func entry(_ r: BenchRecord) -> EventLog.Entry {
         EventLog.Entry(key: RecordKey(bytes: r.id), time: r.time, payload: r.payload)
     }
 
-    func report(_ rows: [Row], payloadMean: Int, sizes: String) {
+    func report(_ rows: [Row], bounds b: Bounds, payloadMean: Int, sizes: String) {
+        let many = "durable append, \(b.producers) producers"
         if json {
             var w = JSONWriter()
             w.beginObject()
@@ -213,6 +238,16 @@ struct LogBenchmark: ParsableCommand {
                 w.endObject()
             }
             w.endArray()
+            w.key("bounds"); w.beginObject()
+            w.key("fdatasync_us"); w.number((b.fdatasyncMicros * 10).rounded() / 10)
+            w.key("one_producer_ceiling_per_s"); w.number(b.single.rounded())
+            w.key("many_producers_ceiling_per_s"); w.number(b.many.rounded())
+            w.key("many_producers_ceiling_ratio"); if let r = b.ratio(b.many, many) { w.number((r * 100).rounded() / 100) } else { w.null() }
+            w.key("record_hash_us"); w.number((b.hashMicros * 1000).rounded() / 1000)
+            w.key("record_copy_us"); w.number((b.copyMicros * 1000).rounded() / 1000)
+            w.key("bulk_ceiling_per_s"); w.number(b.bulk.rounded())
+            w.key("bulk_ceiling_ratio"); if let r = b.ratio(b.bulk, "bulk import") { w.number((r * 100).rounded() / 100) } else { w.null() }
+            w.endObject()
             w.endObject()
             print(w.text)
             return
@@ -231,6 +266,14 @@ struct LogBenchmark: ParsableCommand {
         }
         print(line(header))
         for r in table { print(line(r)) }
+        print("ceilings measured in this run (what any log on this machine could reach):")
+        func against(_ r: Double?) -> String { r.map { String(format: " = %.2f× SQLite's figure", $0) } ?? "" }
+        print(String(format: "  pwrite of one frame after the last + fdatasync (preallocated file), median: %.0f µs → 1 producer ≤ %@/s%@", b.fdatasyncMicros,
+                     grouped(b.single), against(b.ratio(b.single, "durable append, 1 producer"))))
+        print(String(format: "  %d producers with one append in flight each: ≤ %d records per sync ≤ %@/s%@", b.producers, b.producers,
+                     grouped(b.many), against(b.ratio(b.many, many))))
+        print(String(format: "  per record: SHA-256 of the chain %.3f µs + copy into the page cache %.3f µs → bulk ≤ %@/s%@",
+                     b.hashMicros, b.copyMicros, grouped(b.bulk), against(b.ratio(b.bulk, "bulk import"))))
         print(String(format: "peak RSS of the benchmark process: %.0f MiB", peakRSSMiB()))
     }
 

@@ -19,7 +19,12 @@ import Testing
         let rows = try #require(log["rows"] as? [[String: Any]])
         #expect(rows.count == 4)
         for row in rows { positive(row, ["raqam_events_per_s", "sqlite_events_per_s", "ratio"]) }
-        positive(objects[1], ["replay_events_per_s", "sqlite_replay_events_per_s", "restart_seconds", "sqlite_restart_seconds", "peak_rss_mib"])
+        // The ceilings measured beside them: fdatasync latency, per-record hashing and copying.
+        positive(try #require(log["bounds"] as? [String: Any]), ["fdatasync_us", "one_producer_ceiling_per_s", "many_producers_ceiling_per_s",
+                                                                 "many_producers_ceiling_ratio", "record_hash_us", "record_copy_us",
+                                                                 "bulk_ceiling_per_s", "bulk_ceiling_ratio"])
+        positive(objects[1], ["replay_events_per_s", "sqlite_replay_events_per_s", "replay_ceiling_events_per_s", "replay_ceiling_ratio",
+                              "restart_seconds", "sqlite_restart_seconds", "peak_rss_mib"])
         positive(objects[2], ["full_pass_ms", "metrics_ms", "incremental_us"])
         positive(objects[3], ["p50_ms", "p99_ms", "rss_idle_mib", "rss_load_mib"])
         #expect(objects[3]["entries_found"] as? Double == 1.0)
