@@ -28,7 +28,7 @@ struct DemoCommand: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The generator's seed (default \(H1Scenario.defaultSeed)).", valueName: "n"))
+    @Option(help: ArgumentHelp("The generator's seed.", valueName: "n"))
     var seed: UInt64 = H1Scenario.defaultSeed
 
     @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
