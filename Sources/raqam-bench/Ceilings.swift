@@ -9,21 +9,22 @@ enum Ceilings {
         var description: String
     }
 
-    /// Median µs of one `pwrite` of `recordBytes` after the previous one + `fdatasync`, in a
-    /// preallocated file in `dir`: the pattern of durable appends to a log segment, without
-    /// the log. What every durable append waits for at least.
-    static func fdatasyncMicros(dir: String, recordBytes: Int, count: Int = 500) throws -> Double {
+    /// Median µs of one `pwrite` of `records` frames of `recordBytes` after the previous ones +
+    /// `fdatasync`, in a preallocated file in `dir`: the pattern of a durable append (or of a
+    /// group commit of `records`) to a log segment, without the log. What it waits for at least.
+    static func fdatasyncMicros(dir: String, recordBytes: Int, records: Int = 1, count: Int = 300) throws -> Double {
         let path = dir + "/fdatasync-probe"
         let fd = open(path, O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ProbeError(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd); unlink(path) }
-        _ = posix_fallocate(fd, 0, off_t(recordBytes * count))
+        let write = recordBytes * records
+        _ = posix_fallocate(fd, 0, off_t(write * count))
         _ = fsync(fd)
-        let record = [UInt8](repeating: 0xA5, count: recordBytes)
+        let bytes = [UInt8](repeating: 0xA5, count: write)
         var times: [Double] = []
         for i in 0..<count {
             let t0 = now()
-            _ = record.withUnsafeBytes { pwrite(fd, $0.baseAddress, recordBytes, off_t(i * recordBytes)) }
+            _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, write, off_t(i * write)) }
             _ = fdatasync(fd)
             times.append(now() - t0)
         }

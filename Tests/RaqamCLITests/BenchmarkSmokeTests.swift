@@ -20,7 +20,7 @@ import Testing
         #expect(rows.count == 4)
         for row in rows { positive(row, ["raqam_events_per_s", "sqlite_events_per_s", "ratio"]) }
         // The ceilings measured beside them: fdatasync latency, per-record hashing and copying.
-        positive(try #require(log["bounds"] as? [String: Any]), ["fdatasync_us", "one_producer_ceiling_per_s", "many_producers_ceiling_per_s",
+        positive(try #require(log["bounds"] as? [String: Any]), ["fdatasync_us", "group_fdatasync_us", "one_producer_ceiling_per_s", "many_producers_ceiling_per_s",
                                                                  "many_producers_ceiling_ratio", "record_hash_us", "record_copy_us",
                                                                  "bulk_ceiling_per_s", "bulk_ceiling_ratio"])
         positive(objects[1], ["replay_events_per_s", "sqlite_replay_events_per_s", "replay_ceiling_events_per_s", "replay_ceiling_ratio",
