@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import RaqamStore
+import RaqamDaemon
 import Rules
 
 /// `--rules PATH…`: the rule files to evaluate.
@@ -80,13 +80,12 @@ struct ClockOptions: ParsableArguments {
     var clock: ClockArgument?
 
     func resolved(stateDirectory: String) throws -> EvaluationClock {
-        if let clock { return clock == .wall ? .wall : .events }
-        guard let word = EventStore.clockSetting(stateDirectory: stateDirectory) else { return .wall }
-        guard let c = EvaluationClock(rawValue: word) else {
-            printError("raqamctl: \(stateDirectory)/clock says '\(word)'; expected wall or events")
+        do {
+            return try DaemonConfiguration.resolvedClock(clock.map { $0 == .wall ? EvaluationClock.wall : .events }, stateDirectory: stateDirectory)
+        } catch {
+            printError("raqamctl: \(error)")
             throw Exit.dataError
         }
-        return c
     }
 }
 

@@ -1,3 +1,4 @@
+import RaqamStore
 public import Rules
 import Yams
 
@@ -69,5 +70,21 @@ public struct DaemonConfiguration: Sendable, Equatable {
             }
         }
         return c
+    }
+}
+
+extension DaemonConfiguration {
+    /// The clock evaluation follows: `clock` when set (the key, a flag), else the state
+    /// directory's `clock` file (`raqamctl init --clock`), else wall. raqamd and `raqamctl
+    /// lagging` both decide it here, so they place the same events at the same instants.
+    /// - Throws: `Problem` when the file names neither clock (a typo must not silently become
+    ///   the wall clock).
+    public static func resolvedClock(_ chosen: EvaluationClock?, stateDirectory: String) throws(Problem) -> EvaluationClock {
+        if let chosen { return chosen }
+        guard let word = EventStore.clockSetting(stateDirectory: stateDirectory) else { return .wall }
+        guard let clock = EvaluationClock(rawValue: word) else {
+            throw Problem(description: "\(stateDirectory)/clock:1:1: '\(word)' is not a clock; expected wall or events (raqamctl init --clock writes it)")
+        }
+        return clock
     }
 }

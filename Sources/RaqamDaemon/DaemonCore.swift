@@ -52,13 +52,7 @@ public final class DaemonCore: Sendable {
             logger.notice("\(line)", metadata: ["message.id": "\(MessageID.logRecovered)"])
         }
         alertLog = try AlertLog(stateDirectory: configuration.stateDirectory)
-        if let c = configuration.clock {
-            clock = c
-        } else if let word = EventStore.clockSetting(stateDirectory: configuration.stateDirectory), let c = EvaluationClock(rawValue: word) {
-            clock = c
-        } else {
-            clock = .wall
-        }
+        clock = try DaemonConfiguration.resolvedClock(configuration.clock, stateDirectory: configuration.stateDirectory)
         let reader = StoredEventReader(stateDirectory: configuration.stateDirectory)
         let history = try AlertLog.read(stateDirectory: configuration.stateDirectory)
         // Transitions recorded but not known to have reached the journal: at least once.

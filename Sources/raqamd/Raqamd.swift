@@ -67,6 +67,9 @@ struct Raqamd: AsyncParsableCommand {
         }
         do {
             try await Daemon.run(configuration: c, journal: journal, logger: logger)
+        } catch let e as DaemonConfiguration.Problem {
+            logger.critical("\(e)")
+            throw ExitCode(78)
         } catch let e as RuleErrors {
             for p in e.errors { logger.critical("rules rejected: \(p)", metadata: ["message.id": "\(MessageID.rulesRejected)"]) }
             throw ExitCode(65)

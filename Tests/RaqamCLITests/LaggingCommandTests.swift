@@ -144,4 +144,18 @@ import Testing
         #expect(r.status == 1)
         #expect(r.stdout.hasPrefix("\(file):6:15: lint: A can never fire: its condition is false for every possible value of its metrics"))
     }
+
+    /// A state directory's clock file that names neither clock stops both readers of it: a typo
+    /// must not silently become the wall clock.
+    @Test func aClockFileNamingNoClockIsRefusedByLaggingAndByRaqamd() throws {
+        let dir = try lagging()
+        try "sundial\n".write(toFile: dir.path + "/clock", atomically: true, encoding: .utf8)
+        let l = try run("raqamctl", ["lagging", "--state-dir", dir.path, "--rules", root.path + "/rules/districts.yaml"])
+        #expect(l.status == 65)
+        #expect(l.stderr.contains("/clock:1:1: 'sundial' is not a clock; expected wall or events"), "\(l.stderr)")
+        // Flags still choose: the file is read only when no clock is given.
+        #expect(try run("raqamctl", ["lagging", "--state-dir", dir.path, "--rules", root.path + "/rules/districts.yaml", "--clock", "events"]).status == 0)
+        let d = try run("raqamd", ["--state-dir", dir.path, "--rules", root.path + "/rules/districts.yaml", "--socket", dir.path + "/raqamd.sock"])
+        #expect(d.status == 78, "\(d.stderr)")
+    }
 }
