@@ -138,21 +138,9 @@ struct AppendCommand: ParsableCommand {
     private func streamThroughDaemon(_ daemon: DaemonClient, fd: Int32, name: String) throws {
         let out = Output()
         var invalid = 0
-        var pending: [UInt8] = []
-        var lineNumber = 0
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        var eof = false
-        while !eof {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { eof = true } else { pending += chunk[0..<n] }
+        try forEachChunkOfLines(fd) { chunk in
             var lines: [ArraySlice<UInt8>] = [], numbers: [Int] = []
-            while let nl = pending.firstIndex(of: 0x0A) ?? (eof && !pending.isEmpty ? pending.count : nil) {
-                var line = Array(pending[..<nl])
-                pending.removeFirst(min(nl + 1, pending.count))
-                lineNumber += 1
-                if line.last == 0x0D { line.removeLast() }
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            for (lineNumber, line) in chunk {
                 if line.first != UInt8(ascii: "{") {
                     printError("\(name):\(lineNumber): malformed JSON: expected an object")
                     invalid += 1
@@ -161,7 +149,7 @@ struct AppendCommand: ParsableCommand {
                 lines.append(line[...])
                 numbers.append(lineNumber)
             }
-            guard !lines.isEmpty else { continue }
+            guard !lines.isEmpty else { return }
             let replies: [String]
             do { replies = try daemon.exchange(lines) } catch {
                 printError("raqamctl: \(error)")
@@ -255,21 +243,9 @@ struct AppendCommand: ParsableCommand {
         try withStoreErrors {
             let store = try EventStore(stateDirectory: global.stateDirectory, configuration: .init(durability: durability.policy))
             for line in store.log.recovery.lines { printError("raqamctl: \(line)") }
-            var pending: [UInt8] = []
-            var lineNumber = 0
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
-            var eof = false
-            while !eof {
-                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { eof = true } else { pending += chunk[0..<n] }
+            try forEachChunkOfLines(fd) { chunk in
                 var events: [Event] = [], lines: [Int] = []
-                while let nl = pending.firstIndex(of: 0x0A) ?? (eof && !pending.isEmpty ? pending.count : nil) {
-                    var line = Array(pending[..<nl])
-                    pending.removeFirst(min(nl + 1, pending.count))
-                    lineNumber += 1
-                    if line.last == 0x0D { line.removeLast() }
-                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                for (lineNumber, line) in chunk {
                     switch EventDecoder.decode(line: line) {
                     case .event(let e):
                         let registeredHere = events.contains { $0.type == .entityRegistered && $0.subject == e.subject }
@@ -289,7 +265,7 @@ struct AppendCommand: ParsableCommand {
                         invalid += 1
                     }
                 }
-                guard !events.isEmpty else { continue }
+                guard !events.isEmpty else { return }
                 let results = try store.append(events, lines: lines, file: name)
                 for (line, r) in zip(lines, results) {
                     out.line("{\"line\":\(line),\"seq\":\(r.seq),\"duplicate\":\(r.isDuplicate)}")
@@ -316,5 +292,31 @@ enum DurabilityArgument: String, ExpressibleByArgument, CaseIterable {
         case .interval: .interval(milliseconds: 200)
         case .none: .none
         }
+    }
+}
+
+/// Reads `fd` a chunk at a time (64 KiB) until its end and hands `body` the lines each chunk
+/// completed, numbered from 1, without their line ends (LF or CRLF); blank lines are counted
+/// but not handed over; a last line without a newline is handed over at the end. What both
+/// kinds of `append --stream` (direct and through raqamd) read their input with.
+func forEachChunkOfLines(_ fd: Int32, _ body: ([(number: Int, bytes: [UInt8])]) throws -> Void) throws {
+    var pending: [UInt8] = []
+    var lineNumber = 0
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    var eof = false
+    while !eof {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { eof = true } else { pending += chunk[0..<n] }
+        var lines: [(number: Int, bytes: [UInt8])] = []
+        while let nl = pending.firstIndex(of: 0x0A) ?? (eof && !pending.isEmpty ? pending.count : nil) {
+            var line = Array(pending[..<nl])
+            pending.removeFirst(min(nl + 1, pending.count))
+            lineNumber += 1
+            if line.last == 0x0D { line.removeLast() }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            lines.append((lineNumber, line))
+        }
+        if !lines.isEmpty { try body(lines) }
     }
 }
