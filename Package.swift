@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(name: "RaqamModelTests", dependencies: ["RaqamModel"], swiftSettings: strict),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Projections", "RaqamModel", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(name: "RaqamDaemonTests", dependencies: ["RaqamDaemon", "Rules", "Projections", "RaqamModel", "Journal"], swiftSettings: strict),
-        .testTarget(name: "JournalTests", dependencies: ["Journal", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "RaqamTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "RaqamModel"], swiftSettings: strict),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "RaqamModel", "RaqamStore", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(

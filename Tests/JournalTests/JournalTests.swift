@@ -1,6 +1,7 @@
 import Foundation
 import Journal
 import Logging
+import RaqamTestSupport
 import Testing
 
 /// journald itself: the running one, or one this test process starts (standalone, as root)
@@ -20,16 +21,7 @@ enum RealJournald {
     /// The entries matching `match` (`FIELD=value`), waiting up to 10 s for `count` of them.
     static func entries(_ match: String, count: Int = 1) throws -> [[String: Any]] {
         for _ in 0..<100 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/journalctl")
-            p.arguments = ["-o", "json", "--no-pager", match]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+            let lines = try runProcess("/bin/journalctl", ["-o", "json", "--no-pager", match]).stdout.split(separator: "\n")
             let parsed = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             if parsed.count >= count { return parsed }
             usleep(100_000)
@@ -108,16 +100,8 @@ enum RealJournald {
         try FileManager.default.createDirectory(atPath: dir + "/usr/lib/systemd/catalog", withIntermediateDirectories: true)
         try catalog.write(toFile: dir + "/usr/lib/systemd/catalog/raqamd.catalog", atomically: true, encoding: .utf8)
         func journalctl(_ args: [String]) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/journalctl")
-            p.arguments = ["--root", dir] + args
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+            let r = try runProcess("/bin/journalctl", ["--root", dir] + args)
+            return (r.status, r.stderr + r.stdout)
         }
         let (status, output) = try journalctl(["--update-catalog"])
         #expect(status == 0, "\(output)")

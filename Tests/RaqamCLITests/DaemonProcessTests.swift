@@ -1,4 +1,5 @@
 import Foundation
+import RaqamTestSupport
 import Glibc
 import Synchronization
 import Testing
@@ -108,26 +109,13 @@ final class DaemonProcess: @unchecked Sendable {  // driven by one test
 /// Entries of the real journald matching `match`, waiting up to 10 s for `count`.
 func journalEntries(_ match: [String], count: Int = 1) throws -> [[String: Any]] {
     for _ in 0..<100 {
-        let r = try runTool("/bin/journalctl", ["-o", "json", "--no-pager"] + match)
+        let r = try runProcess("/bin/journalctl", ["-o", "json", "--no-pager"] + match).stdout
         let parsed = r.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         if parsed.count >= count { return parsed }
         usleep(100_000)
     }
-    return try runTool("/bin/journalctl", ["-o", "json", "--no-pager"] + match).split(separator: "\n")
+    return try runProcess("/bin/journalctl", ["-o", "json", "--no-pager"] + match).stdout.split(separator: "\n")
         .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-}
-
-func runTool(_ path: String, _ args: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
 }
 
 /// True when journald accepts datagrams on its socket (a stale socket file does not count).
@@ -225,7 +213,7 @@ let journaldRunning: Bool = {
         // 207 districts silent since their registration (2020-01-01) and the one assessed.
         #expect(status.first?.contains(#""firing":208,"#) == true, "\(status)")
         usleep(500_000)
-        let repeated = try runTool("/bin/journalctl", ["-o", "json", "--no-pager", "RAQAM_ENTITY=district:1703203", "_PID=\(d.current!.processIdentifier)"])
+        let repeated = try runProcess("/bin/journalctl", ["-o", "json", "--no-pager", "RAQAM_ENTITY=district:1703203", "_PID=\(d.current!.processIdentifier)"]).stdout
         #expect(repeated.isEmpty, "a restart re-sent: \(repeated)")
         // SIGKILL; while raqamd is down a better assessment is appended directly; the restart
         // reports the change exactly once, by itself.
@@ -253,8 +241,9 @@ let journaldRunning: Bool = {
         }
         #expect(r["RAQAM_EVENT_SEQ"] as? String == "318")
         // No process after the first sent a firing entry for it.
-        let firing = try runTool("/bin/journalctl", ["-o", "json", "--no-pager", "RAQAM_ENTITY=district:1703203", "RAQAM_STATE=firing",
-                                                     "RAQAM_RULE=DistrictDigitalizationNotOrganized", "RAQAM_ALERT_ID=\((resolved.first?["RAQAM_ALERT_ID"] as? String) ?? "")"])
+        let firing = try runProcess("/bin/journalctl", ["-o", "json", "--no-pager", "RAQAM_ENTITY=district:1703203", "RAQAM_STATE=firing",
+                                                        "RAQAM_RULE=DistrictDigitalizationNotOrganized",
+                                                        "RAQAM_ALERT_ID=\((resolved.first?["RAQAM_ALERT_ID"] as? String) ?? "")"]).stdout
         #expect(firing.split(separator: "\n").count == 1)
     }
 

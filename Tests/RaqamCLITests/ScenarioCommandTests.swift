@@ -1,4 +1,5 @@
 import Foundation
+import RaqamTestSupport
 import RaqamModel
 import Scenario
 import Testing

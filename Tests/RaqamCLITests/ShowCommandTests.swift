@@ -1,4 +1,5 @@
 import Foundation
+import RaqamTestSupport
 import Testing
 
 @Suite struct ShowCommandTests {

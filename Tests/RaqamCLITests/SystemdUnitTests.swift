@@ -1,4 +1,5 @@
 import Foundation
+import RaqamTestSupport
 import Testing
 
 /// The unit file as systemd itself reads it: `systemd-analyze verify` and the offline
@@ -17,17 +18,10 @@ import Testing
         return (dir, path)
     }
 
+    /// systemd-analyze's status and everything it printed (it warns on standard error).
     func systemdAnalyze(_ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let r = try runProcess("/usr/bin/systemd-analyze", args)
+        return (r.status, r.stderr + r.stdout)
     }
 
     @Test func theUnitPassesSystemdAnalyzeVerifyWithNoOutput() throws {
