@@ -9,6 +9,7 @@ extension ProjectionState {
     /// always gives the same bytes.
     func encoded() -> [UInt8] {
         var w = BinaryWriter()
+        let latenessHorizon = maxOccurred - LatenessWindow.length
         w.u64(position)
         w.varint(eventCount)
         w.i64(maxOccurred)
@@ -40,7 +41,8 @@ extension ProjectionState {
             w.optional(r.lastEvent) { $0.timestamp($1) }
             w.varint(r.events)
             w.optional(r.latenessLatest) { w, l in w.i64(l.at); w.u64(l.seq); w.i64(l.value) }
-            w.raw(r.lateness.map { Sample(occurred: $0.occurred, seconds: $0.seconds) })
+            // Only the samples a query can still use (`pruneAll`), so the same state gives the same bytes.
+            w.raw(r.lateness.samples.filter { $0.occurred > latenessHorizon }.map { Sample(occurred: $0.occurred, seconds: $0.seconds) })
             for periods in [r.economy, r.export] {
                 w.varint(periods.count)
                 for k in periods.keys.sorted() {
@@ -97,6 +99,7 @@ extension ProjectionState {
         maxOccurred = try r.i64()
         lastRecorded = try r.i64()
         let entityCount = try r.varint()
+        var lateness: [[LatenessWindow.Sample]] = []
         for i in 0..<entityCount {
             guard let kind = EntityKey.Kind(rawValue: try r.u8()) else { throw BinaryReader.Truncated() }
             let key = EntityKey(snapshotKind: kind, code: try r.string())
@@ -125,8 +128,7 @@ extension ProjectionState {
             e.lastEvent = try r.optional { (r) throws(BinaryReader.Truncated) in try r.timestamp() }
             e.events = try r.varint()
             e.latenessLatest = try r.optional { (r) throws(BinaryReader.Truncated) in Latest(at: try r.i64(), seq: try r.u64(), value: try r.i64()) }
-            e.lateness = try r.raw(Sample.self).map { ($0.occurred, $0.seconds) }
-            e.latenessPruneAt = max(1024, e.lateness.count * 2)
+            lateness.append(try r.raw(Sample.self).map { LatenessWindow.Sample(occurred: $0.occurred, seconds: $0.seconds) })
             for which in 0..<2 {
                 var periods: [String: Latest<Double>] = [:]
                 for _ in 0..<(try r.varint()) {
@@ -145,6 +147,11 @@ extension ProjectionState {
             index[key] = i
             entities.append(e)
         }
+        guard entities.first?.key == .nation else { throw BinaryReader.Truncated() }
+        for (i, samples) in lateness.enumerated() {
+            entities[i].lateness = LatenessWindow(samples: samples, horizon: maxOccurred - LatenessWindow.length)
+        }
+        rebuildLatenessRollups()
         let projectCount = try r.varint()
         guard projectCount <= r.end - r.offset else { throw BinaryReader.Truncated() }
         projects.reserveCapacity(projectCount)

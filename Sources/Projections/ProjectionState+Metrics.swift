@@ -70,11 +70,10 @@ struct Aggregate {
     var lastEvent: Timestamp?
     var events = 0
     var latenessLatest: Latest<Int64>?
-    var lateness: [Int64] = []
     var startups = 0
     var startupAmount = 0.0
 
-    mutating func add(_ r: EntityRecord, projects: [ProjectRecord], today: Int32, now: Int64) {
+    mutating func add(_ r: EntityRecord, projects: [ProjectRecord], today: Int32) {
         for i in r.projects {
             let p = projects[i]
             guard let reg = p.registered else { continue }
@@ -103,8 +102,6 @@ struct Aggregate {
         if let l = r.lastEvent, lastEvent.map({ $0.micros < l.micros }) ?? true { lastEvent = l }
         events += r.events
         if let l = r.latenessLatest { Latest.offer(&latenessLatest, at: l.at, seq: l.seq, l.value) }
-        let from = now - 90 * 86_400_000_000
-        for s in r.lateness where s.occurred > from && s.occurred <= now { lateness.append(s.seconds) }
         startups += r.startups.count
         startupAmount += r.startupAmount
     }
@@ -154,14 +151,14 @@ extension ProjectionState {
         switch key.kind {
         case .nation:
             for i in all.indices where all[i].key == .nation || all[i].registration != nil {
-                agg.add(all[i], projects: projects, today: today, now: now.micros)
+                agg.add(all[i], projects: projects, today: today)
             }
         case .region:
             for i in all.indices where all[i].key == key || (all[i].key.kind == .district && all[i].key.code.hasPrefix(key.code)) {
-                agg.add(all[i], projects: projects, today: today, now: now.micros)
+                agg.add(all[i], projects: projects, today: today)
             }
         case .district, .org:
-            agg.add(own, projects: projects, today: today, now: now.micros)
+            agg.add(own, projects: projects, today: today)
         }
 
         var slots = [MetricValue](repeating: .none, count: MetricCatalog.slotCount)
@@ -203,7 +200,8 @@ extension ProjectionState {
         put("activity.last_event", agg.lastEvent.map { .time($0) } ?? .none)
         put("activity.events", count(agg.events))
         put("reporting.lateness_latest", agg.latenessLatest.map { count($0.value) } ?? .none)
-        put("reporting.lateness_median_90d", median(agg.lateness).map { .number($0) } ?? .none)
+        let lateness = key.kind == .region || key.kind == .nation ? own.latenessRollup : own.lateness
+        put("reporting.lateness_median_90d", lateness.median(now: now.micros).map { .number($0) } ?? .none)
         put("economy.services_volume_uzs", Self.latestPeriod(own.economy).map { .number($0) } ?? .none)
         put("export.software_usd", Self.latestPeriod(own.export).map { .number($0) } ?? .none)
         put("startups.funded", count(agg.startups))
@@ -259,9 +257,4 @@ extension ProjectionState {
     }
 }
 
-func median(_ values: [Int64]) -> Double? {
-    guard !values.isEmpty else { return nil }
-    let s = values.sorted()
-    return s.count % 2 == 1 ? Double(s[s.count / 2]) : Double(s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}
 

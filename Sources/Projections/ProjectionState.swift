@@ -76,12 +76,13 @@ struct EntityRecord: Sendable {
     var events = 0
     /// Lateness (seconds) of the most recently recorded event.
     var latenessLatest: Latest<Int64>?
-    /// (occurred_at µs, lateness s) of the events of the last 90 days before the latest
-    /// occurred_at folded, for the 90-day median (older ones are pruned: no query of this
+    /// The lateness of the entity's own events of the last 90 days before the latest
+    /// occurred_at folded, for the 90-day median (older ones are dropped: no query of this
     /// state looks before then).
-    var lateness: [(occurred: Int64, seconds: Int64)] = []
-    /// Prune `lateness` when it reaches this size.
-    var latenessPruneAt = 1024
+    var lateness = LatenessWindow()
+    /// For a region: its own and its districts' samples; for the nation: every registered
+    /// entity's. Kept as events are folded, so a roll-up's median is not a merge and a sort.
+    var latenessRollup = LatenessWindow()
     var economy: [String: Latest<Double>] = [:]
     var export: [String: Latest<Double>] = [:]
     var startups: Set<UInt64> = []
@@ -149,8 +150,7 @@ public struct ProjectionState: Sendable {
         if entities[i].lastEvent.map({ $0.micros < at }) ?? true { entities[i].lastEvent = e.occurredAt }
         let late = (stored.recordedAt.micros - at) / 1_000_000
         Latest.offer(&entities[i].latenessLatest, at: stored.recordedAt.micros, seq: seq, late)
-        entities[i].lateness.append((at, late))
-        if entities[i].lateness.count >= entities[i].latenessPruneAt { pruneLateness(i) }
+        let wasRegistered = entities[i].registration != nil
         let d = e.data
         switch e.type {
         case .entityRegistered:
@@ -196,24 +196,54 @@ public struct ProjectionState: Sendable {
             Latest.offer(&entities[i].targets[d[0]?.string ?? ""], at: at, seq: seq,
                          Target(value: d[1]?.number ?? 0, deadline: d[2]?.date ?? CalendarDate(days: 0), setAt: at))
         }
+        addLateness(i, occurred: at, seconds: late, newlyRegistered: !wasRegistered && entities[i].registration != nil)
     }
 
-    /// The window of the lateness median.
-    static let latenessWindow: Int64 = 90 * 86_400_000_000
+    /// The nation's record: always the first.
+    static let nationIndex = 0
 
-    /// Drops lateness samples that no query of this state can use. A state answers for times
-    /// at or after the latest occurred_at it folded (`Replay` folds only events that occurred
-    /// by the time asked, and the append path refuses events dated in the future), so samples
-    /// more than 90 days before that can never fall in a window again.
-    mutating func pruneLateness(_ i: Int) {
-        let horizon = maxOccurred - Self.latenessWindow
-        entities[i].lateness.removeAll { $0.occurred <= horizon }
-        entities[i].latenessPruneAt = max(1024, entities[i].lateness.count * 2)
+    /// Adds a lateness sample to the entity's window and to the roll-ups it counts in (its
+    /// region's; the nation's once the entity is registered, when its earlier samples join too).
+    mutating func addLateness(_ i: Int, occurred: Int64, seconds: Int64, newlyRegistered: Bool) {
+        let horizon = maxOccurred - LatenessWindow.length
+        entities[i].lateness.expire(through: horizon)
+        if let region = entities[i].key.regionKey {
+            let r = entityIndex(region)
+            entities[r].latenessRollup.expire(through: horizon)
+            entities[r].latenessRollup.insert(occurred: occurred, seconds: seconds)
+        }
+        let n = Self.nationIndex
+        entities[n].latenessRollup.expire(through: horizon)
+        if newlyRegistered && i != n {
+            for s in entities[i].lateness.samples { entities[n].latenessRollup.insert(occurred: s.occurred, seconds: s.seconds) }
+        }
+        if i == n || entities[i].registration != nil { entities[n].latenessRollup.insert(occurred: occurred, seconds: seconds) }
+        entities[i].lateness.insert(occurred: occurred, seconds: seconds)
     }
 
-    /// Prunes every entity's samples (before a snapshot is written).
+    /// Drops every lateness sample no query of this state can use (before a snapshot is
+    /// written). A state answers for times at or after the latest occurred_at it folded
+    /// (`Replay` folds only events that occurred by the time asked, and the append path
+    /// refuses events dated in the future), so samples more than 90 days before that can never
+    /// fall in a window again.
     mutating func pruneAll() {
-        for i in entities.indices { pruneLateness(i) }
+        let horizon = maxOccurred - LatenessWindow.length
+        for i in entities.indices {
+            entities[i].lateness.expire(through: horizon)
+            entities[i].latenessRollup.expire(through: horizon)
+        }
+    }
+
+    /// Rebuilds the roll-up windows from the entities' own (after a snapshot is read).
+    mutating func rebuildLatenessRollups() {
+        let horizon = maxOccurred - LatenessWindow.length
+        var rollups: [Int: [LatenessWindow.Sample]] = [:]
+        for i in entities.indices {
+            let own = entities[i].lateness.samples
+            if let region = entities[i].key.regionKey { rollups[entityIndex(region), default: []] += own }
+            if i == Self.nationIndex || entities[i].registration != nil { rollups[Self.nationIndex, default: []] += own }
+        }
+        for i in entities.indices { entities[i].latenessRollup = LatenessWindow(samples: rollups[i] ?? [], horizon: horizon) }
     }
 
     private mutating func touchPortal(_ i: Int, _ t: Timestamp) {

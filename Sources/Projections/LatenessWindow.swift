@@ -1,0 +1,202 @@
+/// Reporting lateness samples of the last 90 days, kept so that their median costs a few
+/// look-ups instead of a sort.
+///
+/// Holds (occurred_at, seconds late) pairs in two orders: by occurred_at, to find the samples
+/// that left the window (a prefix) or lie past the evaluation time (a suffix), and by value in
+/// a `SortedBlocks` multiset, for the order statistic. Samples at or before `horizon` are
+/// dropped for good: a state answers only for times at or after the latest occurred_at it
+/// folded, so no later query can look back before `maxOccurred − 90 days`.
+///
+/// Costs, n the samples in the window: `insert` O(log n) (a move within one block of at
+/// most `SortedBlocks.maxBlock` values; O(1) in the by-time order for a sample that occurred
+/// after the others), `expire` O(log n) per sample that leaves, `median(now:)` O(n / block)
+/// when nothing lies outside the window, O(k log k + (n / block) · log k) with k samples
+/// outside it.
+struct LatenessWindow: Sendable {
+    /// (occurred_at µs, lateness s), by occurred_at then seconds; entries before `head` have expired.
+    private(set) var byTime: [Sample] = []
+    private var head = 0
+    private var values = SortedBlocks()
+    /// Samples that occurred at or before this instant are gone (µs).
+    private(set) var horizon = Int64.min
+
+    struct Sample: Sendable, Comparable {
+        var occurred: Int64
+        var seconds: Int64
+        static func < (a: Sample, b: Sample) -> Bool { (a.occurred, a.seconds) < (b.occurred, b.seconds) }
+    }
+
+    /// The length of the window (90 days, µs).
+    static let length: Int64 = 90 * 86_400_000_000
+
+    init() {}
+
+    /// A window holding `samples` (any order), none at or before `horizon`.
+    init(samples: [Sample], horizon: Int64) {
+        self.horizon = horizon
+        byTime = samples.filter { $0.occurred > horizon }.sorted()
+        values = SortedBlocks(unsorted: byTime.map(\.seconds))
+    }
+
+    /// The samples in the window, oldest first.
+    var samples: ArraySlice<Sample> { byTime[head...] }
+    var count: Int { byTime.count - head }
+
+    mutating func insert(occurred: Int64, seconds: Int64) {
+        guard occurred > horizon else { return }
+        let s = Sample(occurred: occurred, seconds: seconds)
+        if let last = byTime.last, s < last {
+            byTime.insert(s, at: Self.firstIndex(in: byTime, from: head, where: { s < $0 }))
+        } else {
+            byTime.append(s)
+        }
+        values.insert(seconds)
+    }
+
+    /// Drops the samples that occurred at or before `h`.
+    mutating func expire(through h: Int64) {
+        guard h > horizon else { return }
+        horizon = h
+        while head < byTime.count, byTime[head].occurred <= h {
+            values.remove(byTime[head].seconds)
+            head += 1
+        }
+        if head > 64 && head * 2 > byTime.count {
+            byTime.removeFirst(head)
+            head = 0
+        }
+    }
+
+    /// The median lateness of the samples that occurred in (now − 90 days, now], or nil when
+    /// there are none.
+    func median(now: Int64) -> Double? {
+        let from = now - Self.length
+        let first = Self.firstIndex(in: byTime, from: head) { $0.occurred > from }
+        let end = Self.firstIndex(in: byTime, from: first) { $0.occurred > now }
+        let inside = end - first
+        guard inside > 0 else { return nil }
+        let outside = count - inside
+        if outside == 0 { return Self.middle(inside) { values.element(at: $0) } }
+        if outside * 2 > count {
+            // Most samples are outside (an entity that went quiet): sort the few that count.
+            let sorted = byTime[first..<end].map(\.seconds).sorted()
+            return Self.middle(inside) { sorted[$0] }
+        }
+        let excluded = (byTime[head..<first].map(\.seconds) + byTime[end...].map(\.seconds)).sorted()
+        return Self.middle(inside) { rank in values.element(at: rank, excluding: excluded) }
+    }
+
+    /// The median of `n` values given the k-th smallest.
+    static func middle(_ n: Int, _ kth: (Int) -> Int64) -> Double {
+        n % 2 == 1 ? Double(kth(n / 2)) : Double(kth(n / 2 - 1) + kth(n / 2)) / 2
+    }
+
+    /// The first index at or after `from` whose sample satisfies `predicate`, which must be
+    /// false then true along the array (binary search).
+    static func firstIndex(in a: [Sample], from: Int, where predicate: (Sample) -> Bool) -> Int {
+        var lo = from, hi = a.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if predicate(a[mid]) { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+}
+
+/// A sorted multiset of integers in blocks of at most `maxBlock` values: insertion and
+/// removal move at most one block's values, the k-th smallest walks the block counts.
+struct SortedBlocks: Sendable {
+    private var blocks: [[Int64]] = []
+    private(set) var count = 0
+
+    static let maxBlock = 1024
+
+    init() {}
+
+    init(unsorted: [Int64]) {
+        let sorted = unsorted.sorted()
+        count = sorted.count
+        var i = 0
+        while i < sorted.count {
+            let j = min(sorted.count, i + Self.maxBlock / 2)
+            blocks.append(Array(sorted[i..<j]))
+            i = j
+        }
+    }
+
+    /// The block where `v` belongs: the first whose last value is at least `v`, else the last.
+    private func block(for v: Int64) -> Int {
+        var lo = 0, hi = blocks.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if blocks[mid].last! >= v { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+
+    /// The first index in `a` whose value is greater than `v` (`orEqual`: at least `v`).
+    private static func bound(_ a: [Int64], _ v: Int64, orEqual: Bool) -> Int {
+        var lo = 0, hi = a.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if orEqual ? a[mid] >= v : a[mid] > v { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+
+    mutating func insert(_ v: Int64) {
+        count += 1
+        guard !blocks.isEmpty else { blocks = [[v]]; return }
+        let b = block(for: v)
+        blocks[b].insert(v, at: Self.bound(blocks[b], v, orEqual: false))
+        if blocks[b].count > Self.maxBlock {
+            let upper = Array(blocks[b][(Self.maxBlock / 2)...])
+            blocks[b].removeLast(upper.count)
+            blocks.insert(upper, at: b + 1)
+        }
+    }
+
+    /// Removes one occurrence of `v` (which must be present).
+    mutating func remove(_ v: Int64) {
+        guard !blocks.isEmpty else { return }
+        let b = block(for: v)
+        let i = Self.bound(blocks[b], v, orEqual: true)
+        guard i < blocks[b].count, blocks[b][i] == v else { return }
+        blocks[b].remove(at: i)
+        count -= 1
+        if blocks[b].isEmpty { blocks.remove(at: b) }
+    }
+
+    /// The value of rank `k` (0-based) in sorted order.
+    func element(at k: Int) -> Int64 {
+        var k = k
+        for b in blocks {
+            if k < b.count { return b[k] }
+            k -= b.count
+        }
+        preconditionFailure("rank \(k) out of range")
+    }
+
+    /// How many values are at most `v`.
+    func countAtMost(_ v: Int64) -> Int {
+        var n = 0
+        for b in blocks {
+            guard let first = b.first, first <= v else { break }
+            if b.last! <= v { n += b.count } else { return n + Self.bound(b, v, orEqual: false) }
+        }
+        return n
+    }
+
+    /// The value of rank `k` among the values without `excluded` (sorted, a sub-multiset).
+    /// Its rank among all values lies in k…k + excluded.count: binary search there for the
+    /// first whose count of remaining values at or below it exceeds k.
+    func element(at k: Int, excluding excluded: [Int64]) -> Int64 {
+        var lo = k, hi = min(k + excluded.count, count - 1)
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let v = element(at: mid)
+            if countAtMost(v) - Self.bound(excluded, v, orEqual: false) > k { hi = mid } else { lo = mid + 1 }
+        }
+        return element(at: lo)
+    }
+}
