@@ -83,10 +83,10 @@ public final class EventLog: Sendable {
     /// What opening the log found and mended.
     public let recovery: RecoveryReport
 
-    private let state: Mutex<WriterState>
+    let state: Mutex<WriterState>
     /// The files. Only the current group-commit leader, elected under `state`, takes this
     /// lock (and the interval flusher), so it is never contended on the append path.
-    private let io: Mutex<SegmentWriter>
+    let io: Mutex<SegmentWriter>
     private let lockFD: Int32
     /// Where async appenders' batches are written and synced.
     private let ioQueue = DispatchQueue(label: "raqam.eventlog.io")

@@ -1,8 +1,8 @@
 import ArgumentParser
-import EventLog
 import Foundation
 import Glibc
 import Projections
+import RaqamEngine
 import RaqamModel
 import RaqamStore
 
@@ -54,116 +54,166 @@ struct AppendCommand: ParsableCommand {
     }
 
     func run() throws {
-        if stream { return try runStream() }
         let name = file == "-" ? "<stdin>" : file
-        let bytes: [UInt8]
-        if file == "-" {
-            bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-        } else {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                printError("raqamctl: cannot read \(file): \(FileManager.default.fileExists(atPath: file) ? "permission denied" : "no such file")")
-                throw Exit.ioError
-            }
-            bytes = [UInt8](data)
-        }
-        var batch = NDJSONBatch(bytes: bytes, file: name)
+        if stream { return try runStream(name: name) }
+        let input = try InputFile(path: file)
         if let daemon = DaemonClient(path: global.socketPath) {
-            return try appendThroughDaemon(daemon, batch: &batch, bytes: bytes, name: name)
+            return try appendThroughDaemon(daemon, input: input, name: name)
         }
         try withStoreErrors {
-            let store = try EventStore(stateDirectory: global.stateDirectory, configuration: .init(durability: durability.policy))
-            for line in store.log.recovery.lines { printError("raqamctl: \(line)") }
-            try refuseOrSetAside(store.contextIssues(batch.events, lines: batch.lines, file: name), in: &batch, lineBytes: Self.lines(of: bytes), name: name)
-            let results = batch.events.isEmpty ? [] : try store.append(batch.events, lines: batch.lines, file: name)
+            let store = try FileEventStore(stateDirectory: global.stateDirectory, durability: durability.store)
+            for line in store.recoveryNotes { printError("raqamctl: \(line)") }
+            let ingest = Ingest(store: store)
+            var check = ingest.makeCheck(file: name)
+            let bad = try checkWhole(input, name: name) { line throws(StoreError) in try check.check(line) }
+            var tally = Tally()
+            try input.forEachChunk(skipping: bad) { events, lines in
+                tally.add(try ingest.append(checked: events, lines: lines, file: name), name: name)
+            }
             try store.close()
-            try snapshotIfDue(store)
-            report(results, rejected: batch.rejected.count)
+            try snapshotIfDue(lastSeq: store.lastSeq)
+            report(tally, rejected: bad.count)
+            if tally.conflicts > 0 {
+                printError("raqamctl: \(plural(tally.conflicts, "line")) reused an id stored with other content (the rest was appended)")
+                throw Exit.dataError
+            }
         }
     }
 
-    /// Adds the problems only the log can tell (unknown subjects, future dates) to the batch's,
-    /// then either refuses the whole input (exit 65, every problem printed) or, with
-    /// --skip-invalid, moves the bad lines to the rejects file.
-    private func refuseOrSetAside(_ contextIssues: [ValidationIssue], in batch: inout NDJSONBatch, lineBytes: [[UInt8]], name: String) throws {
-        if !contextIssues.isEmpty {
-            let bad = Set(contextIssues.compactMap(\.line))
-            for (i, line) in batch.lines.enumerated().reversed() where bad.contains(line) {
-                batch.rejected.append((line, lineBytes[line - 1]))
-                batch.events.remove(at: i)
-                batch.lines.remove(at: i)
+    /// The first pass over a file: every line checked, in bounded memory (one chunk of lines
+    /// at a time). Without --skip-invalid any problem refuses the whole input: each is printed
+    /// as FILE:LINE: field: message, and the command exits 65 before anything is appended.
+    /// With it, the bad lines go to the rejects file, and their numbers come back for the
+    /// second pass to skip.
+    private func checkWhole(_ input: InputFile, name: String,
+                            _ check: (InputLine) throws(StoreError) -> Result<Event, IngestCheck.LineProblem>) throws -> Set<Int> {
+        var bad: Set<Int> = []
+        var problems = 0
+        var sawEvent = false
+        let rejects = try skipInvalid.map { try RejectsFile(path: $0) }
+        try forEachChunkOfLines(input.fd) { chunk in
+            for (number, bytes) in chunk {
+                sawEvent = true
+                guard case .failure(let problem) = try check(InputLine(number: number, bytes: bytes)) else { continue }
+                bad.insert(number)
+                problems += problem.issues.count
+                if let rejects { try rejects.write(file: name, line: number, issues: problem.issues, text: bytes) } else {
+                    for issue in problem.issues { printError(issue.description) }
+                }
             }
-            batch.issues += contextIssues
         }
-        batch.issues.sort { ($0.line ?? 0) < ($1.line ?? 0) }
-        if !batch.issues.isEmpty {
-            guard let rejects = skipInvalid else {
-                for issue in batch.issues { printError(issue.description) }
-                printError("raqamctl: \(batch.issues.count) problems in \(name); nothing was appended")
-                throw Exit.dataError
-            }
-            try writeRejects(batch, to: rejects, file: name)
+        if !sawEvent {
+            printError(ValidationIssue(file: name, line: nil, field: nil, message: "no events: the input is empty (expected NDJSON, one event per line)").description)
+            printError("raqamctl: nothing was appended")
+            throw Exit.dataError
         }
+        if problems > 0 && rejects == nil {
+            printError("raqamctl: \(plural(problems, "problem")) in \(name); nothing was appended")
+            throw Exit.dataError
+        }
+        try rejects?.commit()
+        return bad
     }
 
     /// The same contract through a running raqamd: the whole input is checked first (syntax,
-    /// and subjects against the log, read without its lock), then the valid lines are sent and
-    /// each acknowledged once durable. The daemon's durability policy applies.
-    private func appendThroughDaemon(_ daemon: DaemonClient, batch: inout NDJSONBatch, bytes: [UInt8], name: String) throws {
-        let known = try withStoreErrors { try EventStore.registeredSubjects(stateDirectory: global.stateDirectory) }
-        let lineBytes = Self.lines(of: bytes)
-        try refuseOrSetAside(EventStore.contextIssues(batch.events, known: known, lines: batch.lines, file: name), in: &batch, lineBytes: lineBytes, name: name)
-        let replies: [String]
-        do {
-            replies = try daemon.exchange(batch.lines.map { lineBytes[$0 - 1][...] })
-        } catch {
-            printError("raqamctl: \(error); the events acknowledged before it are stored")
-            throw Exit.ioError
-        }
-        var results: [EventLog.Appended] = []
+    /// and subjects against the log, read without its lock), then the good lines are sent a
+    /// chunk at a time and each acknowledged once durable. The daemon's durability policy
+    /// applies; an id stored with other content is refused by raqamd line by line.
+    private func appendThroughDaemon(_ daemon: DaemonClient, input: InputFile, name: String) throws {
+        let known = try withStoreErrors { try FileEventStore.registeredSubjects(stateDirectory: global.stateDirectory) }
+        var check = IngestCheck(isRegistered: { known.contains($0) }, file: name)
+        let bad = try checkWhole(input, name: name) { line throws(StoreError) in try check.check(line) }
+        var tally = Tally()
         var refused = 0
-        for (line, reply) in zip(batch.lines, replies) {
-            if let ack = parseAck(reply) {
-                results.append(.init(seq: ack.seq, isDuplicate: ack.isDuplicate))
-            } else {
-                refused += 1
-                printError("\(name):\(line): raqamd refused it: \(reply)")
+        try input.rewind()
+        try forEachChunkOfLines(input.fd) { chunk in
+            let lines = chunk.filter { !bad.contains($0.number) }
+            guard !lines.isEmpty else { return }
+            let replies: [String]
+            do {
+                replies = try daemon.exchange(lines.map { $0.bytes[...] })
+            } catch {
+                printError("raqamctl: \(error); the events acknowledged before it are stored")
+                throw Exit.ioError
+            }
+            for (line, reply) in zip(lines, replies) {
+                if let ack = parseAck(reply) {
+                    tally.add(seq: ack.seq, duplicate: ack.isDuplicate)
+                } else {
+                    refused += 1
+                    printError("\(name):\(line.number): raqamd refused it: \(reply)")
+                }
             }
         }
-        report(results, rejected: batch.rejected.count)
+        report(tally, rejected: bad.count)
         if refused > 0 { throw Exit.dataError }
     }
 
-    /// `--stream` through raqamd: each chunk's lines are sent as they arrive; the daemon
-    /// validates them and acknowledges each once durable.
-    private func streamThroughDaemon(_ daemon: DaemonClient, fd: Int32, name: String) throws {
+    /// `--stream`: each chunk of lines goes through the ingest pipeline line by line, directly
+    /// or through raqamd (which runs the same pipeline): the good lines are acknowledged on
+    /// stdout once durable, the bad ones reported on stderr.
+    private func runStream(name: String) throws {
+        let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY)
+        guard fd >= 0 else {
+            printError("raqamctl: cannot read \(file): \(String(cString: strerror(errno)))")
+            throw Exit.ioError
+        }
         let out = Output()
         var invalid = 0
-        try forEachChunkOfLines(fd) { chunk in
-            var lines: [ArraySlice<UInt8>] = [], numbers: [Int] = []
-            for (lineNumber, line) in chunk {
-                if line.first != UInt8(ascii: "{") {
-                    printError("\(name):\(lineNumber): malformed JSON: expected an object")
-                    invalid += 1
-                    continue
+        func acknowledge(_ line: Int, seq: UInt64, duplicate: Bool) {
+            out.line("{\"line\":\(line),\"seq\":\(seq),\"duplicate\":\(duplicate)}")
+        }
+        if let daemon = DaemonClient(path: global.socketPath) {
+            try forEachChunkOfLines(fd) { chunk in
+                // A line that is not an object would be read as a command by the socket.
+                let lines = chunk.filter { line in
+                    guard line.bytes.first == UInt8(ascii: "{") else {
+                        printError("\(name):\(line.number): malformed JSON: expected an object")
+                        invalid += 1
+                        return false
+                    }
+                    return true
                 }
-                lines.append(line[...])
-                numbers.append(lineNumber)
-            }
-            guard !lines.isEmpty else { return }
-            let replies: [String]
-            do { replies = try daemon.exchange(lines) } catch {
-                printError("raqamctl: \(error)")
-                throw Exit.ioError
-            }
-            for (line, reply) in zip(numbers, replies) {
-                if let ack = parseAck(reply) {
-                    out.line("{\"line\":\(line),\"seq\":\(ack.seq),\"duplicate\":\(ack.isDuplicate)}")
-                } else {
-                    printError("\(name):\(line): \(reply.hasPrefix("error ") ? String(reply.dropFirst(6)) : reply)")
-                    invalid += 1
+                guard !lines.isEmpty else { return }
+                let replies: [String]
+                do { replies = try daemon.exchange(lines.map { $0.bytes[...] }) } catch {
+                    printError("raqamctl: \(error)")
+                    throw Exit.ioError
                 }
+                for (line, reply) in zip(lines, replies) {
+                    if let ack = parseAck(reply) { acknowledge(line.number, seq: ack.seq, duplicate: ack.isDuplicate) } else {
+                        printError("\(name):\(line.number): \(reply.hasPrefix("error ") ? String(reply.dropFirst(6)) : reply)")
+                        invalid += 1
+                    }
+                }
+                out.flush()
             }
-            out.flush()
+        } else {
+            try withStoreErrors {
+                let store = try FileEventStore(stateDirectory: global.stateDirectory, durability: durability.store)
+                for line in store.recoveryNotes { printError("raqamctl: \(line)") }
+                let ingest = Ingest(store: store)
+                try forEachChunkOfLines(fd) { chunk in
+                    let results = try ingest.submit(chunk.map { InputLine(number: $0.number, bytes: $0.bytes) }, policy: .perLine, file: name)
+                    for r in results {
+                        switch r.outcome {
+                        case .stored(let seq): acknowledge(r.line, seq: seq, duplicate: false)
+                        case .duplicate(let seq): acknowledge(r.line, seq: seq, duplicate: true)
+                        case .conflict(_, let issue):
+                            printError(issue.description)
+                            invalid += 1
+                        case .refused(let issues):
+                            for i in issues { printError(i.description) }
+                            invalid += 1
+                        case .notAppended:
+                            invalid += 1
+                        }
+                    }
+                    out.flush()
+                }
+                try store.close()
+                try snapshotIfDue(lastSeq: store.lastSeq)
+            }
         }
         if invalid > 0 {
             printError("raqamctl: \(invalid) invalid lines were skipped")
@@ -172,112 +222,178 @@ struct AppendCommand: ParsableCommand {
     }
 
     /// Keeps restarts short: a snapshot every `--snapshot-every` events (docs/projections.md).
-    private func snapshotIfDue(_ store: EventStore) throws {
-        if let written = try Replay.snapshotIfDue(stateDirectory: global.stateDirectory, lastSeq: store.log.lastSeq, every: snapshotEvery) {
+    private func snapshotIfDue(lastSeq: UInt64) throws {
+        if let written = try Replay.snapshotIfDue(stateDirectory: global.stateDirectory, lastSeq: lastSeq, every: snapshotEvery) {
             printError("raqamctl: wrote the snapshot \(written)")
         }
     }
 
-    private func report(_ results: [EventLog.Appended], rejected: Int) {
-        let added = results.filter { !$0.isDuplicate }
+    private func report(_ tally: Tally, rejected: Int) {
         if output == .json {
             var w = JSONWriter()
             w.beginObject()
-            w.key("appended"); w.integer(added.count)
-            w.key("already_stored"); w.integer(results.count - added.count)
+            w.key("appended"); w.integer(tally.added)
+            w.key("already_stored"); w.integer(tally.duplicates)
             w.key("rejected"); w.integer(rejected)
-            w.key("first_seq"); if let f = added.first { w.integer(f.seq) } else { w.null() }
-            w.key("last_seq"); if let l = added.last { w.integer(l.seq) } else { w.null() }
+            w.key("first_seq"); if let f = tally.firstSeq { w.integer(f) } else { w.null() }
+            w.key("last_seq"); if let l = tally.lastSeq { w.integer(l) } else { w.null() }
+            w.key("conflicts"); w.integer(tally.conflicts)
             w.endObject()
             print(w.text)
         } else {
-            var text = "appended \(plural(added.count, "event"))"
-            if let f = added.first, let l = added.last { text += f.seq == l.seq ? " (seq \(f.seq))" : " (seq \(f.seq)…\(l.seq))" }
-            if results.count > added.count { text += "; \(plural(results.count - added.count, "event")) already stored" }
+            var text = "appended \(plural(tally.added, "event"))"
+            if let f = tally.firstSeq, let l = tally.lastSeq { text += f == l ? " (seq \(f))" : " (seq \(f)…\(l))" }
+            if tally.duplicates > 0 { text += "; \(plural(tally.duplicates, "event")) already stored" }
             if rejected > 0 { text += "; \(plural(rejected, "invalid line")) written to \(skipInvalid!)" }
             print(text)
         }
     }
+}
 
-    private func writeRejects(_ batch: NDJSONBatch, to path: String, file: String) throws {
-        var out = ""
-        let byLine = Dictionary(grouping: batch.issues, by: { $0.line ?? 0 })
-        for (line, text) in batch.rejected.sorted(by: { $0.line < $1.line }) {
-            var w = JSONWriter()
-            w.beginObject()
-            w.key("file"); w.string(file)
-            w.key("line"); w.integer(line)
-            w.key("errors"); w.beginArray()
-            for issue in byLine[line] ?? [] { w.string((issue.field.map { $0 + ": " } ?? "") + issue.message) }
-            w.endArray()
-            w.key("text"); w.string(String(decoding: text, as: UTF8.self))
-            w.endObject()
-            out += w.text + "\n"
+/// What an append stored, counted as the results come in (a file may be millions of lines).
+struct Tally {
+    var added = 0
+    var duplicates = 0
+    var conflicts = 0
+    var firstSeq: UInt64?
+    var lastSeq: UInt64?
+
+    mutating func add(seq: UInt64, duplicate: Bool) {
+        if duplicate { duplicates += 1; return }
+        added += 1
+        if firstSeq == nil { firstSeq = seq }
+        lastSeq = seq
+    }
+
+    /// Adds results; a conflict is printed (a second pass finds one only when the file itself
+    /// sends one id twice with different content).
+    mutating func add(_ results: [LineResult], name: String) {
+        for r in results {
+            switch r.outcome {
+            case .stored(let seq): add(seq: seq, duplicate: false)
+            case .duplicate(let seq): add(seq: seq, duplicate: true)
+            case .conflict(_, let issue):
+                printError(issue.description)
+                conflicts += 1
+            case .refused, .notAppended: break
+            }
         }
-        for issue in batch.issues where issue.line == nil { printError(issue.description) }
-        do {
-            try out.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
+    }
+}
+
+/// The input of `append` as a file that can be read twice (checked whole, then appended):
+/// the named file, or standard input, copied to a temporary file first when it is a pipe.
+/// Memory stays bounded whatever the input's size.
+final class InputFile {
+    let fd: Int32
+    private var spooled: String?
+
+    init(path: String) throws {
+        if path != "-" {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                printError("raqamctl: cannot read \(path): \(String(cString: strerror(errno)))")
+                throw Exit.ioError
+            }
+            return
+        }
+        if lseek(0, 0, SEEK_CUR) >= 0 { fd = 0; return }
+        var template = Array((NSTemporaryDirectory() + "raqamctl-stdin.XXXXXX").utf8CString)
+        let tmp = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard tmp >= 0 else {
+            printError("raqamctl: cannot spool standard input to a temporary file: \(String(cString: strerror(errno)))")
+            throw Exit.ioError
+        }
+        spooled = String(cString: template.map { UInt8(bitPattern: $0) } + [0])
+        fd = tmp
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            var done = 0
+            while done < n {
+                let w = buffer.withUnsafeBytes { write(tmp, $0.baseAddress! + done, n - done) }
+                guard w > 0 else {
+                    printError("raqamctl: cannot spool standard input: \(String(cString: strerror(errno)))")
+                    throw Exit.ioError
+                }
+                done += w
+            }
+        }
+        try rewind()
+    }
+
+    deinit {
+        if let spooled { unlink(spooled) }
+        if fd != 0 { close(fd) }
+    }
+
+    func rewind() throws {
+        guard lseek(fd, 0, SEEK_SET) == 0 else {
+            printError("raqamctl: cannot read the input a second time: \(String(cString: strerror(errno)))")
+            throw Exit.ioError
+        }
+    }
+
+    /// The second pass: the events of every line not in `skipping`, a chunk at a time.
+    func forEachChunk(skipping bad: Set<Int>, _ body: ([Event], [Int]) throws -> Void) throws {
+        try rewind()
+        try forEachChunkOfLines(fd) { chunk in
+            var events: [Event] = [], lines: [Int] = []
+            for (number, bytes) in chunk where !bad.contains(number) {
+                if case .event(let e) = EventDecoder.decode(line: bytes) {
+                    events.append(e)
+                    lines.append(number)
+                }
+            }
+            if !events.isEmpty { try body(events, lines) }
+        }
+    }
+}
+
+/// `--skip-invalid`'s file: JSON lines {"file","line","errors","text"}, written as the first
+/// pass finds them into a temporary file beside it, renamed into place before anything is appended.
+final class RejectsFile {
+    let path: String
+    let temporary: String
+    let handle: FileHandle
+
+    init(path: String) throws {
+        self.path = path
+        temporary = path + ".part"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil), let h = FileHandle(forWritingAtPath: temporary) else {
+            printError("raqamctl: cannot write \(path): permission denied or no such folder; nothing was appended")
+            throw Exit.ioError
+        }
+        handle = h
+    }
+
+    func write(file: String, line: Int, issues: [ValidationIssue], text: [UInt8]) throws {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("file"); w.string(file)
+        w.key("line"); w.integer(line)
+        w.key("errors"); w.beginArray()
+        for issue in issues { w.string((issue.field.map { $0 + ": " } ?? "") + issue.message) }
+        w.endArray()
+        w.key("text"); w.string(String(decoding: text, as: UTF8.self))
+        w.endObject()
+        do { try handle.write(contentsOf: Data((w.text + "\n").utf8)) } catch {
             printError("raqamctl: cannot write \(path): \(error.localizedDescription); nothing was appended")
             throw Exit.ioError
         }
     }
 
-    static func lines(of bytes: [UInt8]) -> [[UInt8]] {
-        bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { var l = Array($0); if l.last == 0x0D { l.removeLast() }; return l }
-    }
-
-    /// Appends lines as they arrive, in groups of whatever is buffered.
-    private func runStream() throws {
-        let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY)
-        guard fd >= 0 else {
-            printError("raqamctl: cannot read \(file): \(String(cString: strerror(errno)))")
+    func commit() throws {
+        do {
+            try handle.synchronize()
+            try handle.close()
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        } catch {
+            printError("raqamctl: cannot write \(path): \(error.localizedDescription); nothing was appended")
             throw Exit.ioError
-        }
-        let name = file == "-" ? "<stdin>" : file
-        if let daemon = DaemonClient(path: global.socketPath) {
-            return try streamThroughDaemon(daemon, fd: fd, name: name)
-        }
-        let out = Output()
-        var invalid = 0
-        try withStoreErrors {
-            let store = try EventStore(stateDirectory: global.stateDirectory, configuration: .init(durability: durability.policy))
-            for line in store.log.recovery.lines { printError("raqamctl: \(line)") }
-            try forEachChunkOfLines(fd) { chunk in
-                var events: [Event] = [], lines: [Int] = []
-                for (lineNumber, line) in chunk {
-                    switch EventDecoder.decode(line: line) {
-                    case .event(let e):
-                        let registeredHere = events.contains { $0.type == .entityRegistered && $0.subject == e.subject }
-                        if e.type != .entityRegistered && !registeredHere && !store.isRegistered(e.subject) {
-                            printError(EventStore.unknownSubject(e.subject, file: name, line: lineNumber).description)
-                            invalid += 1
-                        } else {
-                            events.append(e)
-                            lines.append(lineNumber)
-                        }
-                    case .invalid(let issues):
-                        for var i in issues {
-                            i.file = name
-                            i.line = lineNumber
-                            printError(i.description)
-                        }
-                        invalid += 1
-                    }
-                }
-                guard !events.isEmpty else { return }
-                let results = try store.append(events, lines: lines, file: name)
-                for (line, r) in zip(lines, results) {
-                    out.line("{\"line\":\(line),\"seq\":\(r.seq),\"duplicate\":\(r.isDuplicate)}")
-                }
-                out.flush()
-            }
-            try store.close()
-            try snapshotIfDue(store)
-        }
-        if invalid > 0 {
-            printError("raqamctl: \(invalid) invalid lines were skipped")
-            throw Exit.dataError
         }
     }
 }
@@ -286,7 +402,7 @@ struct AppendCommand: ParsableCommand {
 enum DurabilityArgument: String, ExpressibleByArgument, CaseIterable {
     case always, interval, none
 
-    var policy: EventLog.Durability {
+    var store: FileEventStore.Durability {
         switch self {
         case .always: .always
         case .interval: .interval(milliseconds: 200)

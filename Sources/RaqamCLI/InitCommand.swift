@@ -36,9 +36,9 @@ struct InitCommand: ParsableCommand {
             return
         }
         try withStoreErrors {
-            if let clock { try EventStore.setClock(clock.rawValue, stateDirectory: global.stateDirectory) }
-            let store = try EventStore(stateDirectory: global.stateDirectory)
-            for line in store.log.recovery.lines { printError("raqamctl: \(line)") }
+            if let clock { try FileEventStore.setClock(clock.rawValue, stateDirectory: global.stateDirectory) }
+            let store = try FileEventStore(stateDirectory: global.stateDirectory)
+            for line in store.recoveryNotes { printError("raqamctl: \(line)") }
             let results = try store.append(events)
             try store.close()
             let added = results.filter { !$0.isDuplicate }.count

@@ -22,7 +22,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// The log's directory, for commands that only read: exit 74 with a hint when there is none.
     func existingEventsDirectory() throws -> String {
-        let dir = EventStore.eventsDirectory(stateDirectory)
+        let dir = FileEventStore.eventsDirectory(stateDirectory)
         guard FileManager.default.fileExists(atPath: dir) else {
             printError("raqamctl: no event log in \(stateDirectory) (run raqamctl init first)")
             throw Exit.ioError

@@ -163,3 +163,21 @@ public struct StoredEvent: Hashable, Sendable {
         self.event = event
     }
 }
+
+extension Event {
+    /// The first member in which two events differ as reports, or nil when they report the
+    /// same thing. The canonical form compared: `id`, `type`, `subject`, the instant of
+    /// `occurred_at` (not the UTC offset it was written with), `source`, and each `data`
+    /// field as its type reads it (so `5` and `5.0` for a number are the same). `seq` and
+    /// `recorded_at` are the log's, not the event's.
+    public func difference(from other: Event) -> String? {
+        if id != other.id { return "id" }
+        if type != other.type { return "type" }
+        if subject != other.subject { return "subject" }
+        if occurredAt.micros != other.occurredAt.micros { return "occurred_at" }
+        if source != other.source { return "source" }
+        let fields = type.schema.fields
+        for i in fields.indices where data[i] != other.data[i] { return "data.\(fields[i].name)" }
+        return nil
+    }
+}

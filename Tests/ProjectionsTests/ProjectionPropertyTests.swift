@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Projections
+import RaqamEngine
 import RaqamModel
 import RaqamStore
 import RaqamTestSupport
@@ -80,7 +81,7 @@ struct StreamGenerator {
     func populate(seed: UInt64, count: Int) throws -> (dir: String, stored: [StoredEvent], batchEnds: [Timestamp], generator: StreamGenerator) {
         let dir = NSTemporaryDirectory() + "raqam-proj-\(seed)-\(UUID().uuidString.prefix(6))"
         var gen = StreamGenerator(seed: seed)
-        let store = try EventStore(stateDirectory: dir, configuration: .init(segmentSize: 256 << 10, durability: .none))
+        let store = try FileEventStore(stateDirectory: dir, durability: .none, segmentSize: 256 << 10)
         try store.append(ReferenceData.bundled.registrationEvents())
         var sent: [Event] = []
         for batch in 0..<5 {
@@ -147,7 +148,7 @@ struct StreamGenerator {
     @Test func entityRegisteredAfterTheEvaluationTimeIsNotPartOfTheAnswer() throws {
         let dir = NSTemporaryDirectory() + "raqam-proj-late-\(UUID().uuidString.prefix(6))"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try EventStore(stateDirectory: dir)
+        let store = try FileEventStore(stateDirectory: dir)
         try store.append(ReferenceData.bundled.registrationEvents(effective: Timestamp(rfc3339: "2021-03-01T00:00:00+05:00")!))
         try store.close()
         let before = try Replay.run(stateDirectory: dir, at: Timestamp(rfc3339: "2021-02-28T00:00:00+05:00")!).state

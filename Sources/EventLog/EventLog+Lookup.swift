@@ -1,0 +1,73 @@
+import Glibc
+
+extension EventLog {
+    /// One stored record read back by the writer.
+    public struct StoredRecord: Sendable {
+        public var seq: UInt64
+        public var recordedAt: Int64
+        public var key: RecordKey
+        public var payload: [UInt8]
+    }
+
+    /// The seq of the acknowledged record stored with `key`, or nil when there is none.
+    public func seq(forKey key: RecordKey) -> UInt64? {
+        state.withLock { s in s.seq(for: key).flatMap { $0 <= s.durableSeq ? $0 : nil } }
+    }
+
+    /// The record at `seq`, read from its segment through the block index (at most one
+    /// block of 64 records is walked), or nil when the log holds no such record.
+    ///
+    /// For the writer's own checks (a duplicate id's content): readers use `EventLogReader`.
+    /// - Throws: `.io` when the segment cannot be read, `.corrupt` when the record fails its CRC.
+    public func record(at seq: UInt64) throws(EventLogError) -> StoredRecord? {
+        guard seq >= 1, seq <= lastSeq else { return nil }
+        let limit = configuration.effectiveMaxPayload
+        if let found = try io.withLock({ (w) throws(EventLogError) -> StoredRecord?? in
+            guard seq >= w.active.header.baseSeq, w.active.fd >= 0 else { return .some(nil) }
+            return try Self.read(seq, fd: w.active.fd, path: w.active.path, blocks: w.active.blocks, end: w.active.end, maxPayload: limit)
+        }) ?? nil {
+            return found
+        }
+        guard let index = state.withLock({ s in s.sealed.last { $0.baseSeq <= seq } }) else { return nil }
+        let path = directory + "/" + SegmentHeader.fileName(baseSeq: index.baseSeq)
+        let fd = try Syscalls.open(path, O_RDONLY | O_CLOEXEC)
+        defer { Syscalls.close(fd) }
+        return try Self.read(seq, fd: fd, path: path, blocks: index.blocks, end: index.endOffset, maxPayload: limit)
+    }
+
+    private static func pread(_ fd: Int32, into buffer: inout [UInt8], at offset: Int, path: String) throws(EventLogError) -> Int {
+        let result: Result<Int, EventLogError> = buffer.withUnsafeMutableBytes { raw in
+            Result { () throws(EventLogError) in try Syscalls.preadFull(fd, raw, at: offset, path: path) }
+        }
+        return try result.get()
+    }
+
+    /// Walks the frames of the block that holds `seq`.
+    private static func read(_ seq: UInt64, fd: Int32, path: String, blocks: [IndexBlock], end: Int, maxPayload: Int) throws(EventLogError) -> StoredRecord? {
+        var lo = 0, hi = blocks.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if blocks[mid].firstSeq <= seq { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > 0 else { return nil }
+        var offset = blocks[lo - 1].offset
+        var header = [UInt8](repeating: 0, count: RecordFrame.headerSize)
+        while offset + RecordFrame.headerSize <= end {
+            let n = try Self.pread(fd, into: &header, at: offset, path: path)
+            guard n == RecordFrame.headerSize else { return nil }
+            let h = header.withUnsafeBytes { RecordHeader(frame: $0.baseAddress!) }
+            if h.seq > seq || h.payloadLength > maxPayload { return nil }
+            if h.seq == seq {
+                var frame = [UInt8](repeating: 0, count: RecordFrame.headerSize + h.payloadLength)
+                let got = try Self.pread(fd, into: &frame, at: offset, path: path)
+                let check = frame.withUnsafeBytes { RecordFrame.check($0.baseAddress!, available: got, maxPayload: maxPayload) }
+                guard case .record = check else {
+                    throw EventLogError(code: .corrupt, message: "the record at seq \(seq) fails its check", path: path, offset: offset)
+                }
+                return StoredRecord(seq: seq, recordedAt: h.recordedAt, key: h.key, payload: Array(frame[RecordFrame.headerSize...]))
+            }
+            offset += h.frameSize
+        }
+        return nil
+    }
+}

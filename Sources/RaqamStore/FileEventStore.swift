@@ -1,0 +1,195 @@
+import EventLog
+public import RaqamModel
+import Glibc
+import Synchronization
+
+/// The file log of a state directory as an event store: validated `Event`s in,
+/// `StoredEvent`s out. The first `EventStoreWriter`.
+///
+/// Holds the set of registered entities, so `Ingest` can refuse an event about an unknown
+/// subject before anything is written. Thread-safe; appends from many threads share syncs.
+public final class FileEventStore: EventStoreWriter {
+    public let stateDirectory: String
+    let log: EventLog
+    private let registered: Mutex<Set<EntityKey>>
+
+    /// `events/` under the state directory.
+    public static func eventsDirectory(_ stateDirectory: String) -> String { stateDirectory + "/events" }
+
+    /// How appends reach the disk (`raqamctl append --durability`, raqamd always `always`).
+    public enum Durability: Sendable, Equatable {
+        /// Acknowledged after fdatasync (concurrent appends share one).
+        case always
+        /// Acknowledged after write; fdatasync at most this often, and on close.
+        case interval(milliseconds: Int)
+        /// Acknowledged after write; one sync on close (bulk import).
+        case none
+
+        var policy: EventLog.Durability {
+            switch self {
+            case .always: .always
+            case .interval(let ms): .interval(milliseconds: ms)
+            case .none: .none
+            }
+        }
+    }
+
+    /// Opens (creating when needed) the log under `stateDirectory`, recovering it, and
+    /// reads which entities are registered.
+    public convenience init(stateDirectory: String, durability: Durability = .always, segmentSize: Int = 64 << 20) throws(StoreError) {
+        try self.init(stateDirectory: stateDirectory, configuration: .init(segmentSize: segmentSize, durability: durability.policy))
+    }
+
+    init(stateDirectory: String, configuration: EventLog.Configuration) throws(StoreError) {
+        self.stateDirectory = stateDirectory
+        do throws(EventLogError) {
+            log = try EventLog(directory: Self.eventsDirectory(stateDirectory), configuration: configuration)
+        } catch {
+            throw .log(error)
+        }
+        let keys = try Self.registeredSubjects(stateDirectory: stateDirectory, maxPayloadSize: configuration.maxPayloadSize)
+        registered = Mutex(keys)
+    }
+
+    /// The subjects registered in a state directory's log (the nation always is), read without
+    /// the writer lock: what a client checks a batch against before sending it to raqamd.
+    public static func registeredSubjects(stateDirectory: String, maxPayloadSize: Int = 1 << 20) throws(StoreError) -> Set<EntityKey> {
+        var keys: Set<EntityKey> = [.nation]
+        let reader = EventLogReader(directory: Self.eventsDirectory(stateDirectory), maxPayloadSize: maxPayloadSize)
+        do {
+            try reader.scan { r in
+                if EventCodec.peekType(r.payload) == .entityRegistered, let e = try? EventCodec.decode(r.payload) {
+                    keys.insert(e.subject)
+                }
+                return true
+            }
+        } catch let error as EventLogError {
+            throw .log(error)
+        } catch {
+            throw .log(EventLogError(code: .io, message: "\(error)"))
+        }
+        return keys
+    }
+
+    public func isRegistered(_ key: EntityKey) -> Bool {
+        registered.withLock { $0.contains(key) }
+    }
+
+    public var lastSeq: UInt64 { log.lastSeq }
+
+    public var recoveryNotes: [String] { log.recovery.lines }
+
+    public func storedEvent(withID id: EventID) throws(StoreError) -> StoredEvent? {
+        guard let seq = log.seq(forKey: RecordKey(high: id.high, low: id.low)) else { return nil }
+        return try storedEvent(at: seq)
+    }
+
+    /// The event at `seq`, read back through the log's block index.
+    func storedEvent(at seq: UInt64) throws(StoreError) -> StoredEvent? {
+        let record: EventLog.StoredRecord?
+        do throws(EventLogError) { record = try log.record(at: seq) } catch { throw .log(error) }
+        guard let record else { return nil }
+        do throws(EventCodec.Problem) {
+            return StoredEvent(seq: seq, recordedAt: Timestamp(micros: record.recordedAt), event: try EventCodec.decode(record.payload))
+        } catch {
+            throw .undecodable(seq: seq, reason: error.message)
+        }
+    }
+
+    @discardableResult
+    public func append(_ events: [Event]) throws(StoreError) -> [AppendResult] {
+        let entries = events.map { e in
+            EventLog.Entry(key: e.id.map { RecordKey(high: $0.high, low: $0.low) } ?? .none,
+                           time: e.occurredAt.micros, payload: EventCodec.encode(e))
+        }
+        let appended: [EventLog.Appended]
+        do throws(EventLogError) {
+            appended = try log.append(entries)
+        } catch {
+            throw .log(error)
+        }
+        let newlyRegistered = events.filter { $0.type == .entityRegistered }.map(\.subject)
+        if !newlyRegistered.isEmpty { registered.withLock { $0.formUnion(newlyRegistered) } }
+        var results: [AppendResult] = []
+        results.reserveCapacity(events.count)
+        // The same id earlier in this batch: compare with that event, not with the log.
+        var batchIDs: [EventID: Int] = [:]
+        for (i, (e, a)) in zip(events, appended).enumerated() {
+            guard a.isDuplicate, let id = e.id else {
+                if let id = e.id { batchIDs[id] = i }
+                results.append(AppendResult(seq: a.seq, kind: .stored))
+                continue
+            }
+            let stored: Event?
+            if let earlier = batchIDs[id] { stored = events[earlier] } else { stored = try storedEvent(at: a.seq)?.event }
+            let field = stored.flatMap { e.difference(from: $0) }
+            results.append(AppendResult(seq: a.seq, kind: field.map { .conflict(field: $0) } ?? .duplicate))
+        }
+        return results
+    }
+
+    public func sync() throws(StoreError) {
+        do throws(EventLogError) { try log.sync() } catch { throw .log(error) }
+    }
+
+    public func close() throws(StoreError) {
+        do throws(EventLogError) { try log.close() } catch { throw .log(error) }
+    }
+}
+
+/// Reads the events of a state directory's file log, in this process or beside a running writer.
+public struct StoredEventReader: EventStoreReader {
+    let reader: EventLogReader
+
+    public init(stateDirectory: String) {
+        reader = EventLogReader(directory: FileEventStore.eventsDirectory(stateDirectory))
+    }
+
+    /// The recorded_at of the event at `seq` (µs), or nil when the log holds none.
+    public func recordedAt(seq: UInt64) -> Int64? {
+        var found: Int64?
+        _ = try? reader.scan(from: seq) { r in
+            if r.seq == seq { found = r.recordedAt }
+            return false
+        }
+        return found
+    }
+
+    /// The seq of the first event recorded at or after `recordedAt` (µs), or nil.
+    public func firstSeq(recordedAtOrAfter recordedAt: Int64) throws -> UInt64? {
+        try reader.firstSeq(recordedAtOrAfter: recordedAt)
+    }
+
+    /// Calls `body` with each stored event from `seq` on (and, when given, whose occurred_at
+    /// lies in `occurred`), in log order; `body` returns false to stop.
+    /// - Returns: the seq of the last event delivered.
+    @discardableResult
+    public func scan(from seq: UInt64, occurred: ClosedRange<Int64>?, _ body: (StoredEvent) throws -> Bool) throws -> UInt64 {
+        try reader.scan(from: seq, timeRange: occurred) { r in
+            let event: Event
+            do throws(EventCodec.Problem) { event = try EventCodec.decode(r.payload) } catch { throw StoreError.undecodable(seq: r.seq, reason: error.message) }
+            return try body(StoredEvent(seq: r.seq, recordedAt: Timestamp(micros: r.recordedAt), event: event))
+        }
+    }
+}
+
+extension FileEventStore {
+    /// The state directory's evaluation clock (`wall` or `events`), from its `clock` file;
+    /// nil when none was set. `raqamctl init --clock` writes it; raqamd and `raqamctl lagging`
+    /// read it, so both evaluate the log the same way.
+    public static func clockSetting(stateDirectory: String) -> String? {
+        guard let bytes = DurableFile.read(stateDirectory + "/clock") else { return nil }
+        let word = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace).first.map(String.init)
+        return word
+    }
+
+    /// Writes the `clock` file atomically (write, fsync, rename, fsync the directory).
+    public static func setClock(_ word: String, stateDirectory: String) throws(StoreError) {
+        do {
+            try DurableFile.makeDirectories(stateDirectory)
+            try DurableFile.write(Array((word + "\n").utf8), to: stateDirectory + "/clock")
+        } catch {
+            throw .log(error)
+        }
+    }
+}
