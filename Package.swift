@@ -50,10 +50,17 @@ let package = Package(
             dependencies: ["RaqamModel", "EventLog"],
             swiftSettings: strict
         ),
-        // Domain state: the fold from events to per-entity metrics, as of any time.
-        .target(name: "Projections", dependencies: ["RaqamModel", "EventLog", "RaqamStore"], swiftSettings: strict),
+        // Domain state: the fold from events to per-entity metrics, as of any time. Pure: no I/O.
+        .target(name: "Projections", dependencies: ["RaqamModel"], swiftSettings: strict),
         // Rules: the expression language and (growing) rule files and evaluation.
         .target(name: "Rules", dependencies: ["RaqamModel", "Projections", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        // The engine: replay and snapshots, rule loading, the evaluation clock, the one fold
+        // driver (AlertFold), the alert log and what delivery owes. No systemd, no sockets.
+        .target(
+            name: "RaqamEngine",
+            dependencies: ["RaqamModel", "RaqamStore", "Projections", "Rules", "EventLog"],
+            swiftSettings: strict
+        ),
         // The H1-2021 scenario: a seeded generator of the programme's events over the reference data.
         .target(name: "Scenario", dependencies: ["RaqamModel"], swiftSettings: strict),
         // systemd: sd_notify and (later) the journal, behind typed wrappers.
@@ -61,7 +68,7 @@ let package = Package(
         .target(
             name: "RaqamDaemon",
             dependencies: [
-                "Journal", "Rules", "Projections", "RaqamStore", "EventLog", "RaqamModel",
+                "Journal", "RaqamEngine", "Rules", "Projections", "RaqamStore", "EventLog", "RaqamModel",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -72,7 +79,7 @@ let package = Package(
         .target(
             name: "RaqamCLI",
             dependencies: [
-                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules", "RaqamDaemon", "Scenario",
+                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules", "RaqamEngine", "Scenario",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -80,13 +87,13 @@ let package = Package(
         .executableTarget(name: "raqamctl", dependencies: ["RaqamCLI"], swiftSettings: strict),
         .executableTarget(
             name: "raqamd",
-            dependencies: ["RaqamDaemon", "Journal", .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RaqamDaemon", "RaqamEngine", "Journal", .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "raqam-bench",
             dependencies: [
-                "EventLog", "RaqamModel", "RaqamStore", "Projections", "Rules", "CSQLite",
+                "EventLog", "RaqamModel", "RaqamStore", "Projections", "Rules", "RaqamEngine", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -98,10 +105,11 @@ let package = Package(
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"], swiftSettings: strict),
         .testTarget(name: "RaqamModelTests", dependencies: ["RaqamModel"], swiftSettings: strict),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Projections", "RaqamModel", "RaqamTestSupport"], swiftSettings: strict),
-        .testTarget(name: "RaqamDaemonTests", dependencies: ["RaqamDaemon", "Rules", "Projections", "RaqamModel", "Journal"], swiftSettings: strict),
+        .testTarget(name: "RaqamDaemonTests", dependencies: ["RaqamDaemon", "RaqamEngine", "Rules", "Projections", "RaqamModel", "Journal"], swiftSettings: strict),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "RaqamTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "RaqamEngineTests", dependencies: ["RaqamEngine", "RaqamStore", "RaqamModel", "Rules", "Scenario", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "RaqamModel"], swiftSettings: strict),
-        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "RaqamModel", "RaqamStore", "RaqamTestSupport"], swiftSettings: strict),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "RaqamEngine", "RaqamModel", "RaqamStore", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RaqamCLITests",
             dependencies: ["RaqamStore", "RaqamModel", "EventLog", "Scenario", "RaqamTestSupport"],

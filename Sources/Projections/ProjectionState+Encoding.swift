@@ -7,7 +7,7 @@ extension ProjectionState {
 
     /// The state in binary form, for snapshots. Sets are written sorted, so the same state
     /// always gives the same bytes.
-    func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var w = BinaryWriter()
         let latenessHorizon = maxOccurred - LatenessWindow.length
         w.u64(position)
@@ -84,12 +84,12 @@ extension ProjectionState {
     }
 
     /// The state from `encoded()` bytes; throws when they are cut short.
-    init(decoding bytes: [UInt8]) throws(BinaryReader.Truncated) {
+    package init(decoding bytes: [UInt8]) throws(BinaryReader.Truncated) {
         try self.init(reading: BinaryReader(bytes: bytes))
     }
 
     /// The state from the `encoded()` bytes between the reader's offset and end.
-    init(reading reader: BinaryReader) throws(BinaryReader.Truncated) {
+    package init(reading reader: BinaryReader) throws(BinaryReader.Truncated) {
         var r = reader
         self.init()
         entities = []

@@ -226,7 +226,7 @@ public struct ProjectionState: Sendable {
     /// (`Replay` folds only events that occurred by the time asked, and the append path
     /// refuses events dated in the future), so samples more than 90 days before that can never
     /// fall in a window again.
-    mutating func pruneAll() {
+    package mutating func pruneAll() {
         let horizon = maxOccurred - LatenessWindow.length
         for i in entities.indices {
             entities[i].lateness.expire(through: horizon)

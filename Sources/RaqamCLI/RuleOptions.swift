@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import RaqamDaemon
+import RaqamEngine
 import Rules
 
 /// `--rules PATH…`: the rule files to evaluate.
@@ -49,27 +49,15 @@ func bundledRulesDirectory() -> String? {
     return nil
 }
 
-/// The text of every rule file under `paths` (files, or folders of *.yaml / *.yml).
+/// The text of every rule file under `paths` (files, or folders of *.yaml / *.yml); exits 74
+/// when one cannot be read.
 func readRuleFiles(_ paths: [String]) throws -> [(path: String, text: String)] {
-    var files: [(path: String, text: String)] = []
-    for path in paths {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            printError("raqamctl: \(path): no such file or folder")
-            throw Exit.ioError
-        }
-        let names = isDirectory.boolValue
-            ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { path + "/" + $0 }
-            : [path]
-        for name in names {
-            guard let text = try? String(contentsOfFile: name, encoding: .utf8) else {
-                printError("raqamctl: cannot read \(name) as UTF-8 text")
-                throw Exit.ioError
-            }
-            files.append((name, text))
-        }
+    do throws(RuleSources.Failure) {
+        return try RuleSources.read(paths)
+    } catch {
+        printError("raqamctl: \(error)")
+        throw Exit.ioError
     }
-    return files
 }
 
 /// `--clock`: how the log's events are placed in time for evaluation.
@@ -81,7 +69,7 @@ struct ClockOptions: ParsableArguments {
 
     func resolved(stateDirectory: String) throws -> EvaluationClock {
         do {
-            return try DaemonConfiguration.resolvedClock(clock.map { $0 == .wall ? EvaluationClock.wall : .events }, stateDirectory: stateDirectory)
+            return try EvaluationClock.resolved(clock.map { $0 == .wall ? EvaluationClock.wall : .events }, stateDirectory: stateDirectory)
         } catch {
             printError("raqamctl: \(error)")
             throw Exit.dataError

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Projections
+import RaqamEngine
 import RaqamModel
 import RaqamStore
 

@@ -24,6 +24,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var maxClients = 64
     /// `max_batch`: events of one connection appended and evaluated together.
     public var maxBatch = 1_000
+    /// `snapshot_every`: write an engine snapshot once the log is this many events past the
+    /// last one (0: only at stop).
+    public var snapshotEvery = 100_000
+    /// `snapshot_interval`: and at least this often while events arrive (µs; 0: never by time).
+    public var snapshotInterval: Int64 = 600_000_000
 
     public init() {}
 
@@ -32,7 +37,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var description: String
     }
 
-    static let keys = ["state_dir", "rules", "socket", "socket_mode", "clock", "evaluation_interval", "check_interval", "max_clients", "max_batch"]
+    static let keys = ["state_dir", "rules", "socket", "socket_mode", "clock", "evaluation_interval", "check_interval", "max_clients", "max_batch", "snapshot_every", "snapshot_interval"]
 
     /// Reads the YAML file's keys over the defaults; every unknown key or bad value is an error.
     public static func load(file: String, text: String) throws(Problem) -> DaemonConfiguration {
@@ -62,6 +67,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case "evaluation_interval", "check_interval":
                 guard let s = v.string, let d = parseDuration(s), d > 0 else { throw fail(v, "\(key) must be a duration such as 1d, 1h or 30s") }
                 if key == "evaluation_interval" { c.evaluationInterval = d } else { c.checkInterval = d }
+            case "snapshot_every":
+                guard let n = v.int, n >= 0 else { throw fail(v, "snapshot_every must be a number of events (0: only at stop)") }
+                c.snapshotEvery = n
+            case "snapshot_interval":
+                guard let s = v.string, let d = s == "0" ? 0 : parseDuration(s), d >= 0 else { throw fail(v, "snapshot_interval must be a duration such as 10m (0: never by time)") }
+                c.snapshotInterval = d
             case "max_clients", "max_batch":
                 guard let n = v.int, n > 0 else { throw fail(v, "\(key) must be a positive number") }
                 if key == "max_clients" { c.maxClients = n } else { c.maxBatch = n }
@@ -70,21 +81,5 @@ public struct DaemonConfiguration: Sendable, Equatable {
             }
         }
         return c
-    }
-}
-
-extension DaemonConfiguration {
-    /// The clock evaluation follows: `clock` when set (the key, a flag), else the state
-    /// directory's `clock` file (`raqamctl init --clock`), else wall. raqamd and `raqamctl
-    /// lagging` both decide it here, so they place the same events at the same instants.
-    /// - Throws: `Problem` when the file names neither clock (a typo must not silently become
-    ///   the wall clock).
-    public static func resolvedClock(_ chosen: EvaluationClock?, stateDirectory: String) throws(Problem) -> EvaluationClock {
-        if let chosen { return chosen }
-        guard let word = EventStore.clockSetting(stateDirectory: stateDirectory) else { return .wall }
-        guard let clock = EvaluationClock(rawValue: word) else {
-            throw Problem(description: "\(stateDirectory)/clock:1:1: '\(word)' is not a clock; expected wall or events (raqamctl init --clock writes it)")
-        }
-        return clock
     }
 }

@@ -23,7 +23,6 @@ public enum EvaluationClock: String, Sendable, CaseIterable {
 ///   as one batch);
 /// - for every entity at each **tick** of the evaluation grid (every `interval`, aligned to
 ///   midnight in Tashkent), so time-driven conditions advance without events;
-/// - for every entity at the end (`finish(at:)`).
 ///
 /// An event touches its subject only. Regions and the nation sum over many entities, so
 /// their rules run at every tick and at the end, and after an event about the region or the
@@ -31,15 +30,15 @@ public enum EvaluationClock: String, Sendable, CaseIterable {
 /// entity, not of a roll-up over thousands.
 public struct AlertTimeline: Sendable {
     public private(set) var projections: ProjectionState
-    public private(set) var evaluator: Evaluator
+    public internal(set) var evaluator: Evaluator
     public let clock: EvaluationClock
     /// The grid's step, µs.
     public let interval: Int64
     /// The evaluation time: the largest instant seen (nil before the first record).
-    public private(set) var now: Int64?
+    public internal(set) var now: Int64?
     /// The last grid tick evaluated.
-    private var lastTick: Int64?
-    private var dirty: Set<EntityKey> = []
+    var lastTick: Int64?
+    var dirty: Set<EntityKey> = []
 
     /// Midnight in Tashkent is 19:00 UTC; the grid counts from there.
     static let gridOrigin: Int64 = -5 * 3_600_000_000
@@ -110,13 +109,13 @@ public struct AlertTimeline: Sendable {
         return reports
     }
 
-    /// Advances to `t` and evaluates every entity there: the state of the alerts at `t`.
-    public mutating func finish(at t: Int64) -> [AlertReport] {
-        var reports = advance(to: max(t, now ?? t))
-        if lastTick.map({ $0 + interval == now }) ?? false { lastTick = now }
-        dirty.removeAll()
-        reports += evaluator.evaluateAll(in: projections, at: now ?? t)
-        return reports
+    /// Moves the evaluation time to `t` and evaluates what is due there: the grid ticks before
+    /// `t`, then what the records at the evaluation time touched (everything, when `t` is a
+    /// tick). The one definition of "the alerts at time T" that raqamd (after each batch and
+    /// at each wall-clock check), `raqamctl lagging --at T` and `rules test` share, so that
+    /// the same log position and T give the same answer wherever they are asked.
+    public mutating func evaluate(at t: Int64) -> [AlertReport] {
+        advance(to: t) + flush()
     }
 
     /// The grid tick at or before `t`.

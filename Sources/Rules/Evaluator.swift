@@ -61,6 +61,9 @@ public struct Evaluator: Sendable {
     /// among its scope's rules (`rulesByScope[kind]`): one look-up per entity, not per rule.
     private(set) var entries: [EntityKey: [Entry]] = [:]
 
+    /// Puts back the instances a snapshot held (`AlertTimeline(decoding:rules:)`).
+    mutating func restore(_ entries: [EntityKey: [Entry]]) { self.entries = entries }
+
     public init(rules: RuleSet) {
         self.rules = rules
         var byScope: [EntityKey.Kind: [Int]] = [:]

@@ -44,7 +44,22 @@ public struct RuleSet: Sendable {
     public static func load(files: [(path: String, text: String)]) -> Result<RuleSet, RuleErrors> {
         var builder = RuleSetBuilder()
         for f in files { builder.add(file: f.path, text: f.text) }
-        return builder.build()
+        return builder.build().map { var set = $0; set.fingerprint = Self.fingerprint(files.map(\.text)); return set }
+    }
+
+    /// A hash of the rule files' text, in load order (two 64-bit FNV-1a, hex): what tells a
+    /// reload with unchanged rules, and a snapshot taken under other rules, apart.
+    public internal(set) var fingerprint = ""
+
+    static func fingerprint(_ texts: [String]) -> String {
+        var a: UInt64 = 0xCBF2_9CE4_8422_2325, b: UInt64 = 0x6C62_272E_07BB_0142
+        for text in texts {
+            for byte in text.utf8 + [0] {
+                a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+                b = (b ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            }
+        }
+        return String(a, radix: 16) + String(b, radix: 16)
     }
 }
 

@@ -138,7 +138,7 @@ public struct RuleTestFile: Sendable {
             guard e.occurredAt.micros <= t else { continue }
             _ = timeline.apply(StoredEvent(seq: UInt64(i + 1), recordedAt: e.occurredAt, event: e))
         }
-        _ = timeline.finish(at: t)
+        _ = timeline.evaluate(at: t)
         let active = timeline.evaluator.active(in: timeline.projections, at: t)
         func list(_ state: AlertInstance.State) -> [Expected] {
             active.filter { $0.state == state }.map {

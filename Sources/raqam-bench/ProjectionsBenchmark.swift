@@ -2,6 +2,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import Projections
+import RaqamEngine
 import RaqamModel
 import RaqamStore
 
@@ -35,7 +36,7 @@ struct ProjectionsBenchmark: ParsableCommand {
         func progress(_ s: String) { if !json { FileHandle.standardError.write(Data("… \(s)\n".utf8)) } }
 
         progress("writing \(count) events to the log\(noSqlite ? "" : " and to SQLite")")
-        let log = try EventLog(directory: EventStore.eventsDirectory(base), configuration: .init(durability: .none))
+        let log = try EventLog(directory: FileEventStore.eventsDirectory(base), configuration: .init(durability: .none))
         let db = noSqlite ? nil : try SQLitePeer(path: base + "/peer.sqlite", synchronous: .normal)
         var generator = WorkloadGenerator()
         var written = 0
@@ -117,7 +118,7 @@ struct ProjectionsBenchmark: ParsableCommand {
         var bytes: [UInt8] = []
         var ends: [Int] = []
         ends.reserveCapacity(count)
-        try EventLogReader(directory: EventStore.eventsDirectory(base)).scan { r in
+        try EventLogReader(directory: FileEventStore.eventsDirectory(base)).scan { r in
             bytes.append(contentsOf: r.payload)
             ends.append(bytes.count)
             return true

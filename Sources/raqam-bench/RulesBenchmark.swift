@@ -58,7 +58,7 @@ struct RulesBenchmark: ParsableCommand {
 
         // Incremental: fold one event about a district, evaluate its subject.
         var timeline = AlertTimeline(rules: set, clock: .events, projections: state)
-        _ = timeline.finish(at: evaluationTime)
+        _ = timeline.evaluate(at: evaluationTime)
         let districts = state.keys(of: .district)
         var i = 0
         let perRun = 20_000

@@ -3,6 +3,7 @@ import Foundation
 import Journal
 import Logging
 import RaqamDaemon
+import RaqamEngine
 import Rules
 
 /// raqamd: parses its flags and configuration file, then runs the daemon library.
@@ -70,8 +71,11 @@ struct Raqamd: AsyncParsableCommand {
         } catch let e as DaemonConfiguration.Problem {
             logger.critical("\(e)")
             throw ExitCode(78)
-        } catch let e as RuleErrors {
-            for p in e.errors { logger.critical("rules rejected: \(p)", metadata: ["message.id": "\(MessageID.rulesRejected)"]) }
+        } catch let e as EvaluationClock.SettingProblem {
+            logger.critical("\(e)")
+            throw ExitCode(78)
+        } catch let e as RuleSources.Failure {
+            for p in e.problems { logger.critical("rules rejected: \(p)", metadata: ["message.id": "\(MessageID.rulesRejected)"]) }
             throw ExitCode(65)
         } catch {
             logger.critical("raqamd cannot run: \(error)")

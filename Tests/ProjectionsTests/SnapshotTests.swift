@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import Testing
 @testable import Projections
+@testable import RaqamEngine
 import RaqamModel
 import RaqamStore
 

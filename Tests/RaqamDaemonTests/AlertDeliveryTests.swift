@@ -1,6 +1,7 @@
 import Foundation
 import Journal
 import Projections
+import RaqamEngine
 import RaqamDaemon
 import RaqamModel
 import Rules
@@ -36,7 +37,7 @@ import Testing
         if let r = reportDay, r <= day {
             reports += t.apply(event(.portalUpdated, altinkul, day: r, [.integer(3)], seq: 3))
         }
-        reports += t.finish(at: start + day * Self.day)
+        reports += t.evaluate(at: start + day * Self.day)
         return (t, reports)
     }
 

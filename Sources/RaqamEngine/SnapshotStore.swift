@@ -1,3 +1,4 @@
+public import Projections
 public import EventLog
 import RaqamModel
 
@@ -20,7 +21,7 @@ public struct SnapshotStore: Sendable {
         directory = stateDirectory + "/snapshots"
     }
 
-    static func fileName(_ position: UInt64) -> String {
+    package static func fileName(_ position: UInt64) -> String {
         let digits = String(position)
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".snap"
     }

@@ -1,3 +1,4 @@
+public import Projections
 public import RaqamModel
 import RaqamStore
 
@@ -35,14 +36,7 @@ public enum Replay {
         var notices: [String] = []
         var state = ProjectionState()
         var fromSnapshot: UInt64?
-        if useSnapshots, let s = snapshots.newest(at: at, knownAt: knownAt, recordedAt: { seq in
-            var found: Int64?
-            _ = try? reader.reader.scan(from: seq) { r in
-                if r.seq == seq { found = r.recordedAt }
-                return false
-            }
-            return found
-        }, notices: &notices) {
+        if useSnapshots, let s = snapshots.newest(at: at, knownAt: knownAt, recordedAt: reader.recordedAt(seq:), notices: &notices) {
             state = s
             fromSnapshot = s.position
         }

@@ -1,0 +1,24 @@
+public import Journal
+public import RaqamEngine
+import RaqamModel
+
+extension AlertRecord {
+    /// The journal entry, per the journal contract (docs/journal.md).
+    public var journalEntry: JournalEntry {
+        let priority: JournalEntry.Priority = severity == "critical" ? .critical : severity == "info" ? .info : .warning
+        var e = JournalEntry(message: state == .firing ? summary : "resolved: \(summary)", priority: priority,
+                             messageID: state == .firing ? .alertFiring : .alertResolved)
+        e.add("RAQAM_RULE", rule)
+        e.add("RAQAM_STATE", state.rawValue)
+        e.add("RAQAM_SCOPE", scope)
+        e.add("RAQAM_ENTITY", entity.description)
+        e.add("RAQAM_ENTITY_NAME", entityName)
+        e.add("RAQAM_REGION", region)
+        e.add("RAQAM_VALUE", value)
+        e.add("RAQAM_SEVERITY", severity)
+        e.add("RAQAM_ALERT_ID", alertID)
+        e.add("RAQAM_ACTIVE_SINCE", Timestamp(micros: activeSince, offsetMinutes: 300).rfc3339)
+        e.add("RAQAM_EVENT_SEQ", String(eventSeq))
+        return e
+    }
+}

@@ -1,0 +1,87 @@
+public import EventLog
+public import RaqamModel
+
+/// The durable log of alert transitions, `<state dir>/alerts/`: an `EventLog` of its own
+/// whose records are JSON. Each transition is written (and synced) **before** it is sent to
+/// the journal, then marked delivered; so a crash between the two re-sends it on restart, with
+/// the same alert id, and never loses it.
+public final class AlertLog: Sendable {
+    let log: EventLog
+
+    public static func directory(_ stateDirectory: String) -> String { stateDirectory + "/alerts" }
+
+    /// Opens (or creates) the alert log of a state directory, taking its writer lock.
+    public init(stateDirectory: String) throws(EventLogError) {
+        log = try EventLog(directory: Self.directory(stateDirectory), configuration: .init(segmentSize: 4 << 20))
+    }
+
+    /// Appends transitions durably (one fdatasync). A transition already in the log (same
+    /// alert id and state) is not stored twice.
+    public func record(_ records: [AlertRecord]) throws(EventLogError) {
+        guard !records.isEmpty else { return }
+        _ = try log.append(records.map { r in
+            let id = EventID(derivedFrom: "alert-record/\(r.alertID)/\(r.state.rawValue)")
+            return EventLog.Entry(key: RecordKey(high: id.high, low: id.low), time: r.at, payload: Array(r.json.utf8))
+        })
+    }
+
+    /// Notes that transitions reached the journal (or standard error).
+    public func markDelivered(_ records: [AlertRecord]) throws(EventLogError) {
+        guard !records.isEmpty else { return }
+        _ = try log.append(records.map { r in
+            let id = EventID(derivedFrom: "alert-delivered/\(r.alertID)/\(r.state.rawValue)")
+            var w = JSONWriter()
+            w.beginObject(); w.key("delivered"); w.string(r.alertID); w.key("state"); w.string(r.state.rawValue); w.endObject()
+            return EventLog.Entry(key: RecordKey(high: id.high, low: id.low), time: r.at, payload: Array(w.text.utf8))
+        })
+    }
+
+    public func close() throws(EventLogError) { try log.close() }
+
+    /// Everything the alert log holds, in order; readable while raqamd runs.
+    public static func read(stateDirectory: String) throws -> AlertHistory {
+        var history = AlertHistory()
+        var delivered: Set<String> = []
+        let reader = EventLogReader(directory: directory(stateDirectory))
+        _ = try reader.scan { r in
+            guard let json = try? JSONParser.parse(Array(r.payload)) else { return true }
+            if case .object(let members) = json, let d = members.first(where: { $0.key == "delivered" }), case .string(let id) = d.value,
+               let s = members.first(where: { $0.key == "state" }), case .string(let state) = s.value {
+                delivered.insert(id + "/" + state)
+            } else if let record = AlertRecord(json: json) {
+                history.records.append(record)
+            }
+            return true
+        }
+        history.undelivered = history.records.filter { !delivered.contains($0.alertID + "/" + $0.state.rawValue) }
+        return history
+    }
+}
+
+/// The alert log read back.
+public struct AlertHistory: Sendable {
+    public init() {}
+
+    /// Every transition, oldest first.
+    public var records: [AlertRecord] = []
+    /// Transitions recorded but not marked delivered: to send again.
+    public var undelivered: [AlertRecord] = []
+
+    /// The latest transition of each alert (rule, entity).
+    public var latest: [AlertIdentity: AlertRecord] {
+        var out: [AlertIdentity: AlertRecord] = [:]
+        for r in records { out[AlertIdentity(rule: r.rule, entity: r.entity)] = r }
+        return out
+    }
+}
+
+/// An alert's identity: one rule about one entity.
+public struct AlertIdentity: Hashable, Sendable {
+    public var rule: String
+    public var entity: EntityKey
+
+    public init(rule: String, entity: EntityKey) {
+        self.rule = rule
+        self.entity = entity
+    }
+}
