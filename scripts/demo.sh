@@ -58,6 +58,8 @@ for month in 2020-10 2020-11 2020-12 2021-01 2021-02 2021-03 2021-04 2021-05 202
     grep -F "\"occurred_at\":\"$month-" "$dir/h1-2021.ndjson" > "$dir/month.ndjson" || true
     appended=$(ctl append "$dir/month.ndjson")
     count=$(wc -l < "$dir/month.ndjson")
+    # Acknowledgements wait for the disk only: wait until raqamd has evaluated and delivered.
+    ctl status --wait > /dev/null
     # journald files entries asynchronously: read until the count settles.
     previous=-1
     for _ in $(seq 1 20); do

@@ -1,22 +1,33 @@
 import ArgumentParser
 import Foundation
-import RaqamDaemon
+import RaqamEngine
 import RaqamModel
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Ask the running raqamd for its position, firing and pending alerts, rules and clock.",
-        discussion: "Exits 74 when no raqamd listens on --socket."
+        discussion: """
+            position is the last acknowledged (durable) event, evaluated the last one the \
+            evaluator has folded (acknowledgements do not wait for evaluation); owed and \
+            degraded say when alert delivery is failing and being retried. --wait first waits \
+            (up to 60 s) until everything acknowledged is evaluated and delivered. Exits 74 \
+            when no raqamd listens on --socket, 1 when --wait timed out.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
+    @Flag(help: "Wait until raqamd has evaluated and delivered everything acknowledged so far.") var wait = false
 
     func run() throws {
         guard let daemon = DaemonClient(path: global.socketPath) else {
             printError("raqamctl: no raqamd listens on \(global.socketPath)")
             throw Exit.ioError
+        }
+        if wait, let synced = try daemon.exchange([Array("sync".utf8)[...]]).first, synced.hasPrefix("error ") {
+            printError("raqamctl: \(synced.dropFirst(6))")
+            throw Exit.findings
         }
         let reply = try daemon.exchange([Array("status".utf8)[...]]).first ?? ""
         if output == .json { print(reply); return }
@@ -25,6 +36,7 @@ struct StatusCommand: ParsableCommand {
             switch v {
             case .number(_, _, let text): print("\(k.padding(toLength: 9, withPad: " ", startingAt: 0))  \(text)")
             case .string(let t): print("\(k.padding(toLength: 9, withPad: " ", startingAt: 0))  \(t)")
+            case .null where k == "degraded": print("\(k.padding(toLength: 9, withPad: " ", startingAt: 0))  no")
             default: break
             }
         }
@@ -58,7 +70,8 @@ struct AlertsCommand: ParsableCommand {
         commandName: "alerts",
         abstract: "What raqamd reported: the alert log's transitions, or the alerts firing now.",
         discussion: """
-            Reads <state-dir>/alerts/ (no daemon needed; safe while it runs). Without flags: \
+            Reads <state-dir>/alerts/ (no daemon needed; safe while it runs; when raqamd listens \
+            on --socket, after it has evaluated what it acknowledged). Without flags: \
             the latest transition of every alert. --firing: only alerts whose latest \
             transition is firing. --history: every transition, oldest first. -o json prints \
             {alert_id, rule, subject, name, scope, region, severity, state, active_since, at, \
@@ -72,6 +85,10 @@ struct AlertsCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output format: table, json, ndjson or csv.") var output: OutputFormat = .table
 
     func run() throws {
+        // Read after write: when raqamd runs, let it finish evaluating what it acknowledged.
+        if let daemon = DaemonClient(path: global.socketPath), let synced = try? daemon.exchange([Array("sync".utf8)[...]]).first, synced.hasPrefix("error ") {
+            printError("raqamctl: raqamd has not caught up (\(synced.dropFirst(6))); showing the alert log as it is")
+        }
         guard FileManager.default.fileExists(atPath: AlertLog.directory(global.stateDirectory)) else {
             printError("raqamctl: no alert log in \(global.stateDirectory) (raqamd has not run there)")
             throw Exit.ioError

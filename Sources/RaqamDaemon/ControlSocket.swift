@@ -1,4 +1,3 @@
-import EventLog
 import Foundation
 import Glibc
 public import Logging
@@ -52,13 +51,17 @@ public final class ControlSocket: Sendable {
     }
 
     /// Accepts connections until `stop()`; blocks the calling thread.
-    public func serve() {
+    /// - Throws: `DaemonError` when accepting fails for another reason than a stop (EMFILE:
+    ///   out of file descriptors, say): intake is dead, and raqamd must not stay "ready".
+    public func serve() throws {
         while !stopped.load(ordering: .acquiring) {
             let fd = accept(listener, nil, nil)
             if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
             if fd < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                return  // the listener was shut down
+                let code = errno
+                if code == EINTR || code == ECONNABORTED { continue }
+                if stopped.load(ordering: .acquiring) { return }  // the listener was shut down
+                throw DaemonError("the control socket \(path) stopped accepting connections: accept: \(String(cString: strerror(code))) (errno \(code)); raqamd stops so that it is restarted (Restart= in the unit) rather than stay ready without intake")
             }
             slots.wait()
             connections.withLock { _ = $0.insert(fd) }
@@ -131,55 +134,61 @@ public final class ControlSocket: Sendable {
             switch command {
             case "": continue
             case "status":
+                guard reply(fd, Self.statusJSON(core.status)) else { return false }
+            case "sync":
+                let done = core.waitUntilEvaluated(seconds: 60)
                 let s = core.status
-                guard reply(fd, #"{"position":\#(s.position),"firing":\#(s.firing),"pending":\#(s.pending),"rules":\#(s.rules),"clock":"\#(s.clock.rawValue)"}"#) else { return false }
+                guard reply(fd, done ? "ok \(s.evaluated)" : "error \(n): sync: not caught up after 60 s (evaluated \(s.evaluated) of \(s.position)\(s.degraded.map { "; \($0)" } ?? ""))") else { return false }
             case "reload":
                 let problems = core.reload()
                 guard reply(fd, problems.isEmpty ? "ok reloaded" : "error " + problems.joined(separator: "; ")) else { return false }
             case "quit":
                 return false
             default:
-                guard reply(fd, "error \(n): unknown command '\(command)'; send an event (a JSON object), status, reload or quit") else { return false }
+                guard reply(fd, "error \(n): unknown command '\(command)'; send an event (a JSON object), status, sync, reload or quit") else { return false }
             }
         }
         return true
     }
 
-    /// Validates a batch, appends the valid events (durably), and returns one reply line per
-    /// input line: `ok SEQ`, `duplicate SEQ` or `error LINE: problem`.
+    /// Hands a batch to the ingest pipeline (line by line: the valid events are appended
+    /// durably, the others refused) and returns one reply line per input line: `ok SEQ`,
+    /// `duplicate SEQ`, or `error LINE: problem` (`error LINE: conflict: …` for an id stored
+    /// with other content).
     func append(_ batch: [(Int, ArraySlice<UInt8>)]) -> String {
-        var replies = [String](repeating: "", count: batch.count)
-        var events: [Event] = []
-        var positions: [Int] = []
-        var lines: [Int] = []
-        for (k, (n, text)) in batch.enumerated() {
-            switch EventDecoder.decode(line: Array(text)) {
-            case .event(let e):
-                events.append(e)
-                positions.append(k)
-                lines.append(n)
-            case .invalid(let issues):
-                replies[k] = "error " + issues.map { "\(n): \($0.field.map { "\($0): " } ?? "")\($0.message)" }.joined(separator: "; ")
-            }
+        let lines = batch.map { InputLine(number: $0.0, bytes: Array($0.1)) }
+        do {
+            return try core.submit(lines).map(Self.reply(for:)).joined(separator: "\n")
+        } catch {
+            return lines.map { "error \($0.number): not appended: \(error)" }.joined(separator: "\n")
         }
-        // Unknown subjects, events far in the future: refused line by line, the rest goes in.
-        let issues = core.store.contextIssues(events, lines: lines)
-        let bad = Set(issues.compactMap(\.line))
-        for issue in issues {
-            if let line = issue.line, let k = batch.firstIndex(where: { $0.0 == line }) {
-                replies[k] = "error \(line): \(issue.field.map { "\($0): " } ?? "")\(issue.message)"
-            }
+    }
+
+    /// The `status` reply: one JSON object.
+    static func statusJSON(_ s: DaemonCore.Status) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("position"); w.integer(s.position)
+        w.key("evaluated"); w.integer(s.evaluated)
+        w.key("firing"); w.integer(s.firing)
+        w.key("pending"); w.integer(s.pending)
+        w.key("rules"); w.integer(s.rules)
+        w.key("clock"); w.string(s.clock.rawValue)
+        w.key("owed"); w.integer(s.owed)
+        w.key("degraded"); if let d = s.degraded { w.string(d) } else { w.null() }
+        w.endObject()
+        return w.text
+    }
+
+    /// The reply line of one result (docs/control-socket.md).
+    static func reply(for result: LineResult) -> String {
+        switch result.outcome {
+        case .stored(let seq): "ok \(seq)"
+        case .duplicate(let seq): "duplicate \(seq)"
+        case .conflict(_, let issue): "error \(result.line): \(issue.message)"
+        case .refused(let issues): "error " + issues.map { "\(result.line): \($0.field.map { "\($0): " } ?? "")\($0.message)" }.joined(separator: "; ")
+        case .notAppended: "error \(result.line): not appended"
         }
-        let keep = events.indices.filter { !bad.contains(lines[$0]) }
-        if !keep.isEmpty {
-            do {
-                let appended = try core.ingest(keep.map { events[$0] }, lines: keep.map { lines[$0] })
-                for (j, a) in zip(keep, appended) { replies[positions[j]] = (a.isDuplicate ? "duplicate " : "ok ") + String(a.seq) }
-            } catch {
-                for j in keep { replies[positions[j]] = "error \(lines[j]): not appended: \(error)" }
-            }
-        }
-        return replies.joined(separator: "\n")
     }
 
     func reply(_ fd: Int32, _ text: String) -> Bool {

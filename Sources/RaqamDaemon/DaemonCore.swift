@@ -1,9 +1,9 @@
-public import EventLog
 import Foundation
 public import Journal
 public import Logging
 import Projections
-public import RaqamModel
+import RaqamEngine
+import RaqamModel
 public import RaqamStore
 public import Rules
 import Synchronization
@@ -15,130 +15,211 @@ import Synchronization
 /// The same `AlertTimeline` that `raqamctl lagging` uses: the daemon and the CLI agree.
 public final class DaemonCore: Sendable {
     public let configuration: DaemonConfiguration
-    public let store: EventStore
-    let alertLog: AlertLog
+    public let store: FileEventStore
+    /// The one ingest pipeline, over `store`.
+    public let ingest: Ingest
     let journal: Journal
     let logger: Logger
 
     /// Everything that changes, behind one lock (the reader too: it caches mapped segments).
     struct State {
         var reader: StoredEventReader
-        var timeline: AlertTimeline
+        var engine: EngineState
         var delivery: AlertDelivery
-        var position: UInt64 = 0
+        /// The alert log; nil after a failed write, until the next try opens it again.
+        var alertLog: AlertLog?
+        /// Transitions not yet in the alert log and the journal (a write failed): kept, in
+        /// order, and retried by the evaluator with backoff; never dropped.
+        var owed: [AlertRecord] = []
+        /// Why delivery is failing, while it is.
+        var deliveryProblem: String?
     }
     private let state: Mutex<State>
     public let clock: EvaluationClock
 
     /// What `status` reports.
     public struct Status: Sendable {
+        /// The seq of the last acknowledged (durable) event.
         public var position: UInt64
+        /// The seq of the last event the evaluator has folded and evaluated.
+        public var evaluated: UInt64
         public var firing: Int
         public var pending: Int
         public var rules: Int
         public var clock: EvaluationClock
+        /// Transitions waiting for the alert log and the journal, and why (nil: none).
+        public var owed: Int
+        public var degraded: String?
     }
 
-    /// Opens the log (taking its writer lock) and the alert log, loads the rules, folds the
-    /// whole log and brings the journal in line with the alerts active now: undelivered
+    /// Wakes the evaluator: the log advanced, or a retry is due.
+    private let wake = DispatchSemaphore(value: 0)
+    /// Set when raqamd stops: the evaluator finishes what is acknowledged and returns.
+    private let stopping = Atomic<Bool>(false)
+    /// Broadcast whenever the evaluator caught up, for `waitUntilEvaluated`.
+    private let progress = NSCondition()
+
+    /// The position and time of the last engine snapshot written (or found at start-up).
+    private let lastSnapshot: Mutex<(position: UInt64, monotonicMicros: Int64)>
+    /// Where raqamd keeps engine snapshots.
+    let snapshots: EngineSnapshotStore
+
+    /// Opens the log (taking its writer lock) and the alert log, loads the rules, restores the
+    /// newest engine snapshot taken under the same rules (or starts empty), folds the log's
+    /// tail after it, and brings the journal in line with the alerts active now: undelivered
     /// transitions are sent again, and what changed while raqamd was down is reported once.
     public init(configuration: DaemonConfiguration, journal: Journal, logger: Logger) throws {
         self.configuration = configuration
         self.journal = journal
         self.logger = logger
-        let rules = try Self.loadRules(configuration.rules)
-        store = try EventStore(stateDirectory: configuration.stateDirectory)
-        for line in store.log.recovery.lines {
+        let rules = try RuleSources.load(configuration.rules)
+        store = try FileEventStore(stateDirectory: configuration.stateDirectory)
+        ingest = Ingest(store: store)
+        for line in store.recoveryNotes {
             logger.notice("\(line)", metadata: ["message.id": "\(MessageID.logRecovered)"])
         }
-        alertLog = try AlertLog(stateDirectory: configuration.stateDirectory)
-        clock = try DaemonConfiguration.resolvedClock(configuration.clock, stateDirectory: configuration.stateDirectory)
+        let alertLog = try AlertLog(stateDirectory: configuration.stateDirectory)
+        clock = try EvaluationClock.resolved(configuration.clock, stateDirectory: configuration.stateDirectory)
+        snapshots = EngineSnapshotStore(stateDirectory: configuration.stateDirectory)
         let reader = StoredEventReader(stateDirectory: configuration.stateDirectory)
         let history = try AlertLog.read(stateDirectory: configuration.stateDirectory)
         // Transitions recorded but not known to have reached the journal: at least once.
         for r in history.undelivered { journal.send(r.journalEntry) }
         try alertLog.markDelivered(history.undelivered)
 
-        let folded = try Self.fold(rules: rules, clock: clock, interval: configuration.evaluationInterval, reader: reader)
+        let started = Self.monotonicMicros()
+        let start = Self.startingState(rules: rules, clock: clock, interval: configuration.evaluationInterval,
+                                       reader: reader, snapshots: snapshots, logger: logger)
+        let folded = try Self.fold(start, reader: reader)
         var delivery = AlertDelivery(history: history)
-        let records = delivery.reconcile(firing: folded.firing, at: folded.at, eventSeq: folded.position)
-        state = Mutex(State(reader: reader, timeline: folded.timeline, delivery: delivery, position: folded.position))
-        try deliver(records)
-        logger.info("raqamd ready: \(folded.position) events, \(rules.rules.count) rules, \(folded.firing.count) alerts firing, \(clock.rawValue) clock",
-                    metadata: ["event.seq": "\(folded.position)"])
+        let records = delivery.reconcile(firing: folded.firing, at: folded.at, eventSeq: folded.engine.position)
+        var initial = State(reader: reader, engine: folded.engine, delivery: delivery, alertLog: alertLog)
+        Self.deliver(records, in: &initial, journal: journal, logger: logger, stateDirectory: configuration.stateDirectory)
+        state = Mutex(initial)
+        lastSnapshot = Mutex((start.position, Self.monotonicMicros()))
+        let from = start.position > 0 ? "from the engine snapshot at seq \(start.position) and \(folded.engine.position - start.position) events after it" : "from the whole log"
+        logger.info("raqamd ready: \(folded.engine.position) events (\(from), \((Self.monotonicMicros() - started) / 1000) ms), \(rules.rules.count) rules, \(folded.firing.count) alerts firing, \(clock.rawValue) clock",
+                    metadata: ["event.seq": "\(folded.engine.position)"])
     }
 
-    /// The whole log folded under `rules` up to now (the wall clock's, or the latest event's
-    /// with the events clock), and the alerts firing then: what start-up and a reload compare
-    /// with what the journal was told.
-    static func fold(rules: RuleSet, clock: EvaluationClock, interval: Int64, reader: StoredEventReader)
-        throws -> (timeline: AlertTimeline, position: UInt64, firing: [AlertReport], at: Int64) {
-        var timeline = AlertTimeline(rules: rules, clock: clock, interval: interval)
-        var position: UInt64 = 0
-        _ = try reader.scan { e in
-            _ = timeline.apply(e)
-            position = e.seq
-            return true
-        }
-        let at = clock == .wall ? max(wallNow(), timeline.now ?? 0) : (timeline.now ?? 0)
-        _ = timeline.advance(to: at)
-        _ = timeline.flush()
-        let firing = timeline.evaluator.active(in: timeline.projections, at: at, includePending: false)
-        return (timeline, position, firing, at)
+    /// The newest engine snapshot taken under these rules, clock and step, or an empty engine.
+    static func startingState(rules: RuleSet, clock: EvaluationClock, interval: Int64, reader: StoredEventReader,
+                              snapshots: EngineSnapshotStore, logger: Logger) -> EngineState {
+        var notices: [String] = []
+        let found = snapshots.newest(rules: rules, clock: clock, interval: interval, recordedAt: reader.recordedAt(seq:), notices: &notices)
+        for n in notices { logger.warning("\(n)") }
+        return found ?? EngineState(rules: rules, clock: clock, interval: interval)
+    }
+
+    /// `start` with the log after it folded and evaluated at now (the wall clock's, or the
+    /// latest event's with the events clock), and the alerts firing then: what start-up and a
+    /// reload compare with what the journal was told.
+    static func fold(_ start: EngineState, reader: StoredEventReader) throws -> (engine: EngineState, firing: [AlertReport], at: Int64) {
+        var engine = start
+        try AlertFold.fold(&engine, from: reader)
+        let at = engine.timeline.clock == .wall ? max(wallNow(), engine.timeline.now ?? 0) : (engine.timeline.now ?? 0)
+        AlertFold.evaluate(&engine, at: at)
+        let firing = engine.timeline.evaluator.active(in: engine.timeline.projections, at: at, includePending: false)
+        return (engine, firing, at)
     }
 
     static func wallNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
 
-    static func loadRules(_ paths: [String]) throws -> RuleSet {
-        var files: [(path: String, text: String)] = []
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw RuleErrors(errors: [RuleError(file: path, line: 1, column: 1, message: "no such file or folder")])
+    static func monotonicMicros() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1000) }
+
+    /// Delivers what is owed, then `records`: each written to the alert log (durably), sent to
+    /// the journal, then marked delivered. When a write fails (a full disk, say) the records
+    /// stay owed, in order, the problem shows in `status` and `STATUS=`, and the evaluator
+    /// retries with backoff; a transition counts as reported only once the alert log holds it
+    /// and the journal took it. A retry after the journal took it sends it again with the same
+    /// alert id (at least once).
+    static func deliver(_ records: [AlertRecord], in s: inout State, journal: Journal, logger: Logger, stateDirectory: String) {
+        s.owed += records
+        guard !s.owed.isEmpty else { return }
+        do {
+            if s.alertLog == nil { s.alertLog = try AlertLog(stateDirectory: stateDirectory) }
+            try s.alertLog!.record(s.owed)
+            for r in s.owed { journal.send(r.journalEntry) }
+            try s.alertLog!.markDelivered(s.owed)
+            if s.deliveryProblem != nil {
+                logger.notice("alert delivery works again: \(s.owed.count) owed transitions delivered")
             }
-            let names = isDirectory.boolValue
-                ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { path + "/" + $0 }
-                : [path]
-            for name in names {
-                guard let text = try? String(contentsOfFile: name, encoding: .utf8) else {
-                    throw RuleErrors(errors: [RuleError(file: name, line: 1, column: 1, message: "cannot read it as UTF-8 text")])
-                }
-                files.append((name, text))
+            s.owed = []
+            s.deliveryProblem = nil
+        } catch {
+            if s.deliveryProblem == nil {
+                logger.error("alert delivery failed: \(error); \(s.owed.count) transitions are kept and retried until it works again")
             }
+            s.deliveryProblem = "\(error)"
+            // Open the alert log again at the next try: a failed write can leave the writer refusing appends.
+            s.alertLog = nil
         }
-        return try RuleSet.load(files: files).get()
     }
 
-    /// Writes transitions to the alert log (durably), sends them, marks them delivered.
-    func deliver(_ records: [AlertRecord]) throws {
-        guard !records.isEmpty else { return }
-        try alertLog.record(records)
-        for r in records { journal.send(r.journalEntry) }
-        try alertLog.markDelivered(records)
+    func deliver(_ records: [AlertRecord], in s: inout State) {
+        Self.deliver(records, in: &s, journal: journal, logger: logger, stateDirectory: configuration.stateDirectory)
     }
 
-    /// Validates and appends a batch (all or nothing), then folds and evaluates what the log
-    /// holds after it. Returns each event's seq and whether it was a duplicate.
-    public func ingest(_ events: [Event], lines: [Int]? = nil) throws(StoreError) -> [EventLog.Appended] {
-        let appended = try store.append(events, lines: lines)
-        do { try catchUp() } catch { logger.error("evaluation after an append failed: \(error)") }
-        return appended
+    /// Validates and appends a batch of lines through the ingest pipeline, line by line (the
+    /// good ones are stored, the bad ones refused), and returns one result per line once the
+    /// stored ones are durable. Evaluation and delivery follow on the evaluator's thread, in
+    /// log order: the acknowledgement waits for the disk only.
+    public func submit(_ lines: [InputLine]) throws(StoreError) -> [LineResult] {
+        let results = try ingest.submit(lines, policy: .perLine)
+        wake.signal()
+        return results
     }
 
     /// Folds the records after the last one folded, evaluates what they touched and delivers
-    /// the transitions.
+    /// the transitions (and what is owed from before).
     func catchUp() throws {
         try state.withLock { s in
-            var reports: [AlertReport] = []
-            var position = s.position
-            _ = try s.reader.scan(from: s.position + 1) { e in
-                reports += s.timeline.apply(e)
-                position = e.seq
-                return true
+            var reports = try AlertFold.fold(&s.engine, from: s.reader)
+            reports += AlertFold.evaluate(&s.engine, at: s.engine.timeline.now ?? 0)
+            deliver(s.delivery.records(for: reports, eventSeq: s.engine.position), in: &s)
+        }
+        progress.lock()
+        progress.broadcast()
+        progress.unlock()
+    }
+
+    /// The evaluator: folds and evaluates each time the log advances, retries owed
+    /// transitions with backoff (50 ms doubling to 30 s), and returns once `stopEvaluating()`
+    /// was called and what was acknowledged before it is evaluated. Blocks its thread.
+    public func evaluationLoop() {
+        var backoff = 0.05
+        while true {
+            let stop = stopping.load(ordering: .acquiring)
+            do { try catchUp() } catch { logger.error("evaluation failed: \(error)") }
+            if stop { return }
+            if state.withLock({ !$0.owed.isEmpty }) {
+                _ = wake.wait(timeout: .now() + backoff)
+                backoff = min(backoff * 2, 30)
+            } else {
+                backoff = 0.05
+                wake.wait()
             }
-            s.position = position
-            reports += s.timeline.flush()
-            try deliver(s.delivery.records(for: reports, eventSeq: position))
+        }
+    }
+
+    /// Asks the evaluator to finish: one last catch-up, then `evaluationLoop` returns.
+    public func stopEvaluating() {
+        stopping.store(true, ordering: .releasing)
+        wake.signal()
+    }
+
+    /// Waits until the evaluator has folded every event acknowledged so far and nothing is
+    /// owed, at most `seconds`. True when it has.
+    public func waitUntilEvaluated(seconds: Double) -> Bool {
+        let target = store.lastSeq
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        progress.lock()
+        defer { progress.unlock() }
+        while true {
+            let done = state.withLock { $0.engine.position >= target && $0.owed.isEmpty }
+            if done { return true }
+            wake.signal()
+            if !progress.wait(until: deadline) { return state.withLock { $0.engine.position >= target && $0.owed.isEmpty } }
         }
     }
 
@@ -146,37 +227,45 @@ public final class DaemonCore: Sendable {
     /// clock, time moves with events).
     public func tick() throws {
         guard clock == .wall else { return }
-        try state.withLock { s in
-            let reports = s.timeline.advance(to: max(Self.wallNow(), s.timeline.now ?? 0)) + s.timeline.flush()
-            try deliver(s.delivery.records(for: reports, eventSeq: s.position))
+        state.withLock { s in
+            let reports = AlertFold.evaluate(&s.engine, at: max(Self.wallNow(), s.engine.timeline.now ?? 0))
+            deliver(s.delivery.records(for: reports, eventSeq: s.engine.position), in: &s)
         }
     }
 
     /// Loads the rule files again. A broken set is refused (each problem logged with
-    /// MESSAGE_ID rules-rejected) and the old rules keep running; a good one replaces them:
-    /// the log is folded again under the new rules and the journal brought in line.
+    /// MESSAGE_ID rules-rejected) and the old rules keep running. A set with the same text
+    /// (the same fingerprint) changes nothing. A changed one is folded over the log on the
+    /// calling thread without the lock, while appends and evaluation go on under the old
+    /// rules; then, under the lock, the events that came meanwhile are folded too and the new
+    /// timeline replaces the old at once, and the journal is brought in line.
     /// - Returns: the problems, empty when the new rules took effect.
     @discardableResult
     public func reload() -> [String] {
         let rules: RuleSet
-        do {
-            rules = try Self.loadRules(configuration.rules)
-        } catch let e as RuleErrors {
-            for p in e.errors {
-                logger.error("rules rejected: \(p)", metadata: ["message.id": "\(MessageID.rulesRejected)", "rules.file": "\(p.file)", "rules.line": "\(p.line)"])
-            }
-            return e.errors.map(\.description)
+        do throws(RuleSources.Failure) {
+            rules = try RuleSources.load(configuration.rules)
         } catch {
-            logger.error("rules rejected: \(error)", metadata: ["message.id": "\(MessageID.rulesRejected)"])
-            return ["\(error)"]
+            for p in error.problems {
+                logger.error("rules rejected: \(p)", metadata: ["message.id": "\(MessageID.rulesRejected)"])
+            }
+            return error.problems
+        }
+        if state.withLock({ $0.engine.timeline.evaluator.rules.fingerprint }) == rules.fingerprint {
+            logger.notice("rules reloaded: \(rules.rules.count) rules from \(configuration.rules.joined(separator: ", ")), unchanged",
+                          metadata: ["message.id": "\(MessageID.rulesReloaded)"])
+            return []
         }
         do {
+            let reader = StoredEventReader(stateDirectory: configuration.stateDirectory)
+            var engine = Self.startingState(rules: rules, clock: clock, interval: configuration.evaluationInterval,
+                                            reader: reader, snapshots: snapshots, logger: logger)
+            try AlertFold.fold(&engine, from: reader)
             try state.withLock { s in
-                let folded = try Self.fold(rules: rules, clock: clock, interval: configuration.evaluationInterval, reader: s.reader)
-                let records = s.delivery.reconcile(firing: folded.firing, at: folded.at, eventSeq: folded.position)
-                s.timeline = folded.timeline
-                s.position = folded.position
-                try deliver(records)
+                let folded = try Self.fold(engine, reader: reader)
+                let records = s.delivery.reconcile(firing: folded.firing, at: folded.at, eventSeq: folded.engine.position)
+                s.engine = folded.engine
+                deliver(records, in: &s)
             }
         } catch {
             logger.error("reload failed: \(error)", metadata: ["message.id": "\(MessageID.rulesRejected)"])
@@ -187,19 +276,47 @@ public final class DaemonCore: Sendable {
         return []
     }
 
-    public var status: Status {
-        state.withLock { s in
-            let active = s.timeline.evaluator.activeCounts
-            return Status(position: s.position, firing: active.firing, pending: active.pending, rules: s.timeline.evaluator.rules.rules.count, clock: clock)
+    /// Writes an engine snapshot when `snapshot_every` events came since the last one, or
+    /// `snapshot_interval` passed with any event: the state is copied under the lock (a value:
+    /// O(1)) and written without it. Called at each wall-clock check.
+    public func snapshotIfDue() {
+        let now = Self.monotonicMicros()
+        let due: EngineState? = state.withLock { s in
+            let last = lastSnapshot.withLock { $0 }
+            let grown = s.engine.position - min(s.engine.position, last.position)
+            guard grown > 0 else { return nil }
+            let byCount = configuration.snapshotEvery > 0 && grown >= UInt64(configuration.snapshotEvery)
+            let byTime = configuration.snapshotInterval > 0 && now - last.monotonicMicros >= configuration.snapshotInterval
+            return byCount || byTime ? s.engine : nil
+        }
+        guard let due else { return }
+        do {
+            let path = try snapshots.write(due)
+            lastSnapshot.withLock { $0 = (due.position, now) }
+            logger.info("wrote the engine snapshot \(path)", metadata: ["event.seq": "\(due.position)"])
+        } catch {
+            logger.error("cannot write an engine snapshot: \(error); the next start-up folds more of the log")
         }
     }
 
-    /// Makes everything durable and writes a projections snapshot (on SIGTERM).
+    public var status: Status {
+        state.withLock { s in
+            let active = s.engine.timeline.evaluator.activeCounts
+            return Status(position: max(store.lastSeq, s.engine.position), evaluated: s.engine.position, firing: active.firing, pending: active.pending,
+                          rules: s.engine.timeline.evaluator.rules.rules.count, clock: clock,
+                          owed: s.owed.count, degraded: s.deliveryProblem.map { "alert delivery retrying (\(s.owed.count) transitions owed): \($0)" })
+        }
+    }
+
+    /// Evaluates what was acknowledged, makes everything durable and writes an engine and a
+    /// projections snapshot (on SIGTERM).
     public func shutdown() throws {
+        try catchUp()
         try state.withLock { s in
             try store.close()
-            try alertLog.close()
-            try SnapshotStore(stateDirectory: configuration.stateDirectory).write(s.timeline.projections)
+            try s.alertLog?.close()
+            try snapshots.write(s.engine)
+            try SnapshotStore(stateDirectory: configuration.stateDirectory).write(s.engine.timeline.projections)
         }
     }
 }

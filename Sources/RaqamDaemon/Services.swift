@@ -4,16 +4,60 @@ public import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// Serves the control socket until the group shuts down.
+/// Serves the control socket until the group shuts down. Its work is the accept loop (on a
+/// thread of its own): when that fails, `run()` throws and the service group ends, so raqamd
+/// exits non-zero with the reason instead of staying "ready" without intake.
 struct ControlSocketService: Service {
     let socket: ControlSocket
 
     func run() async throws {
-        let thread = Thread { [socket] in socket.serve() }
-        thread.start()
-        // Sleeps until shutdown; then stops accepting (connections finish their current batch).
-        try? await gracefulShutdown()
-        socket.stop()
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                    let thread = Thread { [socket] in
+                        do {
+                            try socket.serve()
+                            done.resume()
+                        } catch {
+                            done.resume(throwing: error)
+                        }
+                    }
+                    thread.start()
+                }
+            } onGracefulShutdown: {
+                // Stops accepting; connections finish their current batch.
+                socket.stop()
+            }
+        } onCancel: {
+            socket.stop()
+        }
+    }
+}
+
+/// The evaluator: folds, evaluates and delivers after the log advances, on a thread of its
+/// own (its work is CPU-bound and must not hold a thread of the cooperative pool). On
+/// shutdown it evaluates what was acknowledged, then returns.
+struct EvaluatorService: Service {
+    let core: DaemonCore
+
+    func run() async throws {
+        // Stopped by a graceful shutdown (SIGTERM) and by a cancellation (another service failed).
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    let thread = Thread { [core] in
+                        core.evaluationLoop()
+                        done.resume()
+                    }
+                    thread.stackSize = 8 << 20
+                    thread.start()
+                }
+            } onGracefulShutdown: {
+                core.stopEvaluating()
+            }
+        } onCancel: {
+            core.stopEvaluating()
+        }
     }
 }
 
@@ -25,6 +69,7 @@ struct TickerService: Service {
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do { try core.tick() } catch { logger.error("evaluation failed: \(error)") }
+            core.snapshotIfDue()
             SystemdNotifier.notify("STATUS=" + core.statusLine)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .microseconds(core.configuration.checkInterval)) }
         }
@@ -54,7 +99,16 @@ struct ReloadService: Service {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
             SystemdNotifier.notify("RELOADING=1\nMONOTONIC_USEC=\(DispatchTime.now().uptimeNanoseconds / 1000)")
-            core.reload()
+            // A changed rule set is folded over the whole log: on a thread of its own, not on the
+            // cooperative pool, so the watchdog, the ticker and the socket keep running meanwhile.
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                let thread = Thread { [core] in
+                    core.reload()
+                    done.resume()
+                }
+                thread.stackSize = 8 << 20
+                thread.start()
+            }
             SystemdNotifier.notify("READY=1\nSTATUS=" + core.statusLine)
         }
     }
@@ -64,7 +118,9 @@ extension DaemonCore {
     /// `STATUS=`: position and alerts, as `systemctl status raqamd` shows it.
     public var statusLine: String {
         let s = status
-        return "\(s.position) events; \(s.firing) alerts firing, \(s.pending) pending; \(s.rules) rules; \(s.clock.rawValue) clock"
+        let evaluated = s.evaluated == s.position ? "" : " (\(s.evaluated) evaluated)"
+        return "\(s.position) events\(evaluated); \(s.firing) alerts firing, \(s.pending) pending; \(s.rules) rules; \(s.clock.rawValue) clock"
+            + (s.degraded.map { "; DEGRADED: \($0)" } ?? "")
     }
 }
 
@@ -79,7 +135,12 @@ public enum Daemon {
         SystemdNotifier.notify("READY=1\nSTATUS=" + core.statusLine)
         let group = ServiceGroup(configuration: .init(
             services: [
-                .init(service: ControlSocketService(socket: socket)),
+                // Shut down in reverse order: intake first, the evaluator (which finishes what
+                // was acknowledged) last.
+                .init(service: EvaluatorService(core: core)),
+                // Intake that fails shuts the group down gracefully (the evaluator finishes what
+                // was acknowledged), then raqamd exits non-zero with the reason.
+                .init(service: ControlSocketService(socket: socket), failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: TickerService(core: core, logger: logger)),
                 .init(service: WatchdogService()),
                 .init(service: ReloadService(core: core)),

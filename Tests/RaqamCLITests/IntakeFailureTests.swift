@@ -1,0 +1,52 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Intake that dies takes raqamd down loudly: with too few file descriptors for its clients,
+/// accept fails (EMFILE), the control socket service ends, and raqamd exits non-zero with the
+/// reason in the journal, instead of staying "ready" while nobody can report.
+@Suite(.serialized) struct IntakeFailureTests {
+    @Test func runningOutOfFileDescriptorsEndsRaqamdWithTheReasonInTheJournal() throws {
+        #expect(journaldRunning)
+        let dir = StateDirectory()
+        #expect(try run("raqamctl", ["init", "--state-dir", dir.path]).status == 0)
+        let config = dir.path + "/raqamd.yaml"
+        try "max_clients: 500\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let notify = NotifySocket(directory: dir.path)
+        let socketPath = dir.path + "/raqamd.sock"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        p.arguments = ["--nofile=48:48", buildDirectory.appendingPathComponent("raqamd").path, "--config", config,
+                       "--state-dir", dir.path, "--socket", socketPath, "--rules", DaemonProcessTests().districtRules]
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = notify.path
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let ready = notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }
+        #expect(ready.contains { $0.1.contains("READY=1") })
+        // More clients than descriptors; each holds its connection open.
+        var clients: [Int32] = []
+        defer { for fd in clients { close(fd) } }
+        for _ in 0..<80 where p.isRunning {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in let b = Array(socketPath.utf8); raw.copyBytes(from: b); raw[b.count] = 0 }
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+            clients.append(fd)
+        }
+        // raqamd ends by itself (the wait is bounded: the test fails rather than hangs).
+        var waited = 0
+        while p.isRunning && waited < 300 { usleep(100_000); waited += 1 }
+        #expect(!p.isRunning, "raqamd kept running without intake")
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0)
+        let entries = try journalEntries(["SYSLOG_IDENTIFIER=raqamd", "_PID=\(p.processIdentifier)", "PRIORITY=2"])
+        let messages = entries.compactMap { $0["MESSAGE"] as? String }
+        #expect(messages.contains { $0.contains("stopped accepting connections: accept: Too many open files") }, "\(messages)")
+    }
+}
