@@ -78,7 +78,7 @@ import Testing
         let end = events.last!.recordedAt.micros + 5 * Self.day
         var replay = AlertTimeline(rules: Self.rules, clock: clock)
         for e in events { _ = replay.apply(e) }
-        _ = replay.finish(at: end)
+        _ = replay.evaluate(at: end)
 
         var live = AlertTimeline(rules: Self.rules, clock: clock)
         var rng = SeededGenerator(seed: seed &+ 100)
@@ -97,7 +97,7 @@ import Testing
             }
             i = j
         }
-        _ = live.finish(at: end)
+        _ = live.evaluate(at: end)
         #expect(Self.state(live, at: end) == Self.state(replay, at: end))
         #expect(!Self.state(replay, at: end).isEmpty, "the history should leave some alert active")
     }
