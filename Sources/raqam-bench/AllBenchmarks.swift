@@ -6,7 +6,7 @@ import Foundation
 struct AllBenchmarks: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "all",
-        abstract: "Run every benchmark (the default): log and projections beside SQLite, rules, raqamd.",
+        abstract: "Run every benchmark (the default): log and projections beside SQLite, rules, raqamd, the engine's start-up and append.",
         discussion: """
             --quick is the smoke run of make test (about a minute: smaller sizes, and each \
             figure still a median after a warm-up); without it, the full sizes of \
@@ -29,5 +29,7 @@ struct AllBenchmarks: ParsableCommand {
         try rules.run()
         let daemon = try DaemonBenchmark.parse((quick ? ["--seconds", "2", "--runs", "5", "--rate", "500"] : []) + common)
         try daemon.run()
+        let engine = try EngineBenchmark.parse((quick ? ["--sizes", "3000", "--append-events", "20000", "--runs", "1"] : []) + common + ["--dir", dir])
+        try engine.run()
     }
 }

@@ -11,7 +11,7 @@ import Testing
         let r = try run("raqam-bench", ["--quick", "--json", "--dir", dir.path])
         #expect(r.status == 0, "\(r.stderr)")
         let objects = r.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(objects.map { $0["benchmark"] as? String } == ["log", "projections", "rules", "daemon"])
+        #expect(objects.map { $0["benchmark"] as? String } == ["log", "projections", "rules", "daemon", "engine"])
         func positive(_ o: [String: Any], _ keys: [String]) {
             for k in keys { #expect(((o[k] as? Double) ?? 0) > 0, "\(o["benchmark"] ?? "?"): \(k) = \(o[k] ?? "missing")") }
         }
@@ -28,5 +28,9 @@ import Testing
         positive(objects[2], ["full_pass_ms", "metrics_ms", "incremental_us"])
         positive(objects[3], ["p50_ms", "p99_ms", "rss_idle_mib", "rss_load_mib"])
         #expect(objects[3]["entries_found"] as? Double == 1.0)
+        let engine = try #require(objects[4]["results"] as? [[String: Any]])
+        #expect(engine.count == 2)
+        positive(engine[0], ["events", "replay_s", "full", "full_rss", "snapshot", "snapshot_rss", "reload", "lagging", "lagging_full", "tail_s"])
+        positive(engine[1], ["append_events", "append_per_s", "ceiling_per_s", "append_peak_mib"])
     }
 }
