@@ -11,7 +11,7 @@ mkdir -p .build-fuzz
 build() {  # name, module, sources…
     local name=$1 module=$2; shift 2
     rm -f ".build-fuzz/$name"
-    swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$module" "$@" -o ".build-fuzz/$name" 2>&1 \
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -package-name raqam -module-name "$module" "$@" -o ".build-fuzz/$name" 2>&1 \
         | grep -v "ld.gold: warning: Cannot export local symbol" || true
     [ -x ".build-fuzz/$name" ] || { echo "fuzz: building $name failed"; exit 1; }
 }
@@ -42,7 +42,7 @@ build_rule_parser() {
         -emit-module -emit-module-path "$out/Yams.swiftmodule" -c "$yams"/Yams/*.swift -o "$out/Yams.o" 2>&1 | grep -v warning || true
     for f in Sources/RaqamModel/*.swift Sources/Rules/*.swift Sources/Projections/*.swift; do
         case "$f" in */Replay.swift|*/SnapshotStore.swift) continue ;; esac
-        sed -E '/^(public )?import (RaqamModel|Projections|RaqamStore|EventLog)$/d' "$f" > "$src/$(basename "$(dirname "$f")")-$(basename "$f")"
+        sed -E '/^((public|package) )?import (RaqamModel|Projections|RaqamStore|EventLog)$/d' "$f" > "$src/$(basename "$(dirname "$f")")-$(basename "$f")"
     done
     build rule-parser RulesFuzz -I "$out" -I "$yams/CYaml/include" "$src"/*.swift "$out"/*.o fuzz/RuleParserFuzz.swift
 }
