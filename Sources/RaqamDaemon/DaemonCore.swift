@@ -29,8 +29,9 @@ public final class DaemonCore: Sendable {
         /// The alert log; nil after a failed write, until the next try opens it again.
         var alertLog: AlertLog?
         /// Transitions not yet in the alert log and the journal (a write failed): kept, in
-        /// order, and retried by the evaluator with backoff; never dropped.
-        var owed: [AlertRecord] = []
+        /// order, and retried by the evaluator with backoff; never dropped. `sent`: the
+        /// journal has it (only marking it delivered failed), so a retry does not send it twice.
+        var owed: [(record: AlertRecord, sent: Bool)] = []
         /// Why delivery is failing, while it is.
         var deliveryProblem: String?
     }
@@ -134,13 +135,17 @@ public final class DaemonCore: Sendable {
     /// and the journal took it. A retry after the journal took it sends it again with the same
     /// alert id (at least once).
     static func deliver(_ records: [AlertRecord], in s: inout State, journal: Journal, logger: Logger, stateDirectory: String) {
-        s.owed += records
+        s.owed += records.map { ($0, false) }
         guard !s.owed.isEmpty else { return }
         do {
             if s.alertLog == nil { s.alertLog = try AlertLog(stateDirectory: stateDirectory) }
-            try s.alertLog!.record(s.owed)
-            for r in s.owed { journal.send(r.journalEntry) }
-            try s.alertLog!.markDelivered(s.owed)
+            // Recording is idempotent (each record is keyed by its alert id and state).
+            try s.alertLog!.record(s.owed.map(\.record))
+            for i in s.owed.indices where !s.owed[i].sent {
+                journal.send(s.owed[i].record.journalEntry)
+                s.owed[i].sent = true
+            }
+            try s.alertLog!.markDelivered(s.owed.map(\.record))
             if s.deliveryProblem != nil {
                 logger.notice("alert delivery works again: \(s.owed.count) owed transitions delivered")
             }

@@ -10,9 +10,13 @@ public final class AlertLog: Sendable {
 
     public static func directory(_ stateDirectory: String) -> String { stateDirectory + "/alerts" }
 
+    /// Transitions are few and small (about 600 bytes with their delivered mark): a segment
+    /// holds some 400 of them, and a new one is made (and preallocated) as they come.
+    public static let segmentSize = 256 << 10
+
     /// Opens (or creates) the alert log of a state directory, taking its writer lock.
     public init(stateDirectory: String) throws(EventLogError) {
-        log = try EventLog(directory: Self.directory(stateDirectory), configuration: .init(segmentSize: 4 << 20))
+        log = try EventLog(directory: Self.directory(stateDirectory), configuration: .init(segmentSize: Self.segmentSize))
     }
 
     /// Appends transitions durably (one fdatasync). A transition already in the log (same

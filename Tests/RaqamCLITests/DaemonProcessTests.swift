@@ -49,10 +49,10 @@ final class DaemonProcess: @unchecked Sendable {  // driven by one test
     let notify: NotifySocket
     var socketPath: String { dir.path + "/raqamd.sock" }
 
-    init(rules: [String], watchdogUsec: Int? = nil, initialize: Bool = true) throws {
+    init(rules: [String], watchdogUsec: Int? = nil, initialize: Bool = true, start: Bool = true) throws {
         notify = NotifySocket(directory: dir.path)
         if initialize { _ = try run("raqamctl", ["init", "--state-dir", dir.path]) }
-        try start(rules: rules, watchdogUsec: watchdogUsec)
+        if start { try self.start(rules: rules, watchdogUsec: watchdogUsec) }
     }
 
     func start(rules: [String], watchdogUsec: Int? = nil) throws {
