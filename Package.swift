@@ -65,6 +65,8 @@ let package = Package(
         .target(name: "Scenario", dependencies: ["RaqamModel"], swiftSettings: strict),
         // systemd: sd_notify and (later) the journal, behind typed wrappers.
         .target(name: "Journal", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // A journal sink that keeps its entries: the test stand-in for the journal (STYLE.md 2).
+        .target(name: "InMemoryJournal", dependencies: ["Journal"], swiftSettings: strict),
         .target(
             name: "RaqamDaemon",
             dependencies: [
@@ -105,7 +107,7 @@ let package = Package(
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"], swiftSettings: strict),
         .testTarget(name: "RaqamModelTests", dependencies: ["RaqamModel"], swiftSettings: strict),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Projections", "RaqamModel", "RaqamTestSupport"], swiftSettings: strict),
-        .testTarget(name: "RaqamDaemonTests", dependencies: ["RaqamDaemon", "RaqamEngine", "Rules", "Projections", "RaqamModel", "Journal"], swiftSettings: strict),
+        .testTarget(name: "RaqamDaemonTests", dependencies: ["RaqamDaemon", "RaqamEngine", "InMemoryJournal", "RaqamStore", "RaqamTestSupport", "Rules", "Projections", "RaqamModel", "Journal"], swiftSettings: strict),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "RaqamTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "RaqamEngineTests", dependencies: ["RaqamEngine", "RaqamStore", "RaqamModel", "Rules", "Scenario", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "RaqamModel"], swiftSettings: strict),

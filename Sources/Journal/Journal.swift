@@ -1,15 +1,23 @@
 import Glibc
 import Synchronization
 
+/// Where journal entries are sent. raqamd's core takes one: `Journal` (journald, else standard
+/// error) in the daemon, an in-memory sink (`InMemoryJournal`) in tests.
+public protocol JournalSink: Sendable {
+    /// Sends an entry and says where it went.
+    @discardableResult
+    func send(_ entry: JournalEntry) -> Journal.Destination
+}
+
 /// Where journal entries go: journald when it listens, standard error otherwise.
 ///
 /// `sd_journal_sendv` returns 0 even when nothing listens on journald's socket, and an entry
 /// sent there is lost. So before each entry the journal checks the socket itself (a datagram
 /// connect: refused or missing means no journald) and, without one, writes the entry to
 /// standard error in a readable line. Thread-safe.
-public final class Journal: Sendable {
+public final class Journal: JournalSink {
     /// Where an entry went.
-    public enum Destination: Sendable, Equatable { case journald, stderr }
+    public enum Destination: Sendable, Equatable { case journald, stderr, memory }
 
     /// `SYSLOG_IDENTIFIER` of every entry.
     public let identifier: String

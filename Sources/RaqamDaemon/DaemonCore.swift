@@ -18,7 +18,9 @@ public final class DaemonCore: Sendable {
     public let store: FileEventStore
     /// The one ingest pipeline, over `store`.
     public let ingest: Ingest
-    let journal: Journal
+    let journal: any JournalSink
+    /// The wall clock, µs: what the wall clock's evaluations are made at (a test passes its own).
+    let wallClock: @Sendable () -> Int64
     let logger: Logger
 
     /// Everything that changes, behind one lock (the reader too: it caches mapped segments).
@@ -69,9 +71,11 @@ public final class DaemonCore: Sendable {
     /// newest engine snapshot taken under the same rules (or starts empty), folds the log's
     /// tail after it, and brings the journal in line with the alerts active now: undelivered
     /// transitions are sent again, and what changed while raqamd was down is reported once.
-    public init(configuration: DaemonConfiguration, journal: Journal, logger: Logger) throws {
+    public init(configuration: DaemonConfiguration, journal: any JournalSink, logger: Logger,
+                wallClock: @escaping @Sendable () -> Int64 = { wallClockMicros() }) throws {
         self.configuration = configuration
         self.journal = journal
+        self.wallClock = wallClock
         self.logger = logger
         let rules = try RuleSources.load(configuration.rules)
         store = try FileEventStore(stateDirectory: configuration.stateDirectory)
@@ -91,7 +95,7 @@ public final class DaemonCore: Sendable {
         let started = Self.monotonicMicros()
         let start = Self.startingState(rules: rules, clock: clock, interval: configuration.evaluationInterval,
                                        reader: reader, snapshots: snapshots, logger: logger)
-        let folded = try Self.fold(start, reader: reader)
+        let folded = try Self.fold(start, reader: reader, now: wallClock())
         var delivery = AlertDelivery(history: history)
         let records = delivery.reconcile(firing: folded.firing, at: folded.at, eventSeq: folded.engine.position)
         var initial = State(reader: reader, engine: folded.engine, delivery: delivery, alertLog: alertLog)
@@ -115,16 +119,14 @@ public final class DaemonCore: Sendable {
     /// `start` with the log after it folded and evaluated at now (the wall clock's, or the
     /// latest event's with the events clock), and the alerts firing then: what start-up and a
     /// reload compare with what the journal was told.
-    static func fold(_ start: EngineState, reader: StoredEventReader) throws -> (engine: EngineState, firing: [AlertReport], at: Int64) {
+    static func fold(_ start: EngineState, reader: StoredEventReader, now: Int64) throws -> (engine: EngineState, firing: [AlertReport], at: Int64) {
         var engine = start
         try AlertFold.fold(&engine, from: reader)
-        let at = engine.timeline.clock == .wall ? max(wallNow(), engine.timeline.now ?? 0) : (engine.timeline.now ?? 0)
+        let at = engine.timeline.clock == .wall ? max(now, engine.timeline.now ?? 0) : (engine.timeline.now ?? 0)
         AlertFold.evaluate(&engine, at: at)
         let firing = engine.timeline.evaluator.active(in: engine.timeline.projections, at: at, includePending: false)
         return (engine, firing, at)
     }
-
-    static func wallNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
 
     static func monotonicMicros() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1000) }
 
@@ -134,7 +136,7 @@ public final class DaemonCore: Sendable {
     /// retries with backoff; a transition counts as reported only once the alert log holds it
     /// and the journal took it. A retry after the journal took it sends it again with the same
     /// alert id (at least once).
-    static func deliver(_ records: [AlertRecord], in s: inout State, journal: Journal, logger: Logger, stateDirectory: String) {
+    static func deliver(_ records: [AlertRecord], in s: inout State, journal: any JournalSink, logger: Logger, stateDirectory: String) {
         s.owed += records.map { ($0, false) }
         guard !s.owed.isEmpty else { return }
         do {
@@ -233,7 +235,7 @@ public final class DaemonCore: Sendable {
     public func tick() throws {
         guard clock == .wall else { return }
         state.withLock { s in
-            let reports = AlertFold.evaluate(&s.engine, at: max(Self.wallNow(), s.engine.timeline.now ?? 0))
+            let reports = AlertFold.evaluate(&s.engine, at: max(wallClock(), s.engine.timeline.now ?? 0))
             deliver(s.delivery.records(for: reports, eventSeq: s.engine.position), in: &s)
         }
     }
@@ -267,7 +269,7 @@ public final class DaemonCore: Sendable {
                                             reader: reader, snapshots: snapshots, logger: logger)
             try AlertFold.fold(&engine, from: reader)
             try state.withLock { s in
-                let folded = try Self.fold(engine, reader: reader)
+                let folded = try Self.fold(engine, reader: reader, now: wallClock())
                 let records = s.delivery.reconcile(firing: folded.firing, at: folded.at, eventSeq: folded.engine.position)
                 s.engine = folded.engine
                 deliver(records, in: &s)

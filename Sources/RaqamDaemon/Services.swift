@@ -129,7 +129,7 @@ public enum Daemon {
     /// Runs until SIGTERM or SIGINT. READY=1 is sent once the log is recovered and folded and
     /// the socket listens; on SIGTERM intake stops, what was acknowledged is durable, a
     /// snapshot is written, and the function returns (exit 0).
-    public static func run(configuration: DaemonConfiguration, journal: Journal, logger: Logger) async throws {
+    public static func run(configuration: DaemonConfiguration, journal: any JournalSink, logger: Logger) async throws {
         let core = try DaemonCore(configuration: configuration, journal: journal, logger: logger)
         let socket = try ControlSocket(path: configuration.socket, mode: configuration.socketMode, core: core, logger: logger)
         SystemdNotifier.notify("READY=1\nSTATUS=" + core.statusLine)

@@ -81,10 +81,10 @@ struct EngineBenchmark: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: state) }
         progress("writing \(size) events (events clock)")
         try FileEventStore.setClock("events", stateDirectory: state)
-        let store = try FileEventStore(stateDirectory: state, durability: .none)
         var generator = OrderedWorkload(count: size + size / 100)
-        while generator.produced < size { try store.append(generator.next(min(10_000, size - generator.produced))) }
-        try store.close()
+        try Self.append(to: state) { store in
+            while generator.produced < size { try store.append(generator.next(min(10_000, size - generator.produced))) }
+        }
 
         progress("replay ceiling (decode + fold, no rules)")
         let replay = try (0..<runs).map { _ in try Replay.run(stateDirectory: state, useSnapshots: false).seconds }
@@ -112,9 +112,7 @@ struct EngineBenchmark: ParsableCommand {
         }
         // Snapshot + a tail of 1 %: appended while raqamd is down.
         progress("raqamd from its snapshot + a 1 % tail")
-        let tail = try FileEventStore(stateDirectory: state, durability: .none)
-        try tail.append(generator.next(size / 100))
-        try tail.close()
+        try Self.append(to: state) { store in try store.append(generator.next(size / 100)) }
         let withTail = try startToReady(bin, state: state)
 
         func med(_ k: String) -> Double { median(out[k] ?? [.nan]) }
@@ -143,6 +141,13 @@ struct EngineBenchmark: ParsableCommand {
         return SizeResult(json: "{" + fields.joined(separator: ",") + "}", rows: rows)
     }
 
+    /// Appends through a store that is closed, and its writer lock released, on return.
+    static func append(to state: String, _ body: (FileEventStore) throws -> Void) throws {
+        let store = try FileEventStore(stateDirectory: state, durability: .none)
+        try body(store)
+        try store.close()
+    }
+
     struct Start { var seconds: Double; var rssMiB: Double; var reloadSeconds: Double }
 
     /// Launches raqamd on `state`, waits for READY=1 on a notify socket, reads its RSS, times a
@@ -159,9 +164,9 @@ struct EngineBenchmark: ParsableCommand {
         p.standardError = FileHandle.nullDevice
         let t0 = now()
         try p.run()
-        guard notify.wait(for: "READY=1", seconds: 1200) else {
-            kill(p.processIdentifier, SIGKILL)
-            throw ValidationError("raqamd did not become ready within 20 minutes")
+        guard notify.wait(for: "READY=1", seconds: 1200, while: { p.isRunning }) else {
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            throw ValidationError("raqamd (\(binDir)) did not become ready (exited, or 20 minutes passed); its reason is in the journal")
         }
         let seconds = now() - t0
         let rss = Double(DaemonBenchmark.status(p.processIdentifier, "VmRSS:")) / 1024
@@ -214,13 +219,16 @@ struct EngineBenchmark: ParsableCommand {
             // The ceiling: the same events, already decoded, appended by the store in chunks.
             let ceilingDir = base + "/ceiling"
             try? FileManager.default.removeItem(atPath: ceilingDir)
-            let store = try FileEventStore(stateDirectory: ceilingDir, durability: .none)
-            try store.append(ReferenceData.bundled.registrationEvents())
             let sample = Array(events.prefix(200_000))
-            let c0 = now()
-            for start in stride(from: 0, to: sample.count, by: 10_000) { try store.append(Array(sample[start..<min(sample.count, start + 10_000)])) }
-            try store.close()
-            ceilings.append(Double(sample.count) / (now() - c0))
+            var seconds = 0.0
+            try Self.append(to: ceilingDir) { store in
+                try store.append(ReferenceData.bundled.registrationEvents())
+                let c0 = now()
+                for start in stride(from: 0, to: sample.count, by: 10_000) { try store.append(Array(sample[start..<min(sample.count, start + 10_000)])) }
+                try store.sync()
+                seconds = now() - c0
+            }
+            ceilings.append(Double(sample.count) / seconds)
             for build in builds {
                 let state = base + "/state"
                 try? FileManager.default.removeItem(atPath: state)
@@ -322,13 +330,13 @@ final class NotifyListener {
         unlink(path)
     }
 
-    /// Waits for a message containing `text`.
-    func wait(for text: String, seconds: Int) -> Bool {
+    /// Waits for a message containing `text` while `alive()` holds.
+    func wait(for text: String, seconds: Int, while alive: () -> Bool) -> Bool {
         var timeout = timeval(tv_sec: 1, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let deadline = now() + Double(seconds)
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while now() < deadline {
+        while now() < deadline && alive() {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n > 0, String(decoding: buffer[0..<n], as: UTF8.self).contains(text) { return true }
         }
