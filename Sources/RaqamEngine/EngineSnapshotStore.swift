@@ -14,24 +14,20 @@ public import Rules
 /// fails any check, or was taken under other rules, clock or step, is not used: the log is
 /// folded from its start instead (the log is the truth).
 public struct EngineSnapshotStore: Sendable {
-    public let directory: String
-    /// How many snapshots to keep; older ones are removed after a new one is written.
-    public var keep = 2
+    public var directory: String { files.directory }
+    let files: SnapshotFiles
 
-    static let magic = Array("RAQAMENG".utf8)
     static var schema: String { ProjectionState.schemaVersion + "/" + AlertTimeline.schemaVersion }
 
     public init(stateDirectory: String) {
-        directory = stateDirectory + "/snapshots/engine"
+        files = SnapshotFiles(directory: stateDirectory + "/snapshots/engine", magic: Array("RAQAMENG".utf8), keep: 2)
     }
 
     /// Writes a snapshot of `state` (which must fold every record up to its position).
     /// - Returns: the file written.
     @discardableResult
     public func write(_ state: EngineState) throws(EventLogError) -> String {
-        try DurableFile.makeDirectories(directory)
         var w = BinaryWriter()
-        w.bytes = Self.magic
         w.u64(1)
         w.string(Self.schema)
         w.string(state.timeline.evaluator.rules.fingerprint)
@@ -42,22 +38,11 @@ public struct EngineSnapshotStore: Sendable {
         let payload = state.timeline.encoded()
         w.varint(payload.count)
         w.bytes += payload
-        w.u64(UInt64(DurableFile.checksum(w.bytes[...])))
-        let path = directory + "/" + SnapshotStore.fileName(state.position)
-        try DurableFile.write(w.bytes, to: path)
-        for old in files().dropLast(keep) { try? DurableFile.remove(directory + "/" + old) }
-        return path
-    }
-
-    /// Snapshot file names, oldest first.
-    func files() -> [String] {
-        DurableFile.list(directory).filter { $0.hasSuffix(".snap") && $0.count == 25 }.sorted()
+        return try files.write(body: w.bytes, position: state.position)
     }
 
     /// The position of the newest snapshot file (by its name; not checked), or nil.
-    public var newestPosition: UInt64? {
-        files().last.flatMap { UInt64($0.dropLast(5)) }
-    }
+    public var newestPosition: UInt64? { files.newestPosition }
 
     /// The newest snapshot taken under `rules`, `clock` and `interval` whose record at its
     /// position matches the log (`recordedAt(seq)` gives the log's recorded_at of a seq) and
@@ -67,18 +52,19 @@ public struct EngineSnapshotStore: Sendable {
     public func newest(rules: RuleSet, clock: EvaluationClock, interval: Int64,
                        recordedAt: (UInt64) -> Int64?, notices: inout [String],
                        usable: (EngineState) -> Bool = { _ in true }) -> EngineState? {
-        for name in files().reversed() {
+        for name in files.names().reversed() {
             let path = directory + "/" + name
-            guard let bytes = DurableFile.read(path), bytes.count > 16, Array(bytes.prefix(8)) == Self.magic else {
+            var r: BinaryReader
+            switch files.read(path: path) {
+            case .notASnapshot:
                 notices.append("ignored engine snapshot \(path): not a snapshot file; folding the log instead")
                 continue
-            }
-            var crcReader = BinaryReader(bytes: bytes, from: bytes.count - 8)
-            guard let crc = try? crcReader.u64(), crc == UInt64(DurableFile.checksum(bytes[..<(bytes.count - 8)])) else {
+            case .damaged:
                 notices.append("ignored engine snapshot \(path): checksum mismatch (damaged); folding the log instead")
                 continue
+            case .body(let reader):
+                r = reader
             }
-            var r = BinaryReader(bytes: bytes, from: 8, end: bytes.count - 8)
             guard (try? r.u64()) == 1, let schema = try? r.string(), let fingerprint = try? r.string(),
                   let clockCode = try? r.u8(), let step = try? r.i64(), let position = try? r.u64(), let lastRecorded = try? r.i64(),
                   let n = try? r.varint(), n == r.end - r.offset else {
@@ -94,7 +80,7 @@ public struct EngineSnapshotStore: Sendable {
                 notices.append("ignored engine snapshot \(path): the log holds other events at seq \(position) (was it replaced?); folding the log instead")
                 continue
             }
-            guard let timeline = try? AlertTimeline(decoding: Array(bytes[r.offset..<r.end]), rules: rules), timeline.projections.position == position else {
+            guard let timeline = try? AlertTimeline(decoding: Array(r.bytes[r.offset..<r.end]), rules: rules), timeline.projections.position == position else {
                 notices.append("ignored engine snapshot \(path): its state does not decode; folding the log instead")
                 continue
             }

@@ -11,20 +11,14 @@ import RaqamModel
 /// CRC-32C of everything before it. A snapshot that fails any check is ignored with a notice,
 /// never trusted: the log is the truth.
 public struct SnapshotStore: Sendable {
-    public let directory: String
-    /// How many snapshots to keep; older ones are removed after a new one is written.
-    public var keep = 3
-
-    static let magic = Array("RAQAMSNP".utf8)
+    public var directory: String { files.directory }
+    let files: SnapshotFiles
 
     public init(stateDirectory: String) {
-        directory = stateDirectory + "/snapshots"
+        files = SnapshotFiles(directory: stateDirectory + "/snapshots", magic: Array("RAQAMSNP".utf8), keep: 3)
     }
 
-    package static func fileName(_ position: UInt64) -> String {
-        let digits = String(position)
-        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".snap"
-    }
+    static func fileName(_ position: UInt64) -> String { SnapshotFiles.fileName(position) }
 
     /// Writes a snapshot of `state` (which must fold every event up to its position).
     /// - Returns: the file written.
@@ -32,9 +26,7 @@ public struct SnapshotStore: Sendable {
     public func write(_ state: ProjectionState) throws(EventLogError) -> String {
         var state = state
         state.pruneAll()
-        try DurableFile.makeDirectories(directory)
         var w = BinaryWriter()
-        w.bytes = Self.magic
         w.u64(1)
         w.string(ProjectionState.schemaVersion)
         w.u64(state.position)
@@ -43,38 +35,28 @@ public struct SnapshotStore: Sendable {
         let payload = state.encoded()
         w.varint(payload.count)
         w.bytes += payload
-        w.u64(UInt64(DurableFile.checksum(w.bytes[...])))
-        let path = directory + "/" + Self.fileName(state.position)
-        try DurableFile.write(w.bytes, to: path)
-        for old in files().dropLast(keep) { try? DurableFile.remove(directory + "/" + old) }
-        return path
-    }
-
-    /// Snapshot file names, oldest first.
-    func files() -> [String] {
-        DurableFile.list(directory).filter { $0.hasSuffix(".snap") && $0.count == 25 }.sorted()
+        return try files.write(body: w.bytes, position: state.position)
     }
 
     /// The position of the newest snapshot file (by its name; not checked), or nil.
-    public var newestPosition: UInt64? {
-        files().last.flatMap { UInt64($0.dropLast(5)) }
-    }
+    public var newestPosition: UInt64? { files.newestPosition }
 
     /// The newest snapshot usable for a query as of `at` / `knownAt` whose record at its position
     /// matches the log (`recordedAt(seq)` gives the log's recorded_at of a seq, nil if absent).
     /// Snapshots that are damaged, of another schema or of another log are reported in `notices`.
     func newest(at: Timestamp?, knownAt: Timestamp?, recordedAt: (UInt64) -> Int64?, notices: inout [String]) -> ProjectionState? {
-        for name in files().reversed() {
+        for name in files.names().reversed() {
             let path = directory + "/" + name
-            guard let bytes = DurableFile.read(path), bytes.count > 12, Array(bytes.prefix(8)) == Self.magic else {
+            var r: BinaryReader
+            switch files.read(path: path) {
+            case .notASnapshot:
                 notices.append("ignored snapshot \(path): not a snapshot file; replaying the log instead")
                 continue
-            }
-            var r = BinaryReader(bytes: bytes, from: 8, end: bytes.count - 8)
-            var crcReader = BinaryReader(bytes: bytes, from: bytes.count - 8)
-            guard let crc = try? crcReader.u64(), crc == UInt64(DurableFile.checksum(bytes[..<(bytes.count - 8)])) else {
+            case .damaged:
                 notices.append("ignored snapshot \(path): checksum mismatch (damaged); replaying the log instead")
                 continue
+            case .body(let reader):
+                r = reader
             }
             guard (try? r.u64()) == 1, let schema = try? r.string() else {
                 notices.append("ignored snapshot \(path): unknown format; replaying the log instead")

@@ -1,0 +1,55 @@
+import EventLog
+import Projections
+
+/// The files of one kind of snapshot, shared by `SnapshotStore` and `EngineSnapshotStore`:
+/// `NNN.snap` in one folder, named by log position (20 digits), each `magic ‖ body ‖ CRC-32C
+/// of everything before it`, written atomically (write, fsync, rename, fsync the folder); the
+/// newest `keep` are kept.
+struct SnapshotFiles: Sendable {
+    let directory: String
+    let magic: [UInt8]
+    let keep: Int
+
+    static func fileName(_ position: UInt64) -> String {
+        let digits = String(position)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".snap"
+    }
+
+    /// File names, oldest first.
+    func names() -> [String] {
+        DurableFile.list(directory).filter { $0.hasSuffix(".snap") && $0.count == 25 }.sorted()
+    }
+
+    /// The position of the newest file (by its name; not checked), or nil.
+    var newestPosition: UInt64? {
+        names().last.flatMap { UInt64($0.dropLast(5)) }
+    }
+
+    /// Writes `body` as the snapshot at `position` and removes the files beyond `keep`.
+    /// - Returns: the file written.
+    func write(body: [UInt8], position: UInt64) throws(EventLogError) -> String {
+        try DurableFile.makeDirectories(directory)
+        var w = BinaryWriter()
+        w.bytes = magic + body
+        w.u64(UInt64(DurableFile.checksum(w.bytes[...])))
+        let path = directory + "/" + Self.fileName(position)
+        try DurableFile.write(w.bytes, to: path)
+        for old in names().dropLast(keep) { try? DurableFile.remove(directory + "/" + old) }
+        return path
+    }
+
+    /// What reading one file found.
+    enum Read {
+        /// A reader over the body (between the magic and the checksum).
+        case body(BinaryReader)
+        case notASnapshot
+        case damaged
+    }
+
+    func read(path: String) -> Read {
+        guard let bytes = DurableFile.read(path), bytes.count > magic.count + 8, Array(bytes.prefix(magic.count)) == magic else { return .notASnapshot }
+        var crcReader = BinaryReader(bytes: bytes, from: bytes.count - 8)
+        guard let crc = try? crcReader.u64(), crc == UInt64(DurableFile.checksum(bytes[..<(bytes.count - 8)])) else { return .damaged }
+        return .body(BinaryReader(bytes: bytes, from: magic.count, end: bytes.count - 8))
+    }
+}
