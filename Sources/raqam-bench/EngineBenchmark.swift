@@ -157,8 +157,16 @@ struct EngineBenchmark: ParsableCommand {
     /// Launches raqamd on `state`, waits for READY=1 on a notify socket, reads its RSS, times a
     /// `reload` over the control socket, stops it with SIGTERM (it writes its snapshots).
     func startToReady(_ binDir: String, state: String) throws -> Start {
-        let notify = try NotifyListener(path: state + "/notify.sock")
-        let socketPath = state + "/raqamd.sock"
+        // The sockets live in a short folder of their own: a Unix socket's path has at most
+        // 107 bytes, and the state directory may be deep (a test's temporary folder).
+        var template = Array("/tmp/raqam-bench.XXXXXX".utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+            throw ValidationError("cannot make a folder for the sockets in /tmp: \(String(cString: strerror(errno)))")
+        }
+        let sockets = String(cString: template.map { UInt8(bitPattern: $0) })
+        defer { try? FileManager.default.removeItem(atPath: sockets) }
+        let notify = try NotifyListener(path: sockets + "/notify")
+        let socketPath = sockets + "/raqamd.sock"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binDir + "/raqamd")
         p.arguments = ["--state-dir", state, "--rules", rulesPath, "--socket", socketPath]

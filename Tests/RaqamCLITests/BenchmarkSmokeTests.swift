@@ -11,7 +11,7 @@ import Testing
         let r = try run("raqam-bench", ["--quick", "--json", "--dir", dir.path])
         #expect(r.status == 0, "\(r.stderr)")
         let objects = r.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(objects.map { $0["benchmark"] as? String } == ["log", "projections", "rules", "daemon", "engine"])
+        try #require(objects.map { $0["benchmark"] as? String } == ["log", "projections", "rules", "daemon", "engine"])
         func positive(_ o: [String: Any], _ keys: [String]) {
             for k in keys { #expect(((o[k] as? Double) ?? 0) > 0, "\(o["benchmark"] ?? "?"): \(k) = \(o[k] ?? "missing")") }
         }
