@@ -192,16 +192,7 @@ struct EngineBenchmark: ParsableCommand {
 
     /// Seconds a command takes (its output discarded); throws when it fails.
     func timed(_ path: String, _ arguments: [String]) throws -> Double {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        let t0 = now()
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw ValidationError("\(path) \(arguments.joined(separator: " ")) exited \(p.terminationStatus)") }
-        return now() - t0
+        try timedWithPeak(path, arguments).0
     }
 
     // MARK: append of a large file
