@@ -104,12 +104,19 @@ struct LatenessWindow: Sendable {
 }
 
 /// A sorted multiset of integers in blocks of at most `maxBlock` values: insertion and
-/// removal move at most one block's values, the k-th smallest walks the block counts.
+/// removal move at most one block's values, the k-th smallest walks the block counts. Each
+/// block's last value and count are kept in flat arrays beside the blocks, so finding a block
+/// reads no block but the one it finds.
 struct SortedBlocks: Sendable {
     private var blocks: [[Int64]] = []
+    private var lasts: [Int64] = []
+    private var counts: [Int] = []
     private(set) var count = 0
 
-    static let maxBlock = 1024
+    /// Small enough that an insertion moves little (a block of 256 values is 2 KiB), large
+    /// enough that a rank walks few blocks (n / 128 at most; a roll-up's median is asked at
+    /// ticks, an entity's window holds a few thousand samples).
+    static let maxBlock = 256
 
     init() {}
 
@@ -120,16 +127,18 @@ struct SortedBlocks: Sendable {
         while i < sorted.count {
             let j = min(sorted.count, i + Self.maxBlock / 2)
             blocks.append(Array(sorted[i..<j]))
+            lasts.append(sorted[j - 1])
+            counts.append(j - i)
             i = j
         }
     }
 
     /// The block where `v` belongs: the first whose last value is at least `v`, else the last.
     private func block(for v: Int64) -> Int {
-        var lo = 0, hi = blocks.count - 1
+        var lo = 0, hi = lasts.count - 1
         while lo < hi {
             let mid = (lo + hi) / 2
-            if blocks[mid].last! >= v { hi = mid } else { lo = mid + 1 }
+            if lasts[mid] >= v { hi = mid } else { lo = mid + 1 }
         }
         return lo
     }
@@ -146,13 +155,22 @@ struct SortedBlocks: Sendable {
 
     mutating func insert(_ v: Int64) {
         count += 1
-        guard !blocks.isEmpty else { blocks = [[v]]; return }
+        guard !blocks.isEmpty else {
+            blocks = [[v]]; lasts = [v]; counts = [1]
+            return
+        }
         let b = block(for: v)
         blocks[b].insert(v, at: Self.bound(blocks[b], v, orEqual: false))
-        if blocks[b].count > Self.maxBlock {
+        counts[b] += 1
+        if v > lasts[b] { lasts[b] = v }
+        if counts[b] > Self.maxBlock {
             let upper = Array(blocks[b][(Self.maxBlock / 2)...])
             blocks[b].removeLast(upper.count)
             blocks.insert(upper, at: b + 1)
+            lasts.insert(lasts[b], at: b + 1)
+            lasts[b] = blocks[b].last!
+            counts.insert(upper.count, at: b + 1)
+            counts[b] -= upper.count
         }
     }
 
@@ -161,18 +179,25 @@ struct SortedBlocks: Sendable {
         guard !blocks.isEmpty else { return }
         let b = block(for: v)
         let i = Self.bound(blocks[b], v, orEqual: true)
-        guard i < blocks[b].count, blocks[b][i] == v else { return }
+        guard i < counts[b], blocks[b][i] == v else { return }
         blocks[b].remove(at: i)
         count -= 1
-        if blocks[b].isEmpty { blocks.remove(at: b) }
+        counts[b] -= 1
+        if counts[b] == 0 {
+            blocks.remove(at: b)
+            lasts.remove(at: b)
+            counts.remove(at: b)
+        } else if i == counts[b] {
+            lasts[b] = blocks[b][i - 1]
+        }
     }
 
     /// The value of rank `k` (0-based) in sorted order.
     func element(at k: Int) -> Int64 {
         var k = k
-        for b in blocks {
-            if k < b.count { return b[k] }
-            k -= b.count
+        for b in counts.indices {
+            if k < counts[b] { return blocks[b][k] }
+            k -= counts[b]
         }
         preconditionFailure("rank \(k) out of range")
     }
@@ -180,9 +205,8 @@ struct SortedBlocks: Sendable {
     /// How many values are at most `v`.
     func countAtMost(_ v: Int64) -> Int {
         var n = 0
-        for b in blocks {
-            guard let first = b.first, first <= v else { break }
-            if b.last! <= v { n += b.count } else { return n + Self.bound(b, v, orEqual: false) }
+        for b in lasts.indices {
+            if lasts[b] <= v { n += counts[b] } else { return n + Self.bound(blocks[b], v, orEqual: false) }
         }
         return n
     }

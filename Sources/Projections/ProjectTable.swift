@@ -50,3 +50,32 @@ struct ProjectTable: Sendable {
         for (k, v) in zip(old.keys, old.values) where v >= 0 { insert(k, Int(v)) }
     }
 }
+
+/// The project figures of one entity, kept as its project events are folded so that an
+/// evaluation reads them instead of walking every project the entity ever registered.
+///
+/// Costs, n the entity's open projects: a project event O(log n) (its due date moves
+/// within one block of `SortedBlocks`); `overdue(today:)` O(n / block).
+struct ProjectCounts: Sendable {
+    var planned = 0, implemented = 0, cancelled = 0
+    var sectorPlanned = 0, sectorImplemented = 0
+    /// The due dates (days) of the open projects: registered, neither implemented nor cancelled.
+    var openDue = SortedBlocks()
+
+    /// Adds (`sign` 1) or takes away (−1) what one project counts for.
+    mutating func count(_ p: ProjectRecord, _ sign: Int) {
+        guard let reg = p.registered else { return }
+        if p.cancelled { cancelled += sign; return }
+        planned += sign
+        if reg.value.sector { sectorPlanned += sign }
+        if p.implemented {
+            implemented += sign
+            if reg.value.sector { sectorImplemented += sign }
+        } else if let due = p.due {
+            if sign > 0 { openDue.insert(Int64(due.days)) } else { openDue.remove(Int64(due.days)) }
+        }
+    }
+
+    /// The open projects due before `today` (a day number).
+    func overdue(today: Int32) -> Int { openDue.countAtMost(Int64(today) - 1) }
+}

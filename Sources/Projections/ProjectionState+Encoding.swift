@@ -43,7 +43,7 @@ extension ProjectionState {
             w.optional(r.latenessLatest) { w, l in w.i64(l.at); w.u64(l.seq); w.i64(l.value) }
             // Only the samples a query can still use (`pruneAll`), so the same state gives the same bytes.
             w.raw(r.lateness.samples.filter { $0.occurred > latenessHorizon }.map { Sample(occurred: $0.occurred, seconds: $0.seconds) })
-            for periods in [r.economy, r.export] {
+            for periods in [r.economy.byPeriod, r.export.byPeriod] {
                 w.varint(periods.count)
                 for k in periods.keys.sorted() {
                     let l = periods[k]!
@@ -135,7 +135,7 @@ extension ProjectionState {
                     let k = try r.string()
                     periods[k] = Latest(at: try r.i64(), seq: try r.u64(), value: try r.double())
                 }
-                if which == 0 { e.economy = periods } else { e.export = periods }
+                if which == 0 { e.economy = PeriodReports(periods) } else { e.export = PeriodReports(periods) }
             }
             e.startups = Set(try r.raw(UInt64.self))
             e.startupAmount = try r.double()
@@ -168,6 +168,7 @@ extension ProjectionState {
             }
             p.implemented = flags & 4 != 0
             p.cancelled = flags & 8 != 0
+            entities[p.owner].projectCounts.count(p, 1)
             projects.append(p)
         }
         projectIndex = ProjectTable(capacity: projects.count)

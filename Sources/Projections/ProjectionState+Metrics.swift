@@ -73,21 +73,16 @@ struct Aggregate {
     var startups = 0
     var startupAmount = 0.0
 
-    mutating func add(_ r: EntityRecord, projects: [ProjectRecord], today: Int32) {
-        for i in r.projects {
-            let p = projects[i]
-            guard let reg = p.registered else { continue }
-            if p.cancelled { cancelled += 1; continue }
-            planned += 1
-            let sector = reg.value.sector
-            if sector { sectorPlanned += 1 } else { regionalPlanned += 1 }
-            if p.implemented {
-                implemented += 1
-                if sector { sectorImplemented += 1 } else { regionalImplemented += 1 }
-            } else if let due = p.due, due.days < today {
-                overdue += 1
-            }
-        }
+    mutating func add(_ r: EntityRecord, today: Int32) {
+        let c = r.projectCounts
+        planned += c.planned
+        implemented += c.implemented
+        cancelled += c.cancelled
+        overdue += c.overdue(today: today)
+        sectorPlanned += c.sectorPlanned
+        sectorImplemented += c.sectorImplemented
+        regionalPlanned += c.planned - c.sectorPlanned
+        regionalImplemented += c.implemented - c.sectorImplemented
         portal += r.servicesPortal.count
         mobile += r.servicesMobile.count
         simplified += r.servicesSimplified.count
@@ -133,7 +128,9 @@ extension ProjectionState {
 
     /// The metrics of `key` at evaluation time `now`, or nil when it is not registered.
     ///
-    /// - Complexity: O(events of the entity, and of its districts for a region; of all for the nation).
+    /// - Complexity: O(1) in the events for an entity's own figures but the lateness median and
+    ///   the overdue count (`LatenessWindow`, `ProjectCounts`: O(samples or open projects / block));
+    ///   a region adds up its districts', the nation every registered entity's.
     public func metrics(for key: EntityKey, now: Timestamp) -> EntityMetrics? {
         // Records are read through a buffer pointer, in place: `entities[i]` as an argument is a
         // copy, which retains and releases each of the record's arrays and sets.
@@ -151,14 +148,14 @@ extension ProjectionState {
         switch key.kind {
         case .nation:
             for i in all.indices where all[i].key == .nation || all[i].registration != nil {
-                agg.add(all[i], projects: projects, today: today)
+                agg.add(all[i], today: today)
             }
         case .region:
             for i in all.indices where all[i].key == key || (all[i].key.kind == .district && all[i].key.code.hasPrefix(key.code)) {
-                agg.add(all[i], projects: projects, today: today)
+                agg.add(all[i], today: today)
             }
         case .district, .org:
-            agg.add(own, projects: projects, today: today)
+            agg.add(own, today: today)
         }
 
         var slots = [MetricValue](repeating: .none, count: MetricCatalog.slotCount)
@@ -202,8 +199,8 @@ extension ProjectionState {
         put("reporting.lateness_latest", agg.latenessLatest.map { count($0.value) } ?? .none)
         let lateness = key.kind == .region || key.kind == .nation ? own.latenessRollup : own.lateness
         put("reporting.lateness_median_90d", lateness.median(now: now.micros).map { .number($0) } ?? .none)
-        put("economy.services_volume_uzs", Self.latestPeriod(own.economy).map { .number($0) } ?? .none)
-        put("export.software_usd", Self.latestPeriod(own.export).map { .number($0) } ?? .none)
+        put("economy.services_volume_uzs", own.economy.latest.map { .number($0) } ?? .none)
+        put("export.software_usd", own.export.latest.map { .number($0) } ?? .none)
         put("startups.funded", count(agg.startups))
         put("startups.amount_uzs", .number(agg.startupAmount))
 
@@ -233,28 +230,4 @@ extension ProjectionState {
             parent: key.kind == .district ? key.regionKey : reg?.parent.flatMap { try? EntityKey(parsing: $0) },
             slots: slots, targets: own.targets.keys.sorted())
     }
-
-    /// The value of the latest period: latest end, then the longest span (a half-year over its
-    /// last quarter or month).
-    static func latestPeriod(_ periods: [String: Latest<Double>]) -> Double? {
-        periods.max { a, b in periodOrder(a.key) < periodOrder(b.key) }?.value.value
-    }
-
-    /// (year, last month, span in months) of a period text.
-    static func periodOrder(_ p: String) -> (Int, Int, Int) {
-        let parts = p.split(separator: "-")
-        let year = Int(parts.first ?? "") ?? 0
-        guard parts.count == 2 else { return (year, 12, 12) }
-        switch parts[1] {
-        case "H1": return (year, 6, 6)
-        case "H2": return (year, 12, 6)
-        case "Q1": return (year, 3, 3)
-        case "Q2": return (year, 6, 3)
-        case "Q3": return (year, 9, 3)
-        case "Q4": return (year, 12, 3)
-        default: return (year, Int(parts[1]) ?? 0, 1)
-        }
-    }
 }
-
-

@@ -42,6 +42,48 @@ struct ProjectRecord: Sendable {
     var due: CalendarDate? { rescheduled?.value ?? registered?.value.due }
 }
 
+/// The reports of a figure per period (the digital-economy volume, software export), with the
+/// latest period kept as they are folded: latest end, then the longest span (a half-year over
+/// its last quarter or month), then the period's text, so that the answer does not depend on
+/// the order the reports came in.
+struct PeriodReports: Sendable {
+    private(set) var byPeriod: [String: Latest<Double>] = [:]
+    private var latestPeriod: (order: (Int, Int, Int), text: String)?
+
+    init() {}
+
+    init(_ byPeriod: [String: Latest<Double>]) {
+        for (period, report) in byPeriod { offer(period: period, at: report.at, seq: report.seq, report.value) }
+    }
+
+    mutating func offer(period: String, at: Int64, seq: UInt64, _ value: Double) {
+        Latest.offer(&byPeriod[period], at: at, seq: seq, value)
+        let order = Self.order(period)
+        if latestPeriod.map({ ($0.order.0, $0.order.1, $0.order.2, $0.text) < (order.0, order.1, order.2, period) }) ?? true {
+            latestPeriod = (order, period)
+        }
+    }
+
+    /// The value of the latest period, or nil when none was reported.
+    var latest: Double? { latestPeriod.flatMap { byPeriod[$0.text]?.value } }
+
+    /// (year, last month, span in months) of a period text.
+    static func order(_ p: String) -> (Int, Int, Int) {
+        let parts = p.split(separator: "-")
+        let year = Int(parts.first ?? "") ?? 0
+        guard parts.count == 2 else { return (year, 12, 12) }
+        switch parts[1] {
+        case "H1": return (year, 6, 6)
+        case "H2": return (year, 12, 6)
+        case "Q1": return (year, 3, 3)
+        case "Q2": return (year, 6, 3)
+        case "Q3": return (year, 9, 3)
+        case "Q4": return (year, 12, 3)
+        default: return (year, Int(parts[1]) ?? 0, 1)
+        }
+    }
+}
+
 /// What a project.registered event says of its project.
 struct Registered: Sendable {
     /// A sector programme's project (else a regional one).
@@ -61,6 +103,8 @@ struct EntityRecord: Sendable {
     let key: EntityKey
     var registration: Latest<(kind: String, name: String, parent: String?, registeredAt: Int64)>?
     var projects: [Int] = []
+    /// What `projects` count for, kept up to date by `ProjectionState.updateProject`.
+    var projectCounts = ProjectCounts()
     // Sets of `idHash`es.
     var servicesPortal: Set<UInt64> = []
     var servicesMobile: Set<UInt64> = []
@@ -83,8 +127,8 @@ struct EntityRecord: Sendable {
     /// For a region: its own and its districts' samples; for the nation: every registered
     /// entity's. Kept as events are folded, so a roll-up's median is not a merge and a sort.
     var latenessRollup = LatenessWindow()
-    var economy: [String: Latest<Double>] = [:]
-    var export: [String: Latest<Double>] = [:]
+    var economy = PeriodReports()
+    var export = PeriodReports()
     var startups: Set<UInt64> = []
     var startupAmount: Double = 0
     var targets: [String: Latest<Target>] = [:]
@@ -157,15 +201,17 @@ public struct ProjectionState: Sendable {
             Latest.offer(&entities[i].registration, at: at, seq: seq,
                          (d[0]?.string ?? "", d[1]?.string ?? "", d[2]?.string, at))
         case .projectRegistered:
-            let p = projectIndex(owner: i, d[0]?.string ?? "")
-            Latest.offer(&projects[p].registered, at: at, seq: seq, Registered(sector: d[1]?.string == "sector", due: d[3]?.date ?? CalendarDate(days: 0)))
+            updateProject(projectIndex(owner: i, d[0]?.string ?? "")) { p in
+                Latest.offer(&p.registered, at: at, seq: seq, Registered(sector: d[1]?.string == "sector", due: d[3]?.date ?? CalendarDate(days: 0)))
+            }
         case .projectImplemented:
-            projects[projectIndex(owner: i, d[0]?.string ?? "")].implemented = true
+            updateProject(projectIndex(owner: i, d[0]?.string ?? "")) { $0.implemented = true }
         case .projectCancelled:
-            projects[projectIndex(owner: i, d[0]?.string ?? "")].cancelled = true
+            updateProject(projectIndex(owner: i, d[0]?.string ?? "")) { $0.cancelled = true }
         case .projectRescheduled:
-            let p = projectIndex(owner: i, d[0]?.string ?? "")
-            Latest.offer(&projects[p].rescheduled, at: at, seq: seq, d[1]?.date ?? CalendarDate(days: 0))
+            updateProject(projectIndex(owner: i, d[0]?.string ?? "")) { p in
+                Latest.offer(&p.rescheduled, at: at, seq: seq, d[1]?.date ?? CalendarDate(days: 0))
+            }
         case .serviceLaunched:
             let service = idHash(d[0]?.string ?? "")
             if d[1]?.string == "mobile" { entities[i].servicesMobile.insert(service) } else { entities[i].servicesPortal.insert(service) }
@@ -186,9 +232,9 @@ public struct ProjectionState: Sendable {
         case .assessmentRecorded:
             Latest.offer(&entities[i].assessment, at: at, seq: seq, (d[0]?.boolean ?? false, d[1]?.number ?? 0, e.occurredAt))
         case .economyReported:
-            Latest.offer(&entities[i].economy[d[0]?.string ?? ""], at: at, seq: seq, d[1]?.number ?? 0)
+            entities[i].economy.offer(period: d[0]?.string ?? "", at: at, seq: seq, d[1]?.number ?? 0)
         case .exportReported:
-            Latest.offer(&entities[i].export[d[0]?.string ?? ""], at: at, seq: seq, d[1]?.number ?? 0)
+            entities[i].export.offer(period: d[0]?.string ?? "", at: at, seq: seq, d[1]?.number ?? 0)
         case .startupFunded:
             entities[i].startups.insert(idHash(d[0]?.string ?? ""))
             entities[i].startupAmount += d[1]?.number ?? 0
@@ -197,6 +243,14 @@ public struct ProjectionState: Sendable {
                          Target(value: d[1]?.number ?? 0, deadline: d[2]?.date ?? CalendarDate(days: 0), setAt: at))
         }
         addLateness(i, occurred: at, seconds: late, newlyRegistered: !wasRegistered && entities[i].registration != nil)
+    }
+
+    /// Changes one project and what its owner's `projectCounts` hold of it.
+    mutating func updateProject(_ p: Int, _ change: (inout ProjectRecord) -> Void) {
+        let owner = projects[p].owner
+        entities[owner].projectCounts.count(projects[p], -1)
+        change(&projects[p])
+        entities[owner].projectCounts.count(projects[p], 1)
     }
 
     /// The nation's record: always the first.

@@ -35,6 +35,7 @@ struct EngineBenchmark: ParsableCommand {
     @Option(help: "The rules raqamd and lagging evaluate (default: the bundled rules/).") var rules: String?
     @Option(help: "Directory for the state directories.") var dir: String = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
     @Flag(help: "Print JSON instead of a table.") var json = false
+    @Flag(help: "Keep the state directories of the start-up runs (their paths are printed to standard error), to profile a command on them.") var keep = false
 
     var bin: String { URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]).deletingLastPathComponent().path }
 
@@ -78,7 +79,7 @@ struct EngineBenchmark: ParsableCommand {
     func measure(size: Int) throws -> SizeResult {
         let state = dir + "/raqam-bench-engine-\(getpid())-\(size)"
         try? FileManager.default.removeItem(atPath: state)
-        defer { try? FileManager.default.removeItem(atPath: state) }
+        defer { if keep { progress("kept \(state)") } else { try? FileManager.default.removeItem(atPath: state) } }
         progress("writing \(size) events (events clock)")
         try FileEventStore.setClock("events", stateDirectory: state)
         var generator = OrderedWorkload(count: size + size / 100)
