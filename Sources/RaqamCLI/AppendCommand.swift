@@ -65,9 +65,11 @@ struct AppendCommand: ParsableCommand {
             for line in store.recoveryNotes { printError("raqamctl: \(line)") }
             let ingest = Ingest(store: store)
             var check = ingest.makeCheck(file: name)
-            let bad = try checkWhole(input, name: name) { line throws(StoreError) in try check.check(line) }
+            // Each line is decoded once: the first pass keeps the good events in binary form.
+            let spool = try SpoolFile(directory: global.stateDirectory)
+            let bad = try checkWhole(input, name: name, keep: spool.write) { line, decoded throws(StoreError) in try check.check(line, decoded: decoded) }
             var tally = Tally()
-            try input.forEachChunk(skipping: bad) { events, lines in
+            try spool.forEachBatch { events, lines in
                 tally.add(try ingest.append(checked: events, lines: lines, file: name), name: name)
             }
             try store.close()
@@ -85,16 +87,25 @@ struct AppendCommand: ParsableCommand {
     /// as FILE:LINE: field: message, and the command exits 65 before anything is appended.
     /// With it, the bad lines go to the rejects file, and their numbers come back for the
     /// second pass to skip.
-    private func checkWhole(_ input: InputFile, name: String,
-                            _ check: (InputLine) throws(StoreError) -> Result<Event, IngestCheck.LineProblem>) throws -> Set<Int> {
+    private func checkWhole(_ input: InputFile, name: String, keep: ((Event, Int) throws -> Void)? = nil,
+                            _ check: (InputLine, EventDecoder.Decoded) throws(StoreError) -> Result<Event, IngestCheck.LineProblem>) throws -> Set<Int> {
         var bad: Set<Int> = []
         var problems = 0
         var sawEvent = false
         let rejects = try skipInvalid.map { try RejectsFile(path: $0) }
         try forEachChunkOfLines(input.fd, chunkSize: 1 << 20) { chunk in
-            for (number, bytes) in chunk {
+            // Decoding is pure and most of the cost: on all cores; the checks that depend on
+            // earlier lines run in order.
+            let decoded = parallelMap(chunk.map(\.bytes), minimumChunk: 512) { EventDecoder.decode(line: $0) }
+            for ((number, bytes), decoded) in zip(chunk, decoded) {
                 sawEvent = true
-                guard case .failure(let problem) = try check(InputLine(number: number, bytes: bytes)) else { continue }
+                let problem: IngestCheck.LineProblem
+                switch try check(InputLine(number: number, bytes: bytes), decoded) {
+                case .success(let event):
+                    try keep?(event, number)
+                    continue
+                case .failure(let p): problem = p
+                }
                 bad.insert(number)
                 problems += problem.issues.count
                 if let rejects { try rejects.write(file: name, line: number, issues: problem.issues, text: bytes) } else {
@@ -122,7 +133,7 @@ struct AppendCommand: ParsableCommand {
     private func appendThroughDaemon(_ daemon: DaemonClient, input: InputFile, name: String) throws {
         let known = try withStoreErrors { try FileEventStore.registeredSubjects(stateDirectory: global.stateDirectory) }
         var check = IngestCheck(isRegistered: { known.contains($0) }, file: name)
-        let bad = try checkWhole(input, name: name) { line throws(StoreError) in try check.check(line) }
+        let bad = try checkWhole(input, name: name) { line, decoded throws(StoreError) in try check.check(line, decoded: decoded) }
         var tally = Tally()
         var refused = 0
         try input.rewind()
@@ -335,24 +346,104 @@ final class InputFile {
             throw Exit.ioError
         }
     }
+}
 
-    /// The second pass: the events of every line not in `skipping`, in batches of at most
-    /// 10,000 (one append each: fewer, larger writes), read 1 MiB at a time.
-    func forEachChunk(skipping bad: Set<Int>, _ body: ([Event], [Int]) throws -> Void) throws {
-        try rewind()
+/// The good events of the first pass in binary form (`EventCodec`), each with its line
+/// number, for the second pass to append without decoding JSON again. An unnamed file in the
+/// state directory (which has room for what the log will hold; /tmp may be memory): it has no
+/// name to leave behind if raqamctl dies, and is gone when closed.
+final class SpoolFile {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    static let bufferBytes = 1 << 20
+    /// Linux's O_TMPFILE (__O_TMPFILE | O_DIRECTORY), a macro Swift does not import.
+    static let tmpfile: Int32 = 0o20_200_000
+
+    init(directory: String) throws {
+        var fd = open(directory, Self.tmpfile | O_RDWR | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            // A file system without O_TMPFILE: a named file, unlinked at once.
+            var template = Array((directory + "/.append-spool.XXXXXX").utf8CString)
+            fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            if fd >= 0 { template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) } }
+        }
+        guard fd >= 0 else {
+            printError("raqamctl: cannot make a temporary file in \(directory): \(String(cString: strerror(errno))); nothing was appended")
+            throw Exit.ioError
+        }
+        self.fd = fd
+        buffer.reserveCapacity(Self.bufferBytes + 4096)
+    }
+
+    deinit { close(fd) }
+
+    /// Keeps one event: its length (4 bytes), line number (8), binary form.
+    func write(_ event: Event, line: Int) throws {
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: 12))
+        EventCodec.encode(event, into: &buffer)
+        let length = UInt32(buffer.count - start - 12)
+        withUnsafeBytes(of: length.littleEndian) { buffer.replaceSubrange(start..<start + 4, with: $0) }
+        withUnsafeBytes(of: UInt64(line).littleEndian) { buffer.replaceSubrange(start + 4..<start + 12, with: $0) }
+        if buffer.count >= Self.bufferBytes { try flush() }
+    }
+
+    private func flush() throws {
+        var done = 0
+        while done < buffer.count {
+            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                printError("raqamctl: cannot write the temporary copy of the checked events: \(String(cString: strerror(errno))); nothing was appended")
+                throw Exit.ioError
+            }
+            done += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// The second pass: the kept events in batches of at most 10,000 (one append each: fewer,
+    /// larger writes), read back 1 MiB at a time.
+    func forEachBatch(_ body: ([Event], [Int]) throws -> Void) throws {
+        try flush()
+        guard lseek(fd, 0, SEEK_SET) == 0 else {
+            printError("raqamctl: cannot read the temporary copy of the checked events: \(String(cString: strerror(errno))); nothing was appended")
+            throw Exit.ioError
+        }
         var events: [Event] = [], lines: [Int] = []
-        try forEachChunkOfLines(fd, chunkSize: 1 << 20) { chunk in
-            for (number, bytes) in chunk where !bad.contains(number) {
-                if case .event(let e) = EventDecoder.decode(line: bytes) {
-                    events.append(e)
-                    lines.append(number)
-                }
-                if events.count >= 10_000 {
-                    try body(events, lines)
-                    events.removeAll(keepingCapacity: true)
-                    lines.removeAll(keepingCapacity: true)
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: Self.bufferBytes)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else {
+                printError("raqamctl: cannot read the temporary copy of the checked events: \(String(cString: strerror(errno)))")
+                throw Exit.ioError
+            }
+            if n == 0 { break }
+            pending += chunk[0..<n]
+            var at = 0
+            try pending.withUnsafeBytes { raw in
+                while raw.count - at >= 12 {
+                    let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+                    guard raw.count - at - 12 >= length else { break }
+                    let line = Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 4, as: UInt64.self)))
+                    let event: Event
+                    do { event = try EventCodec.decode(UnsafeRawBufferPointer(rebasing: raw[at + 12..<at + 12 + length])) } catch {
+                        printError("raqamctl: the temporary copy of the checked events is damaged (\(error)); the events before line \(line) were appended")
+                        throw Exit.ioError
+                    }
+                    events.append(event)
+                    lines.append(line)
+                    at += 12 + length
+                    if events.count >= 10_000 {
+                        try body(events, lines)
+                        events.removeAll(keepingCapacity: true)
+                        lines.removeAll(keepingCapacity: true)
+                    }
                 }
             }
+            pending.removeFirst(at)
         }
         if !events.isEmpty { try body(events, lines) }
     }

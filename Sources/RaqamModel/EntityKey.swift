@@ -36,31 +36,34 @@ public struct EntityKey: Hashable, Sendable, Comparable, CustomStringConvertible
     /// Parses `region:1703`, `district:1703202`, `org:ministry-digital-technologies`, `nation`.
     /// - Throws: `KeyProblem` saying what form was expected.
     public init(parsing text: some StringProtocol) throws(KeyProblem) {
-        if text == "nation" {
+        // On the UTF-8 bytes: keys are ASCII, and Character-wise search costs grapheme breaking.
+        let utf8 = text.utf8
+        if utf8.elementsEqual("nation".utf8) {
             self = .nation
             return
         }
-        guard let colon = text.firstIndex(of: ":") else {
+        guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")) else {
             throw KeyProblem("expected nation, region:<4-digit SOATO>, district:<SOATO code> or org:<slug>, got \"\(text)\"")
         }
-        let prefix = text[..<colon], code = String(text[text.index(after: colon)...])
-        switch prefix {
-        case "region":
-            guard code.utf8.count == 4, code.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+        let prefix = utf8[..<colon], codeBytes = utf8[utf8.index(after: colon)...]
+        func digits() -> Bool { codeBytes.allSatisfy { $0 >= 48 && $0 <= 57 } }
+        let code = String(decoding: codeBytes, as: UTF8.self)
+        if prefix.elementsEqual("region".utf8) {
+            guard codeBytes.count == 4, digits() else {
                 throw KeyProblem("a region key has 4 SOATO digits (region:1703), got \"\(text)\"")
             }
             self.init(uncheckedKind: .region, code: code)
-        case "district":
-            guard [7, 10].contains(code.utf8.count), code.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+        } else if prefix.elementsEqual("district".utf8) {
+            guard [7, 10].contains(codeBytes.count), digits() else {
                 throw KeyProblem("a district key has a 7- or 10-digit SOATO code (district:1703202), got \"\(text)\"")
             }
             self.init(uncheckedKind: .district, code: code)
-        case "org":
-            let ok = !code.isEmpty && code.utf8.count <= 100 && code.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
+        } else if prefix.elementsEqual("org".utf8) {
+            let ok = !codeBytes.isEmpty && codeBytes.count <= 100 && codeBytes.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
             guard ok else { throw KeyProblem("an org key is org:<slug> in lower-case ASCII letters, digits and hyphens, got \"\(text)\"") }
             self.init(uncheckedKind: .org, code: code)
-        default:
-            throw KeyProblem("unknown subject kind \"\(prefix)\"; expected nation, region, district or org")
+        } else {
+            throw KeyProblem("unknown subject kind \"\(String(decoding: prefix, as: UTF8.self))\"; expected nation, region, district or org")
         }
     }
 

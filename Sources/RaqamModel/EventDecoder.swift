@@ -128,14 +128,13 @@ public enum EventDecoder {
             issues.append(.init(field: "data.\(k)", message: "unknown field for \(schema.type.rawValue)\(suggestion(k, among: names)); it takes \(names.joined(separator: ", "))"))
         }
         for (i, spec) in schema.fields.enumerated() {
-            let name = "data.\(spec.name)"
             guard let raw = fields.first(where: { $0.key == spec.name })?.value, raw != .null else {
-                if spec.required { issues.append(.init(field: name, message: "missing; expected \(spec.kind.expectation)")) }
+                if spec.required { issues.append(.init(field: "data.\(spec.name)", message: "missing; expected \(spec.kind.expectation)")) }
                 continue
             }
             switch check(raw, spec.kind) {
             case .ok(let v): values[i] = v
-            case .bad(let message): issues.append(.init(field: name, message: message))
+            case .bad(let message): issues.append(.init(field: "data.\(spec.name)", message: message))
             }
         }
         guard issues.count == before else { return nil }
@@ -168,7 +167,8 @@ public enum EventDecoder {
     }
 
     private static func check(_ raw: JSONValue, _ kind: FieldKind) -> Checked {
-        let wrong = "expected \(kind.expectation), got \(describe(raw))"
+        // The message only when it is needed: an interpolation per field is most of a check's cost.
+        var wrong: String { "expected \(kind.expectation), got \(describe(raw))" }
         switch kind {
         case .string:
             guard case .string(let s) = raw, !s.isEmpty else { return .bad(wrong) }

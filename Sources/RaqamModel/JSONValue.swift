@@ -90,6 +90,7 @@ public struct JSONParser {
         defer { depth -= 1 }
         i += 1
         var members: [(key: String, value: JSONValue)] = []
+        members.reserveCapacity(8)
         skipSpace()
         if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
         while true {
@@ -132,7 +133,14 @@ public struct JSONParser {
 
     private mutating func string() throws(Problem) -> String {
         i += 1
-        var out: [UInt8] = []
+        // Most strings have no escape: one look for the closing quote, one String.
+        let start = i
+        while i < b.count, b[i] != UInt8(ascii: "\""), b[i] != UInt8(ascii: "\\"), b[i] >= 0x20 { i += 1 }
+        if i < b.count, b[i] == UInt8(ascii: "\"") {
+            i += 1
+            return String(decoding: b[start..<i - 1], as: UTF8.self)
+        }
+        var out = Array(b[start..<i])
         while true {
             guard i < b.count else { throw problem("unterminated string") }
             let c = b[i]

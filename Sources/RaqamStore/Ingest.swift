@@ -78,8 +78,14 @@ public struct IngestCheck {
 
     /// The event of a line, or every problem found in it.
     public mutating func check(_ line: InputLine) throws(StoreError) -> Result<Event, LineProblem> {
+        try check(line, decoded: EventDecoder.decode(line: line.bytes))
+    }
+
+    /// The same, for a line already decoded (`EventDecoder.decode(line:)`, which is pure, so
+    /// a bulk path may decode many lines at once on all cores and check them here in order).
+    public mutating func check(_ line: InputLine, decoded: EventDecoder.Decoded) throws(StoreError) -> Result<Event, LineProblem> {
         let event: Event
-        switch EventDecoder.decode(line: line.bytes) {
+        switch decoded {
         case .invalid(let found):
             return .failure(.invalid(found.map { var i = $0; i.file = file; i.line = line.number; return i }))
         case .event(let e):

@@ -4,7 +4,7 @@ import Dispatch
 /// cores (`DispatchQueue.concurrentPerform`); small ones stay on this thread, where starting
 /// workers would cost more than it saves.
 /// - Parameter minimumChunk: the fewest items worth a chunk of their own.
-func parallelMap<T: Sendable, R: Sendable>(_ items: [T], minimumChunk: Int = 256, _ transform: @Sendable (T) -> R) -> [R] {
+package func parallelMap<T: Sendable, R: Sendable>(_ items: [T], minimumChunk: Int = 256, _ transform: @Sendable (T) -> R) -> [R] {
     let chunks = min(16, items.count / minimumChunk)
     guard chunks > 1 else { return items.map(transform) }
     var results = [R?](repeating: nil, count: items.count)
