@@ -266,6 +266,12 @@ public struct JSONWriter {
 
     public static func quote(_ s: String, into out: inout String) {
         out += "\""
+        // Most texts need no escape: appended whole, not scalar by scalar.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""
