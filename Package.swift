@@ -36,6 +36,8 @@ let package = Package(
         // C: CRC32C with the SSE4.2 instruction where the CPU has it, a table otherwise.
         .target(name: "CRaqamSupport"),
 
+        // The system: typed wrappers of system calls, errno kept as the cause (the Unix sockets so far).
+        .target(name: "RaqamSystem", swiftSettings: strict),
         // Storage: opaque records, framing, chain, group commit, recovery. No domain knowledge.
         .target(
             name: "EventLog",
@@ -63,14 +65,16 @@ let package = Package(
         ),
         // The H1-2021 scenario: a seeded generator of the programme's events over the reference data.
         .target(name: "Scenario", dependencies: ["RaqamModel"], swiftSettings: strict),
-        // systemd: sd_notify and (later) the journal, behind typed wrappers.
-        .target(name: "Journal", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // The control socket's line protocol (both sides) and its client.
+        .target(name: "RaqamControl", dependencies: ["RaqamSystem", "RaqamModel", "RaqamStore"], swiftSettings: strict),
+        // systemd: sd_notify and the journal, behind typed wrappers.
+        .target(name: "Journal", dependencies: ["CSystemd", "RaqamSystem", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // A journal sink that keeps its entries: the test stand-in for the journal (STYLE.md 2).
         .target(name: "InMemoryJournal", dependencies: ["Journal"], swiftSettings: strict),
         .target(
             name: "RaqamDaemon",
             dependencies: [
-                "Journal", "RaqamEngine", "Rules", "Projections", "RaqamStore", "EventLog", "RaqamModel",
+                "Journal", "RaqamEngine", "Rules", "Projections", "RaqamStore", "EventLog", "RaqamModel", "RaqamControl", "RaqamSystem",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -81,7 +85,7 @@ let package = Package(
         .target(
             name: "RaqamCLI",
             dependencies: [
-                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules", "RaqamEngine", "Scenario",
+                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules", "RaqamEngine", "Scenario", "RaqamControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -95,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "raqam-bench",
             dependencies: [
-                "EventLog", "RaqamModel", "RaqamStore", "Projections", "Rules", "RaqamEngine", "CSQLite",
+                "EventLog", "RaqamModel", "RaqamStore", "Projections", "Rules", "RaqamEngine", "CSQLite", "RaqamControl", "RaqamSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -114,7 +118,7 @@ let package = Package(
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "RaqamEngine", "RaqamModel", "RaqamStore", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RaqamCLITests",
-            dependencies: ["RaqamStore", "RaqamModel", "EventLog", "Scenario", "RaqamTestSupport"],
+            dependencies: ["RaqamStore", "RaqamModel", "EventLog", "Scenario", "RaqamTestSupport", "RaqamSystem"],
             swiftSettings: strict
         ),
     ]

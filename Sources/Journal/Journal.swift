@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import RaqamSystem
 
 /// Where journal entries are sent. raqamd's core takes one: `Journal` (journald, else standard
 /// error) in the daemon, an in-memory sink (`InMemoryJournal`) in tests.
@@ -68,20 +69,7 @@ public final class Journal: JournalSink {
 enum JournalSocket {
     /// Connects a datagram socket to `path`: journald listens when that succeeds.
     static func isListening(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-        }
+        (try? UnixSocket(connectingTo: path, kind: .datagram)) != nil
     }
 }
 

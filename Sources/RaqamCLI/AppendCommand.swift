@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import Projections
+import RaqamControl
 import RaqamEngine
 import RaqamModel
 import RaqamStore
@@ -57,7 +58,7 @@ struct AppendCommand: ParsableCommand {
         let name = file == "-" ? "<stdin>" : file
         if stream { return try runStream(name: name) }
         let input = try InputFile(path: file)
-        if let daemon = DaemonClient(path: global.socketPath) {
+        if let daemon = ControlClient(path: global.socketPath) {
             return try appendThroughDaemon(daemon, input: input, name: name)
         }
         try withStoreErrors {
@@ -130,7 +131,7 @@ struct AppendCommand: ParsableCommand {
     /// and subjects against the log, read without its lock), then the good lines are sent a
     /// chunk at a time and each acknowledged once durable. The daemon's durability policy
     /// applies; an id stored with other content is refused by raqamd line by line.
-    private func appendThroughDaemon(_ daemon: DaemonClient, input: InputFile, name: String) throws {
+    private func appendThroughDaemon(_ daemon: ControlClient, input: InputFile, name: String) throws {
         let known = try withStoreErrors { try FileEventStore.registeredSubjects(stateDirectory: global.stateDirectory) }
         var check = IngestCheck(isRegistered: { known.contains($0) }, file: name)
         let bad = try checkWhole(input, name: name) { line, decoded throws(StoreError) in try check.check(line, decoded: decoded) }
@@ -148,7 +149,7 @@ struct AppendCommand: ParsableCommand {
                 throw Exit.ioError
             }
             for (line, reply) in zip(lines, replies) {
-                if let ack = parseAck(reply) {
+                if let ack = ControlProtocol.Ack(reply: reply) {
                     tally.add(seq: ack.seq, duplicate: ack.isDuplicate)
                 } else {
                     refused += 1
@@ -174,7 +175,7 @@ struct AppendCommand: ParsableCommand {
         func acknowledge(_ line: Int, seq: UInt64, duplicate: Bool) {
             out.line("{\"line\":\(line),\"seq\":\(seq),\"duplicate\":\(duplicate)}")
         }
-        if let daemon = DaemonClient(path: global.socketPath) {
+        if let daemon = ControlClient(path: global.socketPath) {
             try forEachChunkOfLines(fd) { chunk in
                 // A line that is not an object would be read as a command by the socket.
                 let lines = chunk.filter { line in
@@ -192,8 +193,8 @@ struct AppendCommand: ParsableCommand {
                     throw Exit.ioError
                 }
                 for (line, reply) in zip(lines, replies) {
-                    if let ack = parseAck(reply) { acknowledge(line.number, seq: ack.seq, duplicate: ack.isDuplicate) } else {
-                        printError("\(name):\(line.number): \(reply.hasPrefix("error ") ? String(reply.dropFirst(6)) : reply)")
+                    if let ack = ControlProtocol.Ack(reply: reply) { acknowledge(line.number, seq: ack.seq, duplicate: ack.isDuplicate) } else {
+                        printError("\(name):\(line.number): \(ControlProtocol.errorText(reply) ?? reply)")
                         invalid += 1
                     }
                 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RaqamControl
 import RaqamEngine
 import RaqamModel
 
@@ -21,15 +22,15 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "Wait until raqamd has evaluated and delivered everything acknowledged so far.") var wait = false
 
     func run() throws {
-        guard let daemon = DaemonClient(path: global.socketPath) else {
+        guard let daemon = ControlClient(path: global.socketPath) else {
             printError("raqamctl: no raqamd listens on \(global.socketPath)")
             throw Exit.ioError
         }
-        if wait, let synced = try daemon.exchange([Array("sync".utf8)[...]]).first, synced.hasPrefix("error ") {
-            printError("raqamctl: \(synced.dropFirst(6))")
+        if wait, let problem = ControlProtocol.errorText(try daemon.request(.sync)) {
+            printError("raqamctl: \(problem)")
             throw Exit.findings
         }
-        let reply = try daemon.exchange([Array("status".utf8)[...]]).first ?? ""
+        let reply = try daemon.request(.status)
         if output == .json { print(reply); return }
         guard case .object(let members)? = try? JSONParser.parse(Array(reply.utf8)) else { print(reply); return }
         for (k, v) in members {
@@ -53,13 +54,12 @@ struct ReloadCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        guard let daemon = DaemonClient(path: global.socketPath) else {
+        guard let daemon = ControlClient(path: global.socketPath) else {
             printError("raqamctl: no raqamd listens on \(global.socketPath)")
             throw Exit.ioError
         }
-        let reply = try daemon.exchange([Array("reload".utf8)[...]]).first ?? ""
-        guard reply.hasPrefix("error ") else { print("raqamd reloaded its rules"); return }
-        for problem in reply.dropFirst(6).components(separatedBy: "; ") { printError(problem) }
+        guard let problems = ControlProtocol.errorText(try daemon.request(.reload)) else { print("raqamd reloaded its rules"); return }
+        for problem in problems.components(separatedBy: "; ") { printError(problem) }
         printError("raqamctl: raqamd refused the new rules; the old ones keep running")
         throw Exit.dataError
     }
@@ -86,8 +86,8 @@ struct AlertsCommand: ParsableCommand {
 
     func run() throws {
         // Read after write: when raqamd runs, let it finish evaluating what it acknowledged.
-        if let daemon = DaemonClient(path: global.socketPath), let synced = try? daemon.exchange([Array("sync".utf8)[...]]).first, synced.hasPrefix("error ") {
-            printError("raqamctl: raqamd has not caught up (\(synced.dropFirst(6))); showing the alert log as it is")
+        if let daemon = ControlClient(path: global.socketPath), let reply = try? daemon.request(.sync), let problem = ControlProtocol.errorText(reply) {
+            printError("raqamctl: raqamd has not caught up (\(problem)); showing the alert log as it is")
         }
         guard FileManager.default.fileExists(atPath: AlertLog.directory(global.stateDirectory)) else {
             printError("raqamctl: no alert log in \(global.stateDirectory) (raqamd has not run there)")

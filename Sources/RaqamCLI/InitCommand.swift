@@ -1,4 +1,5 @@
 import ArgumentParser
+import RaqamControl
 import RaqamModel
 import RaqamStore
 
@@ -24,11 +25,11 @@ struct InitCommand: ParsableCommand {
     func run() throws {
         let at = try effective.map { try parseTime($0, option: "--effective") } ?? ReferenceData.defaultEffective
         let events = ReferenceData.bundled.registrationEvents(effective: at)
-        if let daemon = DaemonClient(path: global.socketPath) {
+        if let daemon = ControlClient(path: global.socketPath) {
             // raqamd holds the log: register through it (the ids make it idempotent).
             if clock != nil { printError("raqamctl: --clock is set before raqamd starts (in its configuration, or init without a daemon)") }
             let replies = try daemon.exchange(events.map { Array(EventJSON.line($0).utf8)[...] })
-            let added = replies.compactMap(parseAck).filter { !$0.isDuplicate }.count
+            let added = replies.compactMap { ControlProtocol.Ack(reply: $0) }.filter { !$0.isDuplicate }.count
             let refused = replies.filter { $0.hasPrefix("error") }
             for r in refused { printError("raqamctl: raqamd refused: \(r)") }
             print("registered \(added) new entities (\(replies.count - added - refused.count) already registered) through raqamd at \(global.socketPath)")

@@ -1,8 +1,10 @@
 import Foundation
 import Glibc
 public import Logging
+import RaqamControl
 import RaqamModel
 import RaqamStore
+import RaqamSystem
 import Synchronization
 
 /// The control socket: a Unix stream socket (mode from the configuration) that speaks a line
@@ -14,10 +16,11 @@ public final class ControlSocket: Sendable {
     let path: String
     let core: DaemonCore
     let logger: Logger
-    let listener: Int32
+    let listener: UnixSocket
     let slots: DispatchSemaphore
     private let stopped = Atomic<Bool>(false)
-    private let connections = Mutex<Set<Int32>>([])
+    /// The connections being served, by descriptor (to end their reads on `stop`).
+    private let connections = Mutex<[Int32: UnixSocket]>([:])
 
     /// Binds and listens (a stale socket file from an earlier run is replaced).
     public init(path: String, mode: UInt16, core: DaemonCore, logger: Logger) throws {
@@ -25,29 +28,11 @@ public final class ControlSocket: Sendable {
         self.core = core
         self.logger = logger
         slots = DispatchSemaphore(value: core.configuration.maxClients)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw DaemonError("cannot create the control socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
-            throw DaemonError("control socket path \(path) is too long (at most \(MemoryLayout.size(ofValue: address.sun_path) - 1) bytes)")
+        do {
+            listener = try UnixSocket(listeningAt: path, mode: mode)
+        } catch {
+            throw DaemonError("cannot listen on the control socket \(path): \(error)")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        unlink(path)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0, chmod(path, mode_t(mode)) == 0, listen(fd, 128) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw DaemonError("cannot listen on the control socket \(path): \(reason)")
-        }
-        listener = fd
     }
 
     /// Accepts connections until `stop()`; blocks the calling thread.
@@ -55,20 +40,19 @@ public final class ControlSocket: Sendable {
     ///   out of file descriptors, say): intake is dead, and raqamd must not stay "ready".
     public func serve() throws {
         while !stopped.load(ordering: .acquiring) {
-            let fd = accept(listener, nil, nil)
-            if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-            if fd < 0 {
-                let code = errno
-                if code == EINTR || code == ECONNABORTED { continue }
+            let connection: UnixSocket
+            do throws(SystemError) {
+                connection = try listener.accept()
+            } catch {
+                if error.errno == ECONNABORTED { continue }
                 if stopped.load(ordering: .acquiring) { return }  // the listener was shut down
-                throw DaemonError("the control socket \(path) stopped accepting connections: accept: \(String(cString: strerror(code))) (errno \(code)); raqamd stops so that it is restarted (Restart= in the unit) rather than stay ready without intake")
+                throw DaemonError("the control socket \(path) stopped accepting connections: accept: \(String(cString: strerror(error.errno))) (errno \(error.errno)); raqamd stops so that it is restarted (Restart= in the unit) rather than stay ready without intake")
             }
             slots.wait()
-            connections.withLock { _ = $0.insert(fd) }
+            connections.withLock { $0[connection.fd] = connection }
             let thread = Thread { [self] in
-                serveConnection(fd)
-                connections.withLock { _ = $0.remove(fd) }
-                close(fd)
+                serveConnection(connection.fd)
+                connections.withLock { _ = $0.removeValue(forKey: connection.fd) }
                 slots.signal()
             }
             thread.stackSize = 1 << 20
@@ -80,10 +64,9 @@ public final class ControlSocket: Sendable {
     /// acknowledged), removes the socket file.
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
+        listener.shutdown()
         unlink(path)
-        connections.withLock { for fd in $0 { shutdown(fd, Int32(SHUT_RD)) } }
+        connections.withLock { for c in $0.values { c.shutdown(reading: true, writing: false) } }
     }
 
     func serveConnection(_ fd: Int32) {
@@ -119,10 +102,10 @@ public final class ControlSocket: Sendable {
         while i < lines.count {
             let (n, text) = lines[i]
             let trimmed = text.last == 0x0D ? text.dropLast() : text
-            if trimmed.first == UInt8(ascii: "{") {
+            if ControlProtocol.isEvent(trimmed) {
                 // A run of event lines: one batch.
                 var batch: [(Int, ArraySlice<UInt8>)] = []
-                while i < lines.count, batch.count < core.configuration.maxBatch, lines[i].1.first == UInt8(ascii: "{") {
+                while i < lines.count, batch.count < core.configuration.maxBatch, ControlProtocol.isEvent(lines[i].1) {
                     batch.append(lines[i])
                     i += 1
                 }
@@ -158,7 +141,7 @@ public final class ControlSocket: Sendable {
     func append(_ batch: [(Int, ArraySlice<UInt8>)]) -> String {
         let lines = batch.map { InputLine(number: $0.0, bytes: Array($0.1)) }
         do {
-            return try core.submit(lines).map(Self.reply(for:)).joined(separator: "\n")
+            return try core.submit(lines).map(ControlProtocol.reply(for:)).joined(separator: "\n")
         } catch {
             return lines.map { "error \($0.number): not appended: \(error)" }.joined(separator: "\n")
         }
@@ -166,29 +149,8 @@ public final class ControlSocket: Sendable {
 
     /// The `status` reply: one JSON object.
     static func statusJSON(_ s: DaemonCore.Status) -> String {
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("position"); w.integer(s.position)
-        w.key("evaluated"); w.integer(s.evaluated)
-        w.key("firing"); w.integer(s.firing)
-        w.key("pending"); w.integer(s.pending)
-        w.key("rules"); w.integer(s.rules)
-        w.key("clock"); w.string(s.clock.rawValue)
-        w.key("owed"); w.integer(s.owed)
-        w.key("degraded"); if let d = s.degraded { w.string(d) } else { w.null() }
-        w.endObject()
-        return w.text
-    }
-
-    /// The reply line of one result (docs/control-socket.md).
-    static func reply(for result: LineResult) -> String {
-        switch result.outcome {
-        case .stored(let seq): "ok \(seq)"
-        case .duplicate(let seq): "duplicate \(seq)"
-        case .conflict(_, let issue): "error \(result.line): \(issue.message)"
-        case .refused(let issues): "error " + issues.map { "\(result.line): \($0.field.map { "\($0): " } ?? "")\($0.message)" }.joined(separator: "; ")
-        case .notAppended: "error \(result.line): not appended"
-        }
+        ControlStatus(position: s.position, evaluated: s.evaluated, firing: s.firing, pending: s.pending, rules: s.rules,
+                      clock: s.clock.rawValue, owed: s.owed, degraded: s.degraded).json
     }
 
     func reply(_ fd: Int32, _ text: String) -> Bool {

@@ -27,7 +27,7 @@ struct AllBenchmarks: ParsableCommand {
         try projections.run()
         let rules = try RulesBenchmark.parse((quick ? ["--entities", "2000", "--runs", "5"] : []) + common)
         try rules.run()
-        let daemon = try DaemonBenchmark.parse((quick ? ["--seconds", "2", "--runs", "5", "--rate", "500"] : []) + common)
+        let daemon = try DaemonBenchmark.parse((quick ? ["--seconds", "2", "--runs", "5", "--rate", "500", "--clients", "8"] : []) + common + ["--dir", dir])
         try daemon.run()
         let engine = try EngineBenchmark.parse((quick ? ["--sizes", "3000", "--append-events", "20000", "--runs", "1"] : []) + common + ["--dir", dir])
         try engine.run()

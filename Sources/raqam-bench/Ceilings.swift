@@ -13,6 +13,11 @@ enum Ceilings {
     /// `fdatasync`, in a preallocated file in `dir`: the pattern of a durable append (or of a
     /// group commit of `records`) to a log segment, without the log. What it waits for at least.
     static func fdatasyncMicros(dir: String, recordBytes: Int, records: Int = 1, count: Int = 300) throws -> Double {
+        medianOf(try fdatasyncLatencies(dir: dir, recordBytes: recordBytes, records: records, count: count))
+    }
+
+    /// Every sample (µs, in the order taken) of the probe `fdatasyncMicros` takes the median of.
+    static func fdatasyncLatencies(dir: String, recordBytes: Int, records: Int = 1, count: Int = 300) throws -> [Double] {
         let path = dir + "/fdatasync-probe"
         let fd = open(path, O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ProbeError(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
@@ -26,9 +31,9 @@ enum Ceilings {
             let t0 = now()
             _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, write, off_t(i * write)) }
             _ = fdatasync(fd)
-            times.append(now() - t0)
+            times.append((now() - t0) * 1e6)
         }
-        return medianOf(times) * 1e6
+        return times
     }
 
     /// µs per record of the work a hash-chained log cannot skip: SHA-256 over the record and an

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import RaqamEngine
+import RaqamSystem
 import RaqamModel
 import RaqamStore
 
@@ -158,37 +159,13 @@ struct EngineBenchmark: ParsableCommand {
     /// Launches raqamd on `state`, waits for READY=1 on a notify socket, reads its RSS, times a
     /// `reload` over the control socket, stops it with SIGTERM (it writes its snapshots).
     func startToReady(_ binDir: String, state: String) throws -> Start {
-        // The sockets live in a short folder of their own: a Unix socket's path has at most
-        // 107 bytes, and the state directory may be deep (a test's temporary folder).
-        var template = Array("/tmp/raqam-bench.XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw ValidationError("cannot make a folder for the sockets in /tmp: \(String(cString: strerror(errno)))")
-        }
-        let sockets = String(cString: template.map { UInt8(bitPattern: $0) })
-        defer { try? FileManager.default.removeItem(atPath: sockets) }
-        let notify = try NotifyListener(path: sockets + "/notify")
-        let socketPath = sockets + "/raqamd.sock"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binDir + "/raqamd")
-        p.arguments = ["--state-dir", state, "--rules", rulesPath, "--socket", socketPath]
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = notify.path
-        p.environment = env
-        p.standardError = FileHandle.nullDevice
-        let t0 = now()
-        try p.run()
-        guard notify.wait(for: "READY=1", seconds: 1200, while: { p.isRunning }) else {
-            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-            throw ValidationError("raqamd (\(binDir)) did not become ready (exited, or 20 minutes passed); its reason is in the journal")
-        }
-        let seconds = now() - t0
-        let rss = Double(DaemonBenchmark.status(p.processIdentifier, "VmRSS:")) / 1024
+        let daemon = try RunningDaemon(binDir: binDir, state: state, rules: rulesPath)
+        let rss = Double(DaemonBenchmark.status(daemon.pid, "VmRSS:")) / 1024
         let r0 = now()
-        _ = try ControlClient.exchange(socketPath, "reload")
+        _ = try Control.exchange(daemon.socketPath, "reload")
         let reload = now() - r0
-        kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
-        return Start(seconds: seconds, rssMiB: rss, reloadSeconds: reload)
+        daemon.stop()
+        return Start(seconds: daemon.secondsToReady, rssMiB: rss, reloadSeconds: reload)
     }
 
     /// Seconds a command takes (its output discarded); throws when it fails.
@@ -314,59 +291,24 @@ struct OrderedWorkload {
 /// A datagram socket that receives sd_notify messages (what systemd does for Type=notify).
 final class NotifyListener {
     let path: String
-    let fd: Int32
+    let socket: UnixSocket
 
     init(path: String) throws {
         self.path = path
-        unlink(path)
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw ValidationError("notify socket path too long: \(path)") }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: bytes); raw[bytes.count] = 0 }
-        let ok = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-        guard ok == 0 else { throw ValidationError("cannot bind \(path): \(String(cString: strerror(errno)))") }
+        do { socket = try UnixSocket(datagramBoundAt: path) } catch { throw ValidationError("cannot make the notify socket: \(error)") }
+        socket.setReceiveTimeout(seconds: 1)
     }
 
-    deinit {
-        close(fd)
-        unlink(path)
-    }
+    deinit { unlink(path) }
 
     /// Waits for a message containing `text` while `alive()` holds.
     func wait(for text: String, seconds: Int, while alive: () -> Bool) -> Bool {
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let deadline = now() + Double(seconds)
         var buffer = [UInt8](repeating: 0, count: 4096)
         while now() < deadline && alive() {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n = (try? buffer.withUnsafeMutableBytes { raw throws(SystemError) in try socket.receive(into: raw) }) ?? 0
             if n > 0, String(decoding: buffer[0..<n], as: UTF8.self).contains(text) { return true }
         }
         return false
-    }
-}
-
-/// One request line to raqamd's control socket and its reply.
-enum ControlClient {
-    static func exchange(_ path: String, _ line: String) throws -> String {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in let b = Array(path.utf8); raw.copyBytes(from: b); raw[b.count] = 0 }
-        guard withUnsafePointer(to: &address, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }) == 0 else {
-            throw ValidationError("cannot connect to \(path)")
-        }
-        _ = (line + "\n").withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
-        var reply: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while !reply.contains(0x0A) {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { break }
-            reply += buffer[0..<n]
-        }
-        return String(decoding: reply, as: UTF8.self)
     }
 }

@@ -26,7 +26,8 @@ import Testing
         positive(objects[1], ["replay_events_per_s", "sqlite_replay_events_per_s", "replay_ceiling_events_per_s", "replay_ceiling_ratio",
                               "restart_seconds", "sqlite_restart_seconds", "peak_rss_mib"])
         positive(objects[2], ["full_pass_ms", "metrics_ms", "incremental_us"])
-        positive(objects[3], ["p50_ms", "p99_ms", "rss_idle_mib", "rss_load_mib"])
+        positive(objects[3], ["p50_ms", "p99_ms", "ack_p50_ms", "ack_p99_ms", "fdatasync_p50_ms", "fdatasync_p99_ms", "ack_p99_over_fdatasync_p99",
+                              "rss_idle_mib", "rss_load_mib", "clients_events_per_s"])
         #expect(objects[3]["entries_found"] as? Double == 1.0)
         let engine = try #require(objects[4]["results"] as? [[String: Any]])
         #expect(engine.count == 2)

@@ -1,30 +1,22 @@
 import Foundation
 import RaqamTestSupport
 import Glibc
+import RaqamSystem
 import Synchronization
 import Testing
 
 /// A notify socket like systemd's: a datagram socket raqamd finds in NOTIFY_SOCKET.
 final class NotifySocket: @unchecked Sendable {  // one test thread uses it
     let path: String
-    let fd: Int32
+    let socket: UnixSocket
 
     init(directory: String) {
         path = directory + "/notify"
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(path.utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        socket = try! UnixSocket(datagramBoundAt: path)
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(socket.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(fd) }
 
     /// Messages received until `seconds` pass or `until` says stop, each with its arrival time.
     func receive(for seconds: Double, until: ([String]) -> Bool = { _ in false }) -> [(Double, String)] {
@@ -32,7 +24,7 @@ final class NotifySocket: @unchecked Sendable {  // one test thread uses it
         let start = Date()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while Date().timeIntervalSince(start) < seconds {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n = buffer.withUnsafeMutableBytes { recv(socket.fd, $0.baseAddress, $0.count, 0) }
             if n > 0 {
                 out.append((Date().timeIntervalSince(start), String(decoding: buffer[0..<n], as: UTF8.self)))
                 if until(out.map(\.1)) { break }
@@ -81,17 +73,9 @@ final class DaemonProcess: @unchecked Sendable {  // driven by one test
 
     /// Sends lines to the control socket and returns the reply lines (one per request line).
     func send(_ lines: [String], replies: Int) throws -> [String] {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(socketPath.utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let ok = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-        guard ok == 0 else { throw CLITestError("cannot connect to \(socketPath)") }
+        let connection: UnixSocket
+        do { connection = try UnixSocket(connectingTo: socketPath) } catch { throw CLITestError("cannot connect: \(error)") }
+        let fd = connection.fd
         writeAll(fd, Array((lines.joined(separator: "\n") + "\n").utf8))
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -120,17 +104,7 @@ func journalEntries(_ match: [String], count: Int = 1) throws -> [[String: Any]]
 
 /// True when journald accepts datagrams on its socket (a stale socket file does not count).
 func journaldListens() -> Bool {
-    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-        let bytes = Array("/run/systemd/journal/socket".utf8)
-        raw.copyBytes(from: bytes)
-        raw[bytes.count] = 0
-    }
-    return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } } == 0
+    (try? UnixSocket(connectingTo: "/run/systemd/journal/socket", kind: .datagram)) != nil
 }
 
 /// Starts a standalone journald when none listens (as root), once.

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import RaqamSystem
 import Testing
 
 /// Intake that dies takes raqamd down loudly: with too few file descriptors for its clients,
@@ -28,15 +29,10 @@ import Testing
         let ready = notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }
         #expect(ready.contains { $0.1.contains("READY=1") })
         // More clients than descriptors; each holds its connection open.
-        var clients: [Int32] = []
-        defer { for fd in clients { close(fd) } }
+        var clients: [UnixSocket] = []
         for _ in 0..<80 where p.isRunning {
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in let b = Array(socketPath.utf8); raw.copyBytes(from: b); raw[b.count] = 0 }
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-            clients.append(fd)
+            // A refused connection is what the test provokes: it counts only while raqamd runs.
+            if let c = try? UnixSocket(connectingTo: socketPath) { clients.append(c) }
         }
         // raqamd ends by itself (the wait is bounded: the test fails rather than hangs).
         var waited = 0
