@@ -91,6 +91,8 @@ public final class EventLog: Sendable {
     /// Where async appenders' batches are written and synced.
     private let ioQueue = DispatchQueue(label: "raqam.eventlog.io")
     private let flusher: FlushTimer?
+    /// Under `.always`: the batches written and not yet synced, for the syncer thread.
+    private let syncQueue: SyncQueue?
 
     /// Opens (creating when needed) the log in `directory`, takes the writer lock, and recovers.
     ///
@@ -116,15 +118,34 @@ public final class EventLog: Sendable {
         state = Mutex(WriterState(nextSeq: opened.writer.active.lastSeq &+ 1, durableSeq: opened.writer.active.lastSeq,
                                   activeKeys: opened.activeKeys, sealed: opened.sealed))
         io = Mutex(opened.writer)
+        syncQueue = configuration.durability == .always ? SyncQueue() : nil
         if case .interval(let ms) = configuration.durability {
             flusher = FlushTimer(milliseconds: ms)
             flusher?.start { [weak self] in self?.io.withLock { writer in try? writer.syncIfDirty() } }
         } else {
             flusher = nil
         }
+        if let queue = syncQueue {
+            let completions = DispatchQueue(label: "raqam.eventlog.acks")
+            // The thread holds the queue, not the log: it ends when the log goes (`deinit`).
+            try Syscalls.startThread { [weak self] in
+                while queue.waitForWork() {
+                    // The log is let go before the requests complete: once its appenders
+                    // return and drop it, nothing here keeps it (and its writer lock) alive.
+                    let done: [(AppendRequest, AppendRequest.Outcome)]
+                    do {
+                        guard let log = self else { return }
+                        done = log.syncWritten(queue)
+                    }
+                    // Completed on a queue of their own, in order, so the next sync starts now.
+                    completions.async { for (request, outcome) in done { request.complete(outcome) } }
+                }
+            }
+        }
     }
 
     deinit {
+        syncQueue?.stop()
         flusher?.cancel()
         // Best effort for callers that never called close(): what was written reaches the disk.
         io.withLock { writer in
@@ -189,19 +210,32 @@ public final class EventLog: Sendable {
                 lead(state.withLock { $0.commit.takeBatch() })
             }
         }
+        // Under `.always` the leader's own request is completed by the syncer, after its sync
+        // (or by `lead`, when the write failed): one more wait either way.
+        if syncQueue != nil {
+            if case .failed(let error) = request.wait() { throw error }
+            return request.results
+        }
         if case .failed(let error) = request.outcome { throw error }
         return request.results
     }
 
     /// Flushes `batch` as the leader, completes its requests, and hands the lead on.
+    ///
+    /// Under `.always` the leader only writes: it hands the batch to the syncer and the lead
+    /// to the next request at once, so the next batch is gathered and written while this one's
+    /// `fdatasync` is in flight (`syncWritten` completes the requests once it returns).
     private func lead(_ first: [AppendRequest]) {
         let batch = gather(first)
         var records: [PendingRecord] = []
         for r in batch { records.append(contentsOf: r.records) }
         let started = Syscalls.monotonicNanos()
+        let deferred = syncQueue != nil
         let (written, broken): (Result<[SegmentIndex], EventLogError>, Bool) = io.withLock { writer in
             do throws(EventLogError) {
-                return (.success(try writer.write(records, directory: directory)), false)
+                let sealed = try writer.write(records, directory: directory, deferSync: deferred)
+                syncQueue?.add(SyncQueue.Written(requests: batch, lastSeq: records.last?.seq, records: records.count, started: started))
+                return (.success(sealed), false)
             } catch {
                 return (.failure(error), writer.broken)
             }
@@ -210,12 +244,14 @@ public final class EventLog: Sendable {
         let next: GroupCommit<AppendRequest>.Finished = state.withLock { s in
             switch written {
             case .success(let sealed):
-                s.durableSeq = records.last?.seq ?? s.durableSeq
                 s.lastGroupRequests = batch.count
-                s.statistics.records += records.count
-                s.statistics.flushes += 1
-                s.statistics.flushNanos += Syscalls.monotonicNanos() - started
                 s.seal(sealed)
+                if !deferred {
+                    s.durableSeq = records.last?.seq ?? s.durableSeq
+                    s.statistics.records += records.count
+                    s.statistics.flushes += 1
+                    s.statistics.flushNanos += Syscalls.monotonicNanos() - started
+                }
                 return s.commit.finished()
             case .failure(let error):
                 failedAfter = s.commit.abandon()
@@ -223,14 +259,11 @@ public final class EventLog: Sendable {
                 return .idle
             }
         }
-        for r in batch {
-            switch written {
-            case .success: r.complete(.committed)
-            case .failure(let error): r.complete(.failed(error))
-            }
-        }
-        for r in failedAfter {
-            if case .failure(let error) = written { r.complete(.failed(error)) }
+        switch written {
+        case .success:
+            if deferred { syncQueue?.signal() } else { for r in batch { r.complete(.committed) } }
+        case .failure(let error):
+            for r in batch + failedAfter { r.complete(.failed(error)) }
         }
         if case .handOff(let leader) = next {
             if leader.isAsync {
@@ -240,6 +273,48 @@ public final class EventLog: Sendable {
                 leader.complete(.lead)
             }
         }
+    }
+
+    /// The syncer's step: one `fdatasync` for every batch written since the last; returns
+    /// their requests with their outcomes, in order, for the caller to complete. The batches and a descriptor of the active segment are
+    /// taken together under the writer's lock, so the sync covers exactly their writes (a
+    /// batch that rotated to a new segment synced the old one as it sealed it). The sync runs
+    /// outside the lock, on a descriptor of its own (`dup`), so a leader may write meanwhile.
+    /// After a failed sync nothing more is acknowledged: what is on disk is unknown until the
+    /// log is reopened (and recovered).
+    private func syncWritten(_ queue: SyncQueue) -> [(AppendRequest, AppendRequest.Outcome)] {
+        let (fd, path, batches): (Int32, String, [SyncQueue.Written]) = io.withLock { writer in
+            let taken = queue.takeAll()
+            guard !taken.isEmpty, queue.failure == nil else { return (-1, "", taken) }
+            writer.dirty = false
+            return (writer.active.fd >= 0 ? dup(writer.active.fd) : -1, writer.active.path, taken)
+        }
+        guard !batches.isEmpty else { return [] }
+        var failure = queue.failure
+        if failure == nil {
+            if fd < 0 {
+                failure = EventLogError(code: .io, message: "cannot sync \(path): \(Syscalls.describe(errno: errno))", path: path)
+            } else {
+                do throws(EventLogError) { try Syscalls.fdatasync(fd, path: path) } catch { failure = error }
+                Syscalls.close(fd)
+            }
+        }
+        if let failure {
+            queue.fail(failure)
+            io.withLock { $0.broken = true }
+            state.withLock { s in if s.failure == nil { s.failure = failure } }
+            return batches.flatMap { b in b.requests.map { ($0, .failed(failure)) } }
+        }
+        let now = Syscalls.monotonicNanos()
+        state.withLock { s in
+            for b in batches {
+                if let last = b.lastSeq { s.durableSeq = max(s.durableSeq, last) }
+                s.statistics.records += b.records
+                s.statistics.flushes += 1
+                s.statistics.flushNanos += now - b.started
+            }
+        }
+        return batches.flatMap { b in b.requests.map { ($0, .committed) } }
     }
 
     /// Appends like `append(_:)`, suspending instead of blocking: the write and the sync run
@@ -503,4 +578,45 @@ final class FlushTimer: @unchecked Sendable {
     }
 
     func cancel() { timer.cancel() }
+}
+
+/// The batches a leader wrote under `.always` and the syncer has not synced yet, in write
+/// order; `EventLog.syncWritten` takes them all at once.
+final class SyncQueue: Sendable {
+    struct Written: Sendable {
+        var requests: [AppendRequest]
+        /// The seq of the batch's last new record (nil when it held only duplicates).
+        var lastSeq: UInt64?
+        var records: Int
+        /// When the leader began (monotonic ns), for `EventLog.Statistics.flushNanos`.
+        var started: UInt64
+    }
+
+    private struct State {
+        var written: [Written] = []
+        var failure: EventLogError?
+        var stopped = false
+    }
+
+    private let state = Mutex(State())
+    private let work = DispatchSemaphore(value: 0)
+
+    func add(_ w: Written) { state.withLock { $0.written.append(w) } }
+    func signal() { work.signal() }
+    func takeAll() -> [Written] { state.withLock { s in defer { s.written.removeAll() }; return s.written } }
+
+    /// The failure of an earlier sync: every later batch fails with it.
+    var failure: EventLogError? { state.withLock { $0.failure } }
+    func fail(_ error: EventLogError) { state.withLock { $0.failure = error } }
+
+    /// Blocks until there may be work; false once stopped.
+    func waitForWork() -> Bool {
+        work.wait()
+        return !state.withLock { $0.stopped }
+    }
+
+    func stop() {
+        state.withLock { $0.stopped = true }
+        work.signal()
+    }
 }

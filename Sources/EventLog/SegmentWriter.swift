@@ -89,7 +89,9 @@ struct SegmentWriter {
     /// reserved) before a byte is written, so a full disk fails the append with nothing
     /// stored and this writer unchanged. A failure after that (a write or sync error) leaves
     /// the log to be recovered on reopen, and the caller stops using this writer.
-    mutating func write(_ records: [PendingRecord], directory: String) throws(EventLogError) -> [SegmentIndex] {
+    /// With `deferSync`, under `.always` the final `fdatasync` is left to the caller (the
+    /// log's syncer, `EventLog.syncLoop`): the records are written and `dirty` stays set.
+    mutating func write(_ records: [PendingRecord], directory: String, deferSync: Bool = false) throws(EventLogError) -> [SegmentIndex] {
         guard !records.isEmpty else { return [] }
         let now = Syscalls.nowMicros()
         let recordedAt = max(now, active.lastRecordedAt)
@@ -143,7 +145,7 @@ struct SegmentWriter {
         dirty = true
         switch configuration.durability {
         case .always:
-            try syncIfDirty()
+            if !deferSync { try syncIfDirty() }
         case .interval(let ms):
             if Syscalls.monotonicNanos() - lastSyncNanos >= UInt64(ms) * 1_000_000 { try syncIfDirty() }
         case .none:

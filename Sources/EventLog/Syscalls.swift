@@ -178,4 +178,24 @@ enum Syscalls {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
+
+    /// Runs `body` on a new, detached thread of its own.
+    static func startThread(_ body: @escaping @Sendable () -> Void) throws(EventLogError) {
+        final class Box: Sendable {
+            let body: @Sendable () -> Void
+            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        }
+        let context = Unmanaged.passRetained(Box(body)).toOpaque()
+        var thread = pthread_t()
+        let code = pthread_create(&thread, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, context)
+        guard code == 0 else {
+            Unmanaged<Box>.fromOpaque(context).release()
+            throw EventLogError(code: .io, message: "cannot start the log's sync thread: \(describe(errno: code))")
+        }
+        pthread_detach(thread)
+    }
 }

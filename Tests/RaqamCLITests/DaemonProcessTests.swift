@@ -73,11 +73,16 @@ final class DaemonProcess: @unchecked Sendable {  // driven by one test
 
     /// Sends lines to the control socket and returns the reply lines (one per request line).
     func send(_ lines: [String], replies: Int) throws -> [String] {
+        try Self.exchange(socketPath, lines, replies: replies)
+    }
+
+    /// Sends lines to the control socket at `socketPath` and returns the reply lines.
+    static func exchange(_ socketPath: String, _ lines: [String], replies: Int, timeoutSeconds: Int = 30) throws -> [String] {
         let connection: UnixSocket
         do { connection = try UnixSocket(connectingTo: socketPath) } catch { throw CLITestError("cannot connect: \(error)") }
         let fd = connection.fd
         writeAll(fd, Array((lines.joined(separator: "\n") + "\n").utf8))
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var text = ""
         var buffer = [UInt8](repeating: 0, count: 65536)
