@@ -126,7 +126,6 @@ public final class EventLog: Sendable {
             flusher = nil
         }
         if let queue = syncQueue {
-            let completions = DispatchQueue(label: "raqam.eventlog.acks")
             // The thread holds the queue, not the log: it ends when the log goes (`deinit`).
             try Syscalls.startThread { [weak self] in
                 while queue.waitForWork() {
@@ -137,8 +136,7 @@ public final class EventLog: Sendable {
                         guard let log = self else { return }
                         done = log.syncWritten(queue)
                     }
-                    // Completed on a queue of their own, in order, so the next sync starts now.
-                    completions.async { for (request, outcome) in done { request.complete(outcome) } }
+                    for (request, outcome) in done { request.complete(outcome) }
                 }
             }
         }
@@ -222,19 +220,22 @@ public final class EventLog: Sendable {
 
     /// Flushes `batch` as the leader, completes its requests, and hands the lead on.
     ///
-    /// Under `.always` the leader only writes: it hands the batch to the syncer and the lead
-    /// to the next request at once, so the next batch is gathered and written while this one's
-    /// `fdatasync` is in flight (`syncWritten` completes the requests once it returns).
+    /// Under `.always` the write and the sync are apart: the leader writes its batch and hands
+    /// the lead on before any sync, so the next batch is gathered and written while this one's
+    /// `fdatasync` is in flight. One sync runs at a time: when none is, the leader syncs its
+    /// own batch on its thread (a lone appender pays no thread hop); when one is, the batch
+    /// waits for the sync thread, which takes every batch written meanwhile in one `fdatasync`.
     private func lead(_ first: [AppendRequest]) {
         let batch = gather(first)
         var records: [PendingRecord] = []
         for r in batch { records.append(contentsOf: r.records) }
         let started = Syscalls.monotonicNanos()
-        let deferred = syncQueue != nil
-        let (written, broken): (Result<[SegmentIndex], EventLogError>, Bool) = io.withLock { writer in
+        let written = SyncQueue.Written(requests: batch, lastSeq: records.last?.seq, records: records.count, started: started)
+        var inline: SyncQueue.Claim?
+        let (result, broken): (Result<[SegmentIndex], EventLogError>, Bool) = io.withLock { writer in
             do throws(EventLogError) {
-                let sealed = try writer.write(records, directory: directory, deferSync: deferred)
-                syncQueue?.add(SyncQueue.Written(requests: batch, lastSeq: records.last?.seq, records: records.count, started: started))
+                let sealed = try writer.write(records, directory: directory, deferSync: syncQueue != nil)
+                inline = syncQueue?.add(written, writer: &writer)
                 return (.success(sealed), false)
             } catch {
                 return (.failure(error), writer.broken)
@@ -242,11 +243,11 @@ public final class EventLog: Sendable {
         }
         var failedAfter: [AppendRequest] = []
         let next: GroupCommit<AppendRequest>.Finished = state.withLock { s in
-            switch written {
+            switch result {
             case .success(let sealed):
                 s.lastGroupRequests = batch.count
                 s.seal(sealed)
-                if !deferred {
+                if syncQueue == nil {
                     s.durableSeq = records.last?.seq ?? s.durableSeq
                     s.statistics.records += records.count
                     s.statistics.flushes += 1
@@ -259,11 +260,10 @@ public final class EventLog: Sendable {
                 return .idle
             }
         }
-        switch written {
-        case .success:
-            if deferred { syncQueue?.signal() } else { for r in batch { r.complete(.committed) } }
-        case .failure(let error):
+        if case .failure(let error) = result {
             for r in batch + failedAfter { r.complete(.failed(error)) }
+        } else if syncQueue == nil {
+            for r in batch { r.complete(.committed) }
         }
         if case .handOff(let leader) = next {
             if leader.isAsync {
@@ -273,48 +273,52 @@ public final class EventLog: Sendable {
                 leader.complete(.lead)
             }
         }
+        if let inline, let queue = syncQueue {
+            for (request, outcome) in sync(inline, queue) { request.complete(outcome) }
+        }
     }
 
-    /// The syncer's step: one `fdatasync` for every batch written since the last; returns
-    /// their requests with their outcomes, in order, for the caller to complete. The batches and a descriptor of the active segment are
-    /// taken together under the writer's lock, so the sync covers exactly their writes (a
-    /// batch that rotated to a new segment synced the old one as it sealed it). The sync runs
-    /// outside the lock, on a descriptor of its own (`dup`), so a leader may write meanwhile.
-    /// After a failed sync nothing more is acknowledged: what is on disk is unknown until the
-    /// log is reopened (and recovered).
+    /// The sync thread's step: the batches written while the last sync ran, in one
+    /// `fdatasync`; their requests with their outcomes, in order, for the caller to complete.
     private func syncWritten(_ queue: SyncQueue) -> [(AppendRequest, AppendRequest.Outcome)] {
-        let (fd, path, batches): (Int32, String, [SyncQueue.Written]) = io.withLock { writer in
-            let taken = queue.takeAll()
-            guard !taken.isEmpty, queue.failure == nil else { return (-1, "", taken) }
-            writer.dirty = false
-            return (writer.active.fd >= 0 ? dup(writer.active.fd) : -1, writer.active.path, taken)
-        }
-        guard !batches.isEmpty else { return [] }
+        guard let claim = io.withLock({ writer in queue.claimWritten(writer: &writer) }) else { return [] }
+        return sync(claim, queue)
+    }
+
+    /// Syncs what `claim` took (the batches, with a descriptor of the active segment taken
+    /// with them under the writer's lock, so the sync covers exactly their writes; a batch
+    /// that filled a segment synced it as it sealed it). Runs outside the lock, on a
+    /// descriptor of its own (`dup`), so a leader may write meanwhile. After a failed sync
+    /// nothing more is acknowledged: what is on disk is unknown until the log is reopened.
+    private func sync(_ claim: SyncQueue.Claim, _ queue: SyncQueue) -> [(AppendRequest, AppendRequest.Outcome)] {
         var failure = queue.failure
         if failure == nil {
-            if fd < 0 {
-                failure = EventLogError(code: .io, message: "cannot sync \(path): \(Syscalls.describe(errno: errno))", path: path)
+            if claim.fd < 0 {
+                failure = EventLogError(code: .io, message: "cannot sync \(claim.path): \(Syscalls.describe(errno: claim.errno))", path: claim.path)
             } else {
-                do throws(EventLogError) { try Syscalls.fdatasync(fd, path: path) } catch { failure = error }
-                Syscalls.close(fd)
+                do throws(EventLogError) { try Syscalls.fdatasync(claim.fd, path: claim.path) } catch { failure = error }
             }
         }
+        if claim.fd >= 0 { Syscalls.close(claim.fd) }
         if let failure {
             queue.fail(failure)
             io.withLock { $0.broken = true }
             state.withLock { s in if s.failure == nil { s.failure = failure } }
-            return batches.flatMap { b in b.requests.map { ($0, .failed(failure)) } }
-        }
-        let now = Syscalls.monotonicNanos()
-        state.withLock { s in
-            for b in batches {
-                if let last = b.lastSeq { s.durableSeq = max(s.durableSeq, last) }
-                s.statistics.records += b.records
-                s.statistics.flushes += 1
-                s.statistics.flushNanos += now - b.started
+        } else {
+            let now = Syscalls.monotonicNanos()
+            state.withLock { s in
+                for b in claim.batches {
+                    if let last = b.lastSeq { s.durableSeq = max(s.durableSeq, last) }
+                    s.statistics.records += b.records
+                    s.statistics.flushes += 1
+                    s.statistics.flushNanos += now - b.started
+                }
             }
         }
-        return batches.flatMap { b in b.requests.map { ($0, .committed) } }
+        // The next sync may start: the batches written meanwhile go to the sync thread.
+        queue.finish()
+        let outcome: AppendRequest.Outcome = failure.map { .failed($0) } ?? .committed
+        return claim.batches.flatMap { b in b.requests.map { ($0, outcome) } }
     }
 
     /// Appends like `append(_:)`, suspending instead of blocking: the write and the sync run
@@ -580,8 +584,8 @@ final class FlushTimer: @unchecked Sendable {
     func cancel() { timer.cancel() }
 }
 
-/// The batches a leader wrote under `.always` and the syncer has not synced yet, in write
-/// order; `EventLog.syncWritten` takes them all at once.
+/// The batches a leader wrote under `.always` and no sync has covered yet, in write order,
+/// and whether a sync runs (one at a time, so the durable seq only grows).
 final class SyncQueue: Sendable {
     struct Written: Sendable {
         var requests: [AppendRequest]
@@ -592,8 +596,18 @@ final class SyncQueue: Sendable {
         var started: UInt64
     }
 
+    /// Batches taken for one sync, with a descriptor of the active segment (-1 and the
+    /// errno when `dup` failed) taken with them under the writer's lock.
+    struct Claim {
+        var batches: [Written]
+        var fd: Int32
+        var errno: Int32
+        var path: String
+    }
+
     private struct State {
         var written: [Written] = []
+        var syncing = false
         var failure: EventLogError?
         var stopped = false
     }
@@ -601,9 +615,47 @@ final class SyncQueue: Sendable {
     private let state = Mutex(State())
     private let work = DispatchSemaphore(value: 0)
 
-    func add(_ w: Written) { state.withLock { $0.written.append(w) } }
-    func signal() { work.signal() }
-    func takeAll() -> [Written] { state.withLock { s in defer { s.written.removeAll() }; return s.written } }
+    /// Called under the writer's lock right after a batch's write: when no sync runs, the
+    /// caller syncs it now (the claim); otherwise it waits for the sync thread.
+    func add(_ w: Written, writer: inout SegmentWriter) -> Claim? {
+        let claimed: Bool = state.withLock { s in
+            // (After a failed sync the claim fails at once: `sync` sees the failure.)
+            if s.syncing || !s.written.isEmpty {
+                s.written.append(w)
+                return false
+            }
+            s.syncing = true
+            return true
+        }
+        return claimed ? Self.claim([w], writer: &writer) : nil
+    }
+
+    /// Called under the writer's lock by the sync thread: everything written while the last
+    /// sync ran, or nil when a sync runs or nothing is waiting.
+    func claimWritten(writer: inout SegmentWriter) -> Claim? {
+        let taken: [Written]? = state.withLock { s in
+            guard !s.syncing, !s.written.isEmpty else { return nil }
+            s.syncing = true
+            defer { s.written.removeAll() }
+            return s.written
+        }
+        return taken.map { Self.claim($0, writer: &writer) }
+    }
+
+    private static func claim(_ batches: [Written], writer: inout SegmentWriter) -> Claim {
+        writer.dirty = false
+        let fd = writer.active.fd >= 0 ? dup(writer.active.fd) : -1
+        return Claim(batches: batches, fd: fd, errno: fd < 0 ? (writer.active.fd < 0 ? EBADF : errno) : 0, path: writer.active.path)
+    }
+
+    /// A sync ended: wakes the sync thread when batches were written meanwhile.
+    func finish() {
+        let more = state.withLock { s in
+            s.syncing = false
+            return !s.written.isEmpty
+        }
+        if more { work.signal() }
+    }
 
     /// The failure of an earlier sync: every later batch fails with it.
     var failure: EventLogError? { state.withLock { $0.failure } }
