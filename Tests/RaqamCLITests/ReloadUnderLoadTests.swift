@@ -1,3 +1,4 @@
+import EventLog
 import Foundation
 import Glibc
 import RaqamModel
@@ -16,19 +17,26 @@ import Testing
         "groups:\n  - name: load\n    rules:\n      - alert: LowScore\n        scope: district\n        expr: assessment.score < \(threshold)\n        summary: \"{{ name }}: {{ assessment.score }}\"\n"
     }
 
-    /// Appends `count` assessments directly; the store (and its writer lock) is gone on return.
+    /// Appends `count` assessments straight to the state directory's log, as the store writes
+    /// them (the binary form, no id), each district's two forms encoded once; the log (and its
+    /// writer lock) is gone on return.
     static func write(count: Int, of districts: [EntityKey], at: Timestamp, to state: String) throws {
-        let store = try FileEventStore(stateDirectory: state, durability: .none)
+        let forms: [[UInt8]] = districts.flatMap { d in
+            [20.0, 80.0].map { score in
+                EventCodec.encode(Event(id: nil, type: .assessmentRecorded, subject: d, occurredAt: at, source: "load",
+                                        data: EventData(values: [.boolean(true), .number(score), nil])))
+            }
+        }
+        let log = try EventLog(directory: FileEventStore.eventsDirectory(state), configuration: .init(durability: .none))
         var written = 0
         while written < count {
             let batch = (written..<min(count, written + 10_000)).map { i in
-                Event(id: nil, type: .assessmentRecorded, subject: districts[i % districts.count], occurredAt: at, source: "load",
-                      data: EventData(values: [.boolean(true), .number(Double(i % 100)), nil]))
+                EventLog.Entry(time: at.micros, payload: forms[(i % districts.count) * 2 + (i / districts.count) % 2])
             }
-            try store.append(batch)
+            try log.append(batch)
             written += batch.count
         }
-        try store.close()
+        try log.close()
     }
 
     @Test(.timeLimit(.minutes(15))) func reloadWithChangedRulesOnALargeLogMissesNoWatchdogPingAndNoAppend() throws {
