@@ -93,7 +93,7 @@ let package = Package(
         .executableTarget(name: "raqamctl", dependencies: ["RaqamCLI"], swiftSettings: strict),
         .executableTarget(
             name: "raqamd",
-            dependencies: ["RaqamDaemon", "RaqamEngine", "Journal", .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RaqamDaemon", "RaqamEngine", "RaqamStore", "Journal", .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -1,7 +1,8 @@
 import Glibc
 
 /// Opening a log: every sealed segment's sidecar (rebuilt when missing or damaged), then a
-/// full check of the active segment, hash chain included. A torn tail is zeroed and reported;
+/// full check of the active segment, hash chain included. A torn tail is moved to a quarantine
+/// file, zeroed and reported;
 /// damage anywhere else stops the open with the segment, the offset and the reason.
 struct Recovered {
     var writer: SegmentWriter
@@ -70,21 +71,48 @@ struct Recovered {
             Syscalls.close(fd)
             throw EventLogError.corrupt(reason, path: active.path, offset: offset)
         case .torn(let offset, let bytes, let reason):
-            // Never acknowledged (it was not whole), so zeroing it loses nothing.
-            let zeros = [UInt8](repeating: 0, count: bytes)
+            // Never acknowledged as far as the format can tell (it was not written whole), but
+            // nothing is destroyed: the bytes go to a quarantine file first, synced, and only
+            // then are they zeroed in the segment.
+            let quarantine: String
             do throws(EventLogError) {
-                try Syscalls.pwriteAll(fd, zeros, at: offset, path: active.path)
+                let cut = [UInt8](UnsafeRawBufferPointer(rebasing: mapped.region[offset ..< offset + bytes]))
+                quarantine = try Self.quarantine(cut, segment: active.path, offset: offset, directory: directory)
+                try Syscalls.pwriteAll(fd, [UInt8](repeating: 0, count: bytes), at: offset, path: active.path)
                 try Syscalls.fdatasync(fd, path: active.path)
             } catch {
                 Syscalls.close(fd)
                 throw error
             }
-            report.tornTail = .init(segment: active.path, offset: offset, bytes: bytes, reason: reason)
+            report.tornTail = .init(segment: active.path, offset: offset, bytes: bytes, reason: reason, quarantine: quarantine)
         }
         activeKeys = KeyTable(capacity: max(1024, scan.keys.count))
         for (key, seq) in scan.keys { activeKeys[key] = seq }
         writer = SegmentWriter(configuration: configuration, active: OpenSegment(fd: fd, path: active.path, header: mapped.header, scan: scan))
         report.lastSeq = scan.lastSeq
+    }
+
+    /// Writes bytes cut off a segment to `SEGMENT.quarantine-OFFSET` (a number added when that
+    /// name is taken), synced with its directory, and returns the path.
+    private static func quarantine(_ bytes: [UInt8], segment: String, offset: Int, directory: String) throws(EventLogError) -> String {
+        var path = "\(segment).quarantine-\(offset)"
+        var n = 1
+        while Syscalls.exists(path) {
+            n += 1
+            path = "\(segment).quarantine-\(offset).\(n)"
+        }
+        let fd = try Syscalls.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o640)
+        do throws(EventLogError) {
+            try Syscalls.pwriteAll(fd, bytes, at: 0, path: path)
+            try Syscalls.fdatasync(fd, path: path)
+        } catch {
+            Syscalls.close(fd)
+            try? Syscalls.unlink(path)
+            throw error
+        }
+        Syscalls.close(fd)
+        try Syscalls.fsyncDirectory(directory)
+        return path
     }
 
     private static func checkContinuity(_ mapped: MappedSegment, listed: SegmentDirectory.Listed,

@@ -102,6 +102,48 @@ enum RecordFrame {
         return .record(RecordHeader(frame: p))
     }
 
+    /// The one bit whose flip would make the frame at `p` intact (magic and CRC-32C), or nil.
+    /// Tries every bit of the header (a flip in the length field changes where the payload
+    /// ends, up to `available` bytes) and of the 88 + length bytes the header declares;
+    /// payloads over 4 KiB are not searched bit by bit (the cost grows with the square).
+    ///
+    /// Complexity: O(n²) CRC bytes for n = 88 + length (about 1 ms for 300 bytes).
+    static func singleBitFlip(_ p: UnsafeRawPointer, available: Int, maxPayload: Int) -> (byte: Int, bit: Int)? {
+        let declared = Int(p.u32(8))
+        // The length field: each flip gives another payload length, checked as declared.
+        for bit in 0..<32 {
+            let length = declared ^ (1 << bit)
+            guard length <= maxPayload, headerSize + length <= available else { continue }
+            var frame = [UInt8](UnsafeRawBufferPointer(start: p, count: headerSize + length))
+            let ok = frame.withUnsafeMutableBytes { raw in
+                raw.baseAddress!.put(UInt32(length), at: 8)
+                return isIntact(UnsafeRawPointer(raw.baseAddress!), count: raw.count)
+            }
+            if ok { return (8 + bit / 8, bit % 8) }
+        }
+        guard declared <= min(maxPayload, 4096), headerSize + declared <= available else { return nil }
+        let n = headerSize + declared
+        var frame = [UInt8](UnsafeRawBufferPointer(start: p, count: n))
+        return frame.withUnsafeMutableBytes { raw -> (byte: Int, bit: Int)? in
+            let f = raw.baseAddress!
+            for byte in 0..<n where byte < 8 || byte >= 12 {
+                let original = f.load(fromByteOffset: byte, as: UInt8.self)
+                for bit in 0..<8 {
+                    f.storeBytes(of: original ^ (1 << UInt8(bit)), toByteOffset: byte, as: UInt8.self)
+                    let ok = isIntact(UnsafeRawPointer(f), count: n)
+                    f.storeBytes(of: original, toByteOffset: byte, as: UInt8.self)
+                    if ok { return (byte, bit) }
+                }
+            }
+            return nil
+        }
+    }
+
+    /// True when the `count` bytes at `f` are one frame with its magic and checksum right.
+    private static func isIntact(_ f: UnsafeRawPointer, count: Int) -> Bool {
+        f.u32(0) == magic && f.u32(4) == CRC32C.checksum(UnsafeRawBufferPointer(start: f + 8, count: count - 8))
+    }
+
     static func allZero(_ p: UnsafeRawPointer, count: Int) -> Bool {
         var i = 0
         while i + 8 <= count {

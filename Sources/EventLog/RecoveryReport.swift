@@ -1,12 +1,14 @@
 /// What opening the log found and mended. Torn tails are normal after a crash (the records
 /// in them were never acknowledged); the caller should report them all the same.
 public struct RecoveryReport: Sendable, Equatable {
-    /// A partial record after the last intact one, zeroed on open.
+    /// A partial record after the last intact one, copied to a quarantine file and zeroed on open.
     public struct TornTail: Sendable, Equatable {
         public var segment: String
         public var offset: Int
         public var bytes: Int
         public var reason: String
+        /// Where the bytes cut off were kept (`SEGMENT.quarantine-OFFSET`).
+        public var quarantine: String
     }
 
     public var tornTail: TornTail?
@@ -24,7 +26,7 @@ public struct RecoveryReport: Sendable, Equatable {
     public var lines: [String] {
         var out: [String] = []
         if let t = tornTail {
-            out.append("recovered a torn tail: \(t.bytes) bytes at \(t.segment) offset \(t.offset) (\(t.reason)); they held no acknowledged record and were discarded")
+            out.append("recovered a torn tail: \(t.bytes) bytes at \(t.segment) offset \(t.offset) (\(t.reason)); a write that never completed, so never acknowledged; the bytes were moved to \(t.quarantine)")
         }
         for s in removedSegments { out.append("removed \(s): its header was never written (crash while creating it)") }
         for s in rebuiltIndexes { out.append("rebuilt the index \(s) from its segment") }

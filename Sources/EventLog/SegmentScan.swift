@@ -99,8 +99,17 @@ struct SegmentScan {
         endOffset = offset
     }
 
-    /// Decides whether the bytes from `offset` on are a torn tail or damage: damage when an
-    /// intact record starts anywhere after it, a torn tail otherwise.
+    /// Decides whether the bytes from `offset` on are a torn tail or damage.
+    ///
+    /// Damage when an intact record starts anywhere after them. Otherwise they are the last
+    /// frame, and the question is whether a crash during its append could have left them:
+    /// the segment is preallocated with zeros and only ever appended to, so a torn write
+    /// leaves a frame whose bytes stop early (zeros from some point to its declared end) or
+    /// one with a 512-byte sector that was never written (all zeros). A frame that is whole
+    /// (every sector written, bytes up to its declared end) but fails its checksum, one a
+    /// single flipped bit away from intact, or one whose header is impossible in a written
+    /// sector cannot be a torn write: it was written whole, so it may have been acknowledged,
+    /// and it is damage (docs/event-log.md, "What recovery can tell apart").
     static func classifyRemainder(region: UnsafeRawBufferPointer, from offset: Int, maxPayload: Int, reason: String) -> Ending {
         let base = region.baseAddress!
         guard let lastNonZero = RecordFrame.lastNonZero(region, from: offset) else { return .clean }
@@ -112,6 +121,48 @@ struct SegmentScan {
             }
             candidate += RecordFrame.alignment
         }
-        return .torn(offset: offset, bytes: lastNonZero + 1 - offset, reason: reason)
+        let bytes = lastNonZero + 1 - offset
+        if let whole = wholeFrameDamage(region: region, at: offset, lastNonZero: lastNonZero, maxPayload: maxPayload) {
+            return .damaged(offset: offset, reason: "the last record is damaged, not torn: \(whole) (\(reason)); it was written whole and may have been acknowledged")
+        }
+        return .torn(offset: offset, bytes: bytes, reason: reason)
+    }
+
+    /// Why the frame at `offset` was written whole although it is not intact, or nil when
+    /// it may be a torn write. See `classifyRemainder`.
+    static func wholeFrameDamage(region: UnsafeRawBufferPointer, at offset: Int, lastNonZero: Int, maxPayload: Int) -> String? {
+        let base = region.baseAddress!
+        let available = region.count - offset
+        // The header up to the length field must have reached the disk to say anything.
+        guard available >= 12, lastNonZero >= offset + 11 else { return nil }
+        if let flip = RecordFrame.singleBitFlip(base + offset, available: available, maxPayload: maxPayload) {
+            return "bit \(flip.bit) of byte \(flip.byte) of the frame is flipped (offset \(offset + flip.byte))"
+        }
+        let length = Int(base.u32(offset + 8))
+        let sector = 512
+        // Sectors of [from, to) that hold only zeros: never written.
+        func hasUnwrittenSector(_ from: Int, _ to: Int) -> Bool {
+            var s = from
+            while s < to {
+                let end = min(to, (s / sector + 1) * sector)
+                if RecordFrame.allZero(base + s, count: end - s) { return true }
+                s = end
+            }
+            return false
+        }
+        if length > maxPayload || RecordFrame.headerSize + length > available {
+            // A prefix of the true length field is never larger than it: an impossible length
+            // in a written header is a changed one.
+            if hasUnwrittenSector(offset, min(region.count, lastNonZero + 1)) { return nil }
+            return "its length field says \(length) bytes, more than the segment or the limit allows"
+        }
+        let payloadEnd = offset + RecordFrame.headerSize + length
+        // Zeros from some byte to the declared end, or a sector of zeros: a torn write can
+        // leave that (so can a payload that ends in zeros: the format cannot tell those apart).
+        // Bytes past the declared end do not make the frame torn: they were written after it.
+        let stopsEarly = lastNonZero + 1 < payloadEnd
+        if stopsEarly || hasUnwrittenSector(offset, payloadEnd) { return nil }
+        if base.u32(offset) != RecordFrame.magic { return "its magic number is wrong (0x\(String(base.u32(offset), radix: 16)))" }
+        return "its bytes are all there but its CRC-32C does not match"
     }
 }

@@ -130,6 +130,11 @@ enum Syscalls {
         if Glibc.rename(from, to) != 0 { throw .io("rename", path: from, errno: errno) }
     }
 
+    /// True when something exists at `path` (`access(2)` with F_OK).
+    static func exists(_ path: String) -> Bool {
+        Glibc.access(path, F_OK) == 0
+    }
+
     /// `unlink(2)`; a missing file is not an error.
     static func unlink(_ path: String) throws(EventLogError) {
         if Glibc.unlink(path) != 0 && errno != ENOENT { throw .io("unlink", path: path, errno: errno) }

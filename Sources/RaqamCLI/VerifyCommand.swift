@@ -56,7 +56,7 @@ struct VerifyCommand: ParsableCommand {
         } else {
             for p in report.problems { print("DAMAGED  \(p)") }
             for u in undecodable { print("DAMAGED  \(u)") }
-            if let t = report.unfinishedTail { print("note     \(t) (normal while a writer appends; the next open discards it)") }
+            if let t = report.unfinishedTail { print("note     \(t) (normal while a writer appends; the next writer to open the log moves it to a quarantine file beside the segment)") }
             let summary = "\(report.records) records in \(report.segments) segments, seq \(report.records == 0 ? "-" : "\(report.firstSeq)…\(report.lastSeq)"), head \(report.headChain)"
             print(intact ? "ok       \(summary)" : "FAILED   \(report.problems.count + undecodable.count) damaged places; \(summary) (see docs/recovery.md)")
         }

@@ -80,8 +80,10 @@ public final class DaemonCore: Sendable {
         let rules = try RuleSources.load(configuration.rules)
         store = try FileEventStore(stateDirectory: configuration.stateDirectory)
         ingest = Ingest(store: store)
-        for line in store.recoveryNotes {
-            logger.notice("\(line)", metadata: ["message.id": "\(MessageID.logRecovered)"])
+        for note in store.recoveryNotes {
+            var metadata: Logger.Metadata = ["message.id": "\(MessageID.logRecovered)"]
+            for (key, value) in note.fields { metadata[key] = "\(value)" }
+            logger.notice("\(note.message)", metadata: metadata)
         }
         let alertLog = try AlertLog(stateDirectory: configuration.stateDirectory)
         clock = try EvaluationClock.resolved(configuration.clock, stateDirectory: configuration.stateDirectory)

@@ -56,10 +56,24 @@ public protocol EventStoreWriter: AnyObject, Sendable {
     func append(_ events: [Event]) throws(StoreError) -> [AppendResult]
     /// The seq of the last acknowledged event (0 for an empty store).
     var lastSeq: UInt64 { get }
-    /// What opening the store found and mended, one line each (for the operator).
-    var recoveryNotes: [String] { get }
+    /// What opening the store found and mended, one note each (for the operator).
+    var recoveryNotes: [RecoveryNote] { get }
     /// Forces everything appended so far to stable storage.
     func sync() throws(StoreError)
     /// Syncs and refuses further appends.
     func close() throws(StoreError)
+}
+
+/// One thing opening a store found and mended: a sentence for a person, and the same facts as
+/// dotted fields for the journal (`log.segment`, `log.offset`, `log.bytes`, `log.quarantine`).
+public struct RecoveryNote: Sendable, CustomStringConvertible {
+    public var message: String
+    public var fields: [(key: String, value: String)]
+
+    public init(message: String, fields: [(key: String, value: String)] = []) {
+        self.message = message
+        self.fields = fields
+    }
+
+    public var description: String { message }
 }

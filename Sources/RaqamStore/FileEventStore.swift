@@ -77,7 +77,19 @@ public final class FileEventStore: EventStoreWriter {
 
     public var lastSeq: UInt64 { log.lastSeq }
 
-    public var recoveryNotes: [String] { log.recovery.lines }
+    public var recoveryNotes: [RecoveryNote] {
+        let r = log.recovery
+        var notes: [RecoveryNote] = []
+        if let t = r.tornTail, let line = r.lines.first {
+            notes.append(RecoveryNote(message: line, fields: [("log.segment", t.segment), ("log.offset", "\(t.offset)"),
+                                                              ("log.bytes", "\(t.bytes)"), ("log.reason", t.reason),
+                                                              ("log.quarantine", t.quarantine)]))
+            notes += r.lines.dropFirst().map { RecoveryNote(message: $0) }
+        } else {
+            notes = r.lines.map { RecoveryNote(message: $0) }
+        }
+        return notes
+    }
 
     public func storedEvent(withID id: EventID) throws(StoreError) -> StoredEvent? {
         guard let seq = log.seq(forKey: RecordKey(high: id.high, low: id.low)) else { return nil }

@@ -10,6 +10,13 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     /// A stored record is not an event this version can read.
     case undecodable(seq: UInt64, reason: String)
 
+    /// Where the log is damaged, when that is why it failed (nil for every other failure):
+    /// the one failure a restart cannot mend (docs/recovery.md).
+    public var damage: (path: String?, offset: Int?)? {
+        guard case .log(let e) = self, e.code == .corrupt else { return nil }
+        return (e.path, e.offset)
+    }
+
     public var description: String {
         switch self {
         case .invalid(let issues): issues.map(\.description).joined(separator: "\n")

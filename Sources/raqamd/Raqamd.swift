@@ -4,6 +4,7 @@ import Journal
 import Logging
 import RaqamDaemon
 import RaqamEngine
+import RaqamStore
 import Rules
 
 /// raqamd: parses its flags and configuration file, then runs the daemon library.
@@ -77,6 +78,13 @@ struct Raqamd: AsyncParsableCommand {
         } catch let e as RuleSources.Failure {
             for p in e.problems { logger.critical("rules rejected: \(p)", metadata: ["message.id": "\(MessageID.rulesRejected)"]) }
             throw ExitCode(65)
+        } catch let e as StoreError where e.damage != nil {
+            // Damage is the one failure Restart= cannot mend: say so under its own MESSAGE_ID.
+            var metadata: Logger.Metadata = ["message.id": "\(MessageID.logCorrupt)"]
+            if let path = e.damage?.path { metadata["log.segment"] = "\(path)" }
+            if let offset = e.damage?.offset { metadata["log.offset"] = "\(offset)" }
+            logger.critical("raqamd cannot run: \(e)", metadata: metadata)
+            throw ExitCode(74)
         } catch {
             logger.critical("raqamd cannot run: \(error)")
             throw ExitCode(74)

@@ -34,12 +34,71 @@ import Testing
                 #expect(torn.segment == segment)
                 #expect(log.lastSeq == 4)
                 #expect(log.recovery.lines[0].contains("torn tail"))
+                // Nothing is destroyed: the bytes cut off are kept beside the segment.
+                let kept = try #require(FileManager.default.contents(atPath: torn.quarantine))
+                #expect(torn.quarantine.hasPrefix(segment + ".quarantine-\(lastStart)"))
+                #expect(kept.count == torn.bytes)
+                #expect(kept == pristine[lastStart..<(lastStart + kept.count)])
+                #expect(log.recovery.lines[0].contains(torn.quarantine))
                 // The log goes on from the last whole record, and stays verifiable.
                 #expect(try log.append(entries(100..<101)).map(\.seq) == [5])
                 #expect(try readAll(dir.path).map(\.payload) == (0..<4).map { payload($0) } + [payload(100)])
                 #expect(try EventLogVerifier.verify(directory: dir.path).isIntact)
             }
         }
+    }
+
+    @Test func flippedBitAnywhereInTheLastRecordIsDamageNotATornTail() throws {
+        let dir = TemporaryDirectory()
+        let segment = try makeLog(dir, count: 5)
+        let pristine = FileManager.default.contents(atPath: segment)!
+        let last = recordOffsets(segment)[4]
+        let frame = RecordFrame.headerSize + 250
+        for byte in 0..<frame {
+            // One bit of the last record, acknowledged long ago, flips on the disk: magic,
+            // CRC, length, seq, times, key, chain hash or payload.
+            try pristine.write(to: URL(fileURLWithPath: segment))
+            patch(segment) { $0[last + byte] ^= 1 << UInt8(byte % 8) }
+            let damaged = FileManager.default.contents(atPath: segment)!
+
+            let report = try EventLogVerifier.verify(directory: dir.path)
+            #expect(report.problems.map(\.offset) == [last], "byte \(byte)")
+            #expect(report.unfinishedTail == nil, "byte \(byte)")
+            #expect(report.problems.first?.reason.contains("the last record is damaged, not torn") == true, "byte \(byte)")
+            #expect(report.problems.first?.reason.contains("offset \(last + byte)") == true, "byte \(byte): \(report.problems)")
+
+            let error = #expect(throws: EventLogError.self, "byte \(byte)") {
+                try EventLog(directory: dir.path, configuration: .init(segmentSize: 64 << 10))
+            }
+            #expect(error?.code == .corrupt)
+            #expect(error?.offset == last)
+            // The writer refused: the acknowledged record is still there, byte for byte, and
+            // no later event can take its seq.
+            #expect(FileManager.default.contents(atPath: segment) == damaged, "byte \(byte)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.contains("quarantine") })
+        }
+    }
+
+    @Test func lastRecordWithAnUnwrittenSectorIsATornTail() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 64 << 10))
+            try log.append(entries(0..<3))
+            let big = [UInt8]((0..<3000).map { UInt8(1 + $0 % 251) })
+            try log.append([EventLog.Entry(time: 1, payload: big)])
+        }
+        let segment = segmentFiles(dir.path)[0]
+        let start = recordOffsets(segment)[3]
+        // A crash while the last record was being written: one 512-byte sector in the middle
+        // of it never reached the disk (the rest did).
+        let sector = (start / 512 + 2) * 512
+        patch(segment) { bytes in for i in sector..<(sector + 512) { bytes[i] = 0 } }
+        let reopened = try EventLog(directory: dir.path, configuration: .init(segmentSize: 64 << 10))
+        let torn = try #require(reopened.recovery.tornTail)
+        #expect(torn.offset == start)
+        #expect(reopened.lastSeq == 3)
+        #expect(FileManager.default.fileExists(atPath: torn.quarantine))
+        #expect(try EventLogVerifier.verify(directory: dir.path).isIntact)
     }
 
     @Test func flippedBitInAMiddleRecordIsFoundByVerifyAndRefusesAppends() throws {
