@@ -74,21 +74,31 @@ struct ScenarioBuilder {
                          region: regionIndex[d.regionCode]!, isOrg: false)
         }
 
-        let categoryWeight = ["ministry": 2.0, "committee": 1.2, "agency": 1.0, "inspection": 0.6]
-        spread(figures.sectorProjects, over: &orgs, minimum: 1,
-               weights: reference.organizations.map { categoryWeight[$0.category] ?? 0.6 })
-        spread(figures.regionalProjects, over: &districts, minimum: 4, weights: districts.map { _ in 1 })
+        // A draw whose implemented projects cannot meet every owner's bounds (too many owners
+        // drawn to lag on completion in one region, say) is drawn again with the generator's
+        // next numbers: the seed still decides everything, and every seed gives a scenario.
+        let (drawnOrgs, drawnDistricts) = (orgs, districts)
+        var fits = false
+        while !fits {
+            (orgs, districts) = (drawnOrgs, drawnDistricts)
+            lagging = [:]
+            lastDay = [:]
+            let categoryWeight = ["ministry": 2.0, "committee": 1.2, "agency": 1.0, "inspection": 0.6]
+            spread(figures.sectorProjects, over: &orgs, minimum: 1,
+                   weights: reference.organizations.map { categoryWeight[$0.category] ?? 0.6 })
+            spread(figures.regionalProjects, over: &districts, minimum: 4, weights: districts.map { _ in 1 })
 
-        planLagging(&orgs, count: figures.laggingOrganizations)
-        planLagging(&districts, count: figures.laggingDistricts)
+            planLagging(&orgs, count: figures.laggingOrganizations)
+            planLagging(&districts, count: figures.laggingDistricts)
 
-        distributeImplemented(figures.sectorImplemented, over: &orgs, indices: Array(orgs.indices))
-        // Each region at the national rate, so that no region as a whole lags.
-        let regions = reference.regions.indices.map { r in districts.indices.filter { districts[$0].region == r } }
-        let planned = regions.map { $0.reduce(0) { $0 + districts[$1].projects } }
-        let targets = largestRemainder(figures.regionalImplemented, weights: planned.map(Double.init))
-        for (r, members) in regions.enumerated() {
-            distributeImplemented(targets[r], over: &districts, indices: members)
+            fits = distributeImplemented(figures.sectorImplemented, over: &orgs, indices: Array(orgs.indices))
+            // Each region at the national rate, so that no region as a whole lags.
+            let regions = reference.regions.indices.map { r in districts.indices.filter { districts[$0].region == r } }
+            let planned = regions.map { $0.reduce(0) { $0 + districts[$1].projects } }
+            let targets = largestRemainder(figures.regionalImplemented, weights: planned.map(Double.init))
+            for (r, members) in regions.enumerated() where fits {
+                fits = distributeImplemented(targets[r], over: &districts, indices: members)
+            }
         }
 
         for o in orgs { history(of: o) }
@@ -149,8 +159,9 @@ struct ScenarioBuilder {
 
     /// Sets each owner's implemented projects so that they add up to `total`: few where the
     /// plan says completion lags, at least two unimplemented where projects are overdue, well
-    /// above the rules' threshold where the owner is clean.
-    mutating func distributeImplemented(_ total: Int, over owners: inout [Owner], indices: [Int]) {
+    /// above the rules' threshold where the owner is clean. Returns false, changing nothing
+    /// the caller keeps, when no such numbers add up to `total`.
+    mutating func distributeImplemented(_ total: Int, over owners: inout [Owner], indices: [Int]) -> Bool {
         var bounds: [ClosedRange<Int>] = []
         for i in indices {
             let o = owners[i], p = o.projects
@@ -164,8 +175,7 @@ struct ScenarioBuilder {
             owners[i].implemented = min(high, max(low, Int((Double(p) * rate).rounded())))
         }
         var sum = indices.reduce(0) { $0 + owners[$1].implemented }
-        precondition(bounds.reduce(0) { $0 + $1.lowerBound } <= total && total <= bounds.reduce(0) { $0 + $1.upperBound },
-                     "the scenario's implemented projects do not fit the plan")
+        guard bounds.reduce(0, { $0 + $1.lowerBound }) <= total && total <= bounds.reduce(0, { $0 + $1.upperBound }) else { return false }
         while sum != total {
             let step = sum < total ? 1 : -1
             var n = rng.int(in: 0...(indices.count - 1))
@@ -173,6 +183,7 @@ struct ScenarioBuilder {
             owners[indices[n]].implemented += step
             sum += step
         }
+        return true
     }
 
     /// `total` split in proportion to `weights`, in whole numbers.

@@ -81,7 +81,7 @@ import Testing
         try expectTheReportsFigures(seed: H1Scenario.defaultSeed)
     }
 
-    @Test(arguments: [1, 2, 3] as [UInt64])
+    @Test(arguments: [1, 2, 3, 789] as [UInt64])
     func otherSeedsMeetEveryFigureToo(seed: UInt64) throws {
         try expectTheReportsFigures(seed: seed)
     }

@@ -18,7 +18,9 @@ import Testing
     }
 
     /// The report's figures, counted from the events themselves.
-    @Test(arguments: [H1Scenario.defaultSeed, 1, 2, 3])
+    /// Seed 789 drew more completion laggards in one region than its implemented projects
+    /// allow, and trapped; such a draw is now drawn again (docs/scenario.md).
+    @Test(arguments: [H1Scenario.defaultSeed, 789] + Array(0 as UInt64 ..< 48))
     func everySeedCarriesTheFiguresOfTheReport(seed: UInt64) {
         let s = H1Scenario(seed: seed), f = s.figures
         var program: [String: String] = [:]
