@@ -14,7 +14,13 @@ public enum ControlProtocol {
     }
 
     /// True for an event line (it starts with `{`); anything else is read as a command.
-    public static func isEvent(_ line: some Collection<UInt8>) -> Bool { line.first == UInt8(ascii: "{") }
+    /// True when the line is an event: a JSON object, a UTF-8 byte order mark allowed before it.
+    public static func isEvent(_ line: some Collection<UInt8>) -> Bool {
+        var bytes = line.makeIterator()
+        guard let first = bytes.next() else { return false }
+        if first == UInt8(ascii: "{") { return true }
+        return first == 0xEF && bytes.next() == 0xBB && bytes.next() == 0xBF && bytes.next() == UInt8(ascii: "{")
+    }
 
     /// What raqamd answers an event line with, from its `LineResult`.
     public static func reply(for result: LineResult) -> String {

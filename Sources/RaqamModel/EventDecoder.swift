@@ -36,7 +36,7 @@ public enum EventDecoder {
         do {
             json = try JSONParser.parse(bytes)
         } catch {
-            return .invalid([.init(field: nil, message: "malformed JSON at column \(error.column): \(error.message)")])
+            return .invalid([.init(field: error.field, message: "malformed JSON at column \(error.column): \(error.message)")])
         }
         return decode(json)
     }

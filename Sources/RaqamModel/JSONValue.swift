@@ -39,16 +39,30 @@ public struct JSONParser {
     public struct Problem: Error, Sendable {
         public var column: Int
         public var message: String
+        /// The member names (and `[i]` indexes) from the top down to the value where it was
+        /// seen; empty outside any member.
+        public var path: [String] = []
+
+        /// The path in the dotted form event fields are named by (`data.services_volume_uzs`).
+        public var field: String? {
+            path.isEmpty ? nil : path.reduce("") { $0.isEmpty || $1.hasPrefix("[") ? $0 + $1 : $0 + "." + $1 }
+        }
     }
 
     private let b: [UInt8]
     private var i = 0
     private var depth = 0
+    /// Bytes before column 1 (a byte order mark).
+    private var origin = 0
     static let maxDepth = 64
 
     /// Parses one JSON value filling all of `bytes` (white space around it allowed).
     public static func parse(_ bytes: [UInt8]) throws(Problem) -> JSONValue {
         var p = JSONParser(b: bytes)
+        // A UTF-8 byte order mark (EF BB BF), as spreadsheet exports write at the start of a
+        // file, is not part of the text (RFC 8259 §8.1 lets a parser ignore it).
+        // Columns count from after it, as an editor shows the line.
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { p.i = 3; p.origin = 3 }
         p.skipSpace()
         let v = try p.value()
         p.skipSpace()
@@ -58,7 +72,7 @@ public struct JSONParser {
 
     private init(b: [UInt8]) { self.b = b }
 
-    private func problem(_ message: String) -> Problem { Problem(column: i + 1, message: message) }
+    private func problem(_ message: String) -> Problem { Problem(column: i + 1 - origin, message: message) }
 
     private mutating func skipSpace() {
         while i < b.count, b[i] == 32 || b[i] == 9 || b[i] == 10 || b[i] == 13 { i += 1 }
@@ -98,12 +112,18 @@ public struct JSONParser {
             guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw problem("expected a member name in double quotes") }
             let start = i
             let key = try string()
-            if members.contains(where: { $0.key == key }) { throw Problem(column: start + 1, message: "duplicate member \"\(key)\"") }
+            if members.contains(where: { $0.key == key }) { throw Problem(column: start + 1 - origin, message: "duplicate member \"\(key)\"") }
             skipSpace()
             guard i < b.count, b[i] == UInt8(ascii: ":") else { throw problem("expected ':' after member name \"\(key)\"") }
             i += 1
             skipSpace()
-            members.append((key, try value()))
+            do throws(Problem) {
+                members.append((key, try value()))
+            } catch {
+                var e = error
+                e.path.insert(key, at: 0)
+                throw e
+            }
             skipSpace()
             guard i < b.count else { throw problem("unexpected end of line; expected ',' or '}'") }
             if b[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -122,7 +142,13 @@ public struct JSONParser {
         if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
         while true {
             skipSpace()
-            items.append(try value())
+            do throws(Problem) {
+                items.append(try value())
+            } catch {
+                var e = error
+                e.path.insert("[\(items.count)]", at: 0)
+                throw e
+            }
             skipSpace()
             guard i < b.count else { throw problem("unexpected end of line; expected ',' or ']'") }
             if b[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -216,7 +242,9 @@ public struct JSONParser {
             while i < b.count, b[i] >= 48 && b[i] <= 57 { i += 1 }
         }
         let text = String(decoding: b[start..<i], as: UTF8.self)
-        guard let v = Double(text), v.isFinite else { throw Problem(column: start + 1, message: "number out of range") }
+        guard let v = Double(text), v.isFinite else {
+            throw Problem(column: start + 1 - origin, message: "the number \(text.count > 40 ? String(text.prefix(40)) + "…" : text) is out of range; expected a finite number (at most about 1.8e308 in magnitude)")
+        }
         return .number(v, isInteger: isInteger, text: text)
     }
 }

@@ -91,4 +91,37 @@ import Testing
         // The event whose append was torn was re-sent and is stored once.
         #expect(try storedEvents(dir.path).filter { ($0["id"] as? String)?.hasSuffix("000000000002") == true }.count == 1)
     }
+
+    static func economy(_ volume: String) -> String {
+        #"{"type":"economy.reported","subject":"nation","occurred_at":"2021-06-30T10:00:00+05:00","data":{"period":"2021-H1","services_volume_uzs":\#(volume)}}"#
+    }
+
+    @Test func numbersOutOfRangeNameTheirFieldAndAByteOrderMarkIsAccepted() throws {
+        let dir = StateDirectory()
+        #expect(try run("raqamctl", ["init", "--state-dir", dir.path]).status == 0)
+        // Directly: a file with a byte order mark, two numbers no double holds, one good line.
+        let file = dir.path + "/report.ndjson"
+        let text = [Self.economy("1e400"), Self.economy("-1e309"), Self.economy("7.2e12")].joined(separator: "\n") + "\n"
+        try Data([0xEF, 0xBB, 0xBF] + Array(text.utf8)).write(to: URL(fileURLWithPath: file))
+        let refused = try run("raqamctl", ["append", "--state-dir", dir.path, file])
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("\(file):1: data.services_volume_uzs: malformed JSON at column 138: the number 1e400 is out of range"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("\(file):2: data.services_volume_uzs:"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("'ï'"))
+        #expect(try storedEvents(dir.path).count == 316)
+        // The good line with the mark in front of it is stored.
+        try Data([0xEF, 0xBB, 0xBF] + Array((Self.economy("7.2e12") + "\n").utf8)).write(to: URL(fileURLWithPath: file))
+        let stored = try run("raqamctl", ["append", "--state-dir", dir.path, file])
+        #expect(stored.status == 0, "\(stored.stderr)")
+        #expect(try storedEvents(dir.path).count == 317)
+
+        // Through raqamd's socket: the same answers.
+        let d = try DaemonProcess(rules: [root.path + "/rules/districts.yaml"])
+        _ = d.notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }
+        let replies = try d.send([Self.economy("1e400"), "\u{FEFF}" + Self.economy("1e4")], replies: 2)
+        d.signal(SIGTERM)
+        #expect(d.waitExit() == 0)
+        #expect(replies.first?.hasPrefix("error 1: data.services_volume_uzs: malformed JSON at column 138: the number 1e400 is out of range") == true, "\(replies)")
+        #expect(replies.last == "ok 317", "\(replies)")
+    }
 }
