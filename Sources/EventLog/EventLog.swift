@@ -238,7 +238,9 @@ public final class EventLog: Sendable {
                 inline = syncQueue?.add(written, writer: &writer)
                 return (.success(sealed), false)
             } catch {
-                return (.failure(error), writer.broken)
+                // Rolled back before any byte was written (a full disk while creating a
+                // segment): say so, as only the log can know it.
+                return (.failure(writer.broken ? error : error.nothingStored), writer.broken)
             }
         }
         var failedAfter: [AppendRequest] = []

@@ -70,10 +70,17 @@ public struct EventLogError: Error, CustomStringConvertible, Sendable, Equatable
         if code == ENOSPC || code == EDQUOT {
             return EventLogError(
                 code: .noSpace,
-                message: "\(operation) failed: no space left on the device; free space or move the state directory, then retry (nothing of this append was stored)",
+                message: "\(operation) failed: no space left on the device; free space or move the state directory, then retry",
                 path: path)
         }
         return EventLogError(code: .io, message: "\(operation) failed: \(Syscalls.describe(errno: code))", path: path)
+    }
+
+    /// The same error, saying that the append it failed stored none of its records.
+    var nothingStored: EventLogError {
+        var e = self
+        e.message += " (nothing of this append was stored)"
+        return e
     }
 
     static func corrupt(_ reason: String, path: String, offset: Int) -> EventLogError {

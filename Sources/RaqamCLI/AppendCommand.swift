@@ -74,7 +74,7 @@ struct AppendCommand: ParsableCommand {
                 tally.add(try ingest.append(checked: events, lines: lines, file: name), name: name)
             }
             try store.close()
-            try snapshotIfDue(lastSeq: store.lastSeq)
+            snapshotIfDue(lastSeq: store.lastSeq)
             report(tally, rejected: bad.count)
             if tally.conflicts > 0 {
                 printError("raqamctl: \(plural(tally.conflicts, "line")) reused an id stored with other content (the rest was appended)")
@@ -224,7 +224,7 @@ struct AppendCommand: ParsableCommand {
                     out.flush()
                 }
                 try store.close()
-                try snapshotIfDue(lastSeq: store.lastSeq)
+                snapshotIfDue(lastSeq: store.lastSeq)
             }
         }
         if invalid > 0 {
@@ -234,9 +234,15 @@ struct AppendCommand: ParsableCommand {
     }
 
     /// Keeps restarts short: a snapshot every `--snapshot-every` events (docs/projections.md).
-    private func snapshotIfDue(lastSeq: UInt64) throws {
-        if let written = try Replay.snapshotIfDue(stateDirectory: global.stateDirectory, lastSeq: lastSeq, every: snapshotEvery) {
-            printError("raqamctl: wrote the snapshot \(written)")
+    /// A snapshot is an optimisation: when it cannot be written (a full disk), the append,
+    /// already durable, still succeeds, and the message says exactly that.
+    private func snapshotIfDue(lastSeq: UInt64) {
+        do {
+            if let written = try Replay.snapshotIfDue(stateDirectory: global.stateDirectory, lastSeq: lastSeq, every: snapshotEvery) {
+                printError("raqamctl: wrote the snapshot \(written)")
+            }
+        } catch {
+            printError("raqamctl: warning: the events are stored (the log is durable up to seq \(lastSeq)), but the snapshot after them could not be written: \(error); only the next start-up folds more of the log")
         }
     }
 

@@ -304,7 +304,7 @@ public final class DaemonCore: Sendable {
             lastSnapshot.withLock { $0 = (due.position, now) }
             logger.info("wrote the engine snapshot \(path)", metadata: ["event.seq": "\(due.position)"])
         } catch {
-            logger.error("cannot write an engine snapshot: \(error); the next start-up folds more of the log")
+            logger.error("cannot write an engine snapshot: \(error); the events are in the log all the same, only the next start-up folds more of it")
         }
     }
 
@@ -319,13 +319,24 @@ public final class DaemonCore: Sendable {
 
     /// Evaluates what was acknowledged, makes everything durable and writes an engine and a
     /// projections snapshot (on SIGTERM).
+    ///
+    /// Throws when the log or the alert log cannot be closed durably. A snapshot is only an
+    /// optimisation: one that cannot be written (a full disk) is reported as a warning saying
+    /// that every acknowledged event is in the log, and does not fail the stop.
     public func shutdown() throws {
         try catchUp()
         try state.withLock { s in
             try store.close()
             try s.alertLog?.close()
-            try snapshots.write(s.engine)
-            try SnapshotStore(stateDirectory: configuration.stateDirectory).write(s.engine.timeline.projections)
+            do {
+                try snapshots.write(s.engine)
+                try SnapshotStore(stateDirectory: configuration.stateDirectory).write(s.engine.timeline.projections)
+            } catch {
+                logger.warning("""
+                    cannot write the snapshot on stop: \(error); every acknowledged event is in the log \
+                    (durable up to seq \(store.lastSeq)), only the next start-up folds more of it
+                    """, metadata: ["event.seq": "\(store.lastSeq)"])
+            }
         }
     }
 }

@@ -90,13 +90,26 @@ struct WatchdogService: Service {
     }
 }
 
-/// Reloads the rules on SIGHUP: RELOADING=1 … READY=1; a broken set is refused and logged,
-/// the old rules keep running.
-struct ReloadService: Service {
+/// Sends READY=1 once the group runs: the group traps SIGTERM and SIGINT before it starts any
+/// service, so a stop sent the instant READY arrives is a graceful one (exit 0, snapshot
+/// written), never the signal's default action.
+struct ReadinessService: Service {
     let core: DaemonCore
 
     func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
+        SystemdNotifier.notify("READY=1\nSTATUS=" + core.statusLine)
+        try? await gracefulShutdown()
+    }
+}
+
+/// Reloads the rules on SIGHUP: RELOADING=1 … READY=1; a broken set is refused and logged,
+/// the old rules keep running. `signals` is trapped before READY, so an early SIGHUP reloads
+/// instead of ending the process.
+struct ReloadService: Service {
+    let core: DaemonCore
+    let signals: UnixSignalsSequence
+
+    func run() async throws {
         for await _ in signals.cancelOnGracefulShutdown() {
             SystemdNotifier.notify("RELOADING=1\nMONOTONIC_USEC=\(DispatchTime.now().uptimeNanoseconds / 1000)")
             // A changed rule set is folded over the whole log: on a thread of its own, not on the
@@ -132,7 +145,7 @@ public enum Daemon {
     public static func run(configuration: DaemonConfiguration, journal: any JournalSink, logger: Logger) async throws {
         let core = try DaemonCore(configuration: configuration, journal: journal, logger: logger)
         let socket = try ControlSocket(path: configuration.socket, mode: configuration.socketMode, core: core, logger: logger)
-        SystemdNotifier.notify("READY=1\nSTATUS=" + core.statusLine)
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let group = ServiceGroup(configuration: .init(
             services: [
                 // Shut down in reverse order: intake first, the evaluator (which finishes what
@@ -143,7 +156,8 @@ public enum Daemon {
                 .init(service: ControlSocketService(socket: socket), failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: TickerService(core: core, logger: logger)),
                 .init(service: WatchdogService()),
-                .init(service: ReloadService(core: core)),
+                .init(service: ReloadService(core: core, signals: hangups)),
+                .init(service: ReadinessService(core: core)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))

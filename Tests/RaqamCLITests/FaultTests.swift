@@ -124,4 +124,84 @@ import Testing
         #expect(replies.first?.hasPrefix("error 1: data.services_volume_uzs: malformed JSON at column 138: the number 1e400 is out of range") == true, "\(replies)")
         #expect(replies.last == "ok 317", "\(replies)")
     }
+
+    /// Fills the file system holding `directory` to the last block, then frees `leave` bytes.
+    func fill(_ directory: String, leave: Int = 0) throws {
+        _ = try runProcess("/bin/dd", ["if=/dev/zero", "of=\(directory)/filler", "bs=64k"])
+        _ = try runProcess("/bin/dd", ["if=/dev/zero", "of=\(directory)/filler2", "bs=4k"])
+        if leave > 0 {
+            let size = (try FileManager.default.attributesOfItem(atPath: directory + "/filler2")[.size] as? Int) ?? 0
+            #expect(truncate(directory + "/filler2", off_t(max(0, size - leave))) == 0)
+        }
+    }
+
+    /// A fresh tmpfs of `megabytes` mounted on `dir` (root only).
+    func mountSmallDisk(_ dir: StateDirectory, megabytes: Int) throws {
+        let mounted = try runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "raqam-test-full", dir.path])
+        try #require(mounted.status == 0, "the test mounts a tmpfs and needs root (CI runs as root): \(mounted.stderr)")
+    }
+
+    @Test func aSnapshotThatCannotBeWrittenNeverTurnsAStoredAppendIntoAnError() throws {
+        let dir = StateDirectory()
+        try mountSmallDisk(dir, megabytes: 72)
+        defer { _ = try? runProcess("/bin/umount", [dir.path]) }
+        #expect(try run("raqamctl", ["init", "--state-dir", dir.path]).status == 0)
+        // The log's segment was preallocated, so the events fit; the snapshot after them does not.
+        try fill(dir.path)
+        let append = try run("raqamctl", ["append", "--state-dir", dir.path, "--stream", "--snapshot-every", "1", "-"], stdin: ndjson(0..<5))
+        #expect(append.status == 0, "\(append.stderr)")
+        #expect(append.stderr.contains("warning: the events are stored (the log is durable up to seq 321)"), "\(append.stderr)")
+        #expect(append.stderr.contains("no space left on the device"))
+        #expect(!append.stderr.contains("nothing of this append was stored"), "\(append.stderr)")
+        #expect(try storedEvents(dir.path).count == 321)
+    }
+
+    @Test func raqamdStoppedOnAFullDiskExitsZeroAndKeepsEveryAcknowledgedEvent() throws {
+        let d = try DaemonProcess(rules: [root.path + "/rules/districts.yaml"], initialize: false, start: false)
+        let disk = StateDirectory()
+        try mountSmallDisk(disk, megabytes: 72)
+        defer { _ = try? runProcess("/bin/umount", [disk.path]) }
+        #expect(try run("raqamctl", ["init", "--state-dir", disk.path]).status == 0)
+        let p = Process()
+        p.executableURL = buildDirectory.appendingPathComponent("raqamd")
+        p.arguments = ["--state-dir", disk.path, "--socket", d.socketPath, "--rules", root.path + "/rules/districts.yaml"]
+        p.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": d.notify.path, "SWIFT_BACKTRACE": "enable=no"]) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let ready = d.notify.receive(for: 30) { $0.contains { $0.contains("READY=1") } }
+        #expect(ready.contains { $0.1.contains("READY=1") }, "\(ready)")
+        // The disk fills while raqamd runs; events still fit the preallocated segment.
+        try fill(disk.path)
+        let replies = try DaemonProcess.exchange(d.socketPath, [projectEvent(5), projectEvent(6)], replies: 2)
+        #expect(replies == ["ok 317", "ok 318"])
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0, "raqamd's stop on a full disk failed (\(p.terminationStatus))")
+        if journaldRunning {
+            let said = try journalEntries(["_PID=\(p.processIdentifier)", "PRIORITY=4"])
+            #expect(said.contains { ($0["MESSAGE"] as? String)?.contains("cannot write the snapshot on stop") == true }, "\(said)")
+            #expect(said.contains { ($0["MESSAGE"] as? String)?.contains("every acknowledged event is in the log (durable up to seq 318)") == true })
+        }
+        #expect(try storedEvents(disk.path).count == 318)
+    }
+
+    @Test func aStopOrAReloadSentTheInstantReadyArrivesIsHandled() throws {
+        let d = try DaemonProcess(rules: [root.path + "/rules/districts.yaml"], start: false)
+        for round in 0..<25 {
+            try d.start(rules: [root.path + "/rules/districts.yaml"])
+            let ready = d.notify.receive(for: 30) { $0.contains { $0.contains("READY=1") } }
+            #expect(ready.contains { $0.1.contains("READY=1") }, "round \(round): \(ready)")
+            if round % 5 == 4 {
+                // A SIGHUP at once reloads instead of ending the process.
+                d.signal(SIGHUP)
+                let reloaded = d.notify.receive(for: 30) { $0.contains { $0.contains("READY=1") } }
+                #expect(reloaded.contains { $0.1.contains("RELOADING=1") }, "round \(round): \(reloaded)")
+            }
+            d.signal(SIGTERM)
+            d.current!.waitUntilExit()
+            #expect(d.current!.terminationReason == .exit, "round \(round): raqamd died of signal \(d.current!.terminationStatus)")
+            #expect(d.current!.terminationStatus == 0, "round \(round)")
+        }
+    }
 }
