@@ -22,7 +22,8 @@ public final class ControlSocket: Sendable {
     /// The connections being served, by descriptor (to end their reads on `stop`).
     private let connections = Mutex<[Int32: UnixSocket]>([:])
 
-    /// Binds and listens (a stale socket file from an earlier run is replaced).
+    /// Binds and listens. A stale socket file from an earlier run is replaced; anything else at
+    /// the path (a file, a socket a live raqamd answers on) is refused, untouched.
     public init(path: String, mode: UInt16, core: DaemonCore, logger: Logger) throws {
         self.path = path
         self.core = core
@@ -65,7 +66,7 @@ public final class ControlSocket: Sendable {
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         listener.shutdown()
-        unlink(path)
+        listener.removeBoundFile(path)
         connections.withLock { for c in $0.values { c.shutdown(reading: true, writing: false) } }
     }
 

@@ -25,11 +25,29 @@ public final class UnixSocket: Sendable {
     }
 
     public let fd: Int32
+    /// The device and inode of the socket file a listener bound (to remove only its own).
+    private let boundFile: FileIdentity?
+
+    struct FileIdentity: Sendable, Equatable {
+        var device: UInt64
+        var inode: UInt64
+
+        /// `lstat(2)` of `path`, or nil when nothing is there.
+        init?(_ path: String) {
+            var st = stat()
+            guard lstat(path, &st) == 0 else { return nil }
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+        }
+    }
 
     /// The longest path a socket can have, in bytes (`sun_path` less its terminating NUL).
     public static let maxPathBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
 
-    private init(fd: Int32) { self.fd = fd }
+    private init(fd: Int32, boundFile: FileIdentity? = nil) {
+        self.fd = fd
+        self.boundFile = boundFile
+    }
 
     private static func make(_ kind: Kind, _ what: String) throws(SystemError) -> Int32 {
         let fd = socket(AF_UNIX, kind.raw | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -70,21 +88,51 @@ public final class UnixSocket: Sendable {
         self.init(fd: fd)
     }
 
-    /// A stream socket listening at `path` with file mode `mode` (a stale socket file from an
-    /// earlier run is replaced).
+    /// A stream socket listening at `path` with file mode `mode`.
+    ///
+    /// Replaces only a stale socket file (one nobody accepts on, left by a process that died):
+    /// - Throws: `SystemError` with EEXIST when `path` exists and is not a socket (a regular
+    ///   file named by mistake is never deleted), EADDRINUSE when a live process accepts
+    ///   connections on it (another raqamd: the path is not taken over), ENAMETOOLONG, or the
+    ///   errno of the failed call.
     public convenience init(listeningAt path: String, mode: UInt16, backlog: Int32 = 128) throws(SystemError) {
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFSOCK else {
+                throw SystemError("listen on \(path): something other than a socket is there (a regular file or a directory, say); it is left alone: choose another socket path, or move it away", errno: EEXIST)
+            }
+            if Self.someoneListens(at: path) {
+                throw SystemError("listen on \(path): another process (another raqamd?) accepts connections on it; stop it, or give this one another socket path", errno: EADDRINUSE)
+            }
+            // Nobody answers: a socket file left by a process that died. Replace it.
+            unlink(path)
+        }
         let fd = try Self.make(.stream, path)
         do throws(SystemError) {
-            let bound = try Self.withAddress(path, "listen on") { address, length in
-                unlink(path)
-                return bind(fd, address, length) == 0
-            }
+            let bound = try Self.withAddress(path, "listen on") { address, length in bind(fd, address, length) == 0 }
             guard bound, chmod(path, mode_t(mode)) == 0, listen(fd, backlog) == 0 else { throw SystemError("listen on \(path)") }
         } catch {
             close(fd)
             throw error
         }
-        self.init(fd: fd)
+        self.init(fd: fd, boundFile: FileIdentity(path))
+    }
+
+    /// True when a process listens on the socket at `path`: a non-blocking connect succeeds,
+    /// or finds the backlog full (EAGAIN); a stale file refuses (ECONNREFUSED).
+    static func someoneListens(at path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let result = try? withAddress(path, "connect to") { connect(fd, $0, $1) == 0 ? 0 : Glibc.errno }
+        return result == 0 || result == EAGAIN
+    }
+
+    /// Removes the socket file a listener bound, when `path` still is that file (not one
+    /// something else put there since).
+    public func removeBoundFile(_ path: String) {
+        guard let boundFile, FileIdentity(path) == boundFile else { return }
+        unlink(path)
     }
 
     /// A datagram socket bound at `path` (what receives sd_notify messages).

@@ -204,4 +204,50 @@ import Testing
             #expect(d.current!.terminationStatus == 0, "round \(round)")
         }
     }
+
+    @Test func socketPathThatIsNotAStaleSocketIsNeverTakenOver() throws {
+        let rules = root.path + "/rules/districts.yaml"
+        let first = try DaemonProcess(rules: [rules])
+        _ = first.notify.receive(for: 30) { $0.contains { $0.contains("READY=1") } }
+
+        // A regular file named by mistake: refused, left as it was.
+        let other = StateDirectory()
+        #expect(try run("raqamctl", ["init", "--state-dir", other.path]).status == 0)
+        let file = other.path + "/precious.txt"
+        try Data("keep me\n".utf8).write(to: URL(fileURLWithPath: file))
+        let onFile = try run("raqamd", ["--state-dir", other.path, "--socket", file, "--rules", rules], environment: ["SWIFT_BACKTRACE": "enable=no"])
+        #expect(onFile.status != 0)
+        #expect(FileManager.default.contents(atPath: file) == Data("keep me\n".utf8), "raqamd replaced a regular file")
+        if !journaldRunning { #expect(onFile.stderr.contains("something other than a socket is there"), "\(onFile.stderr)") }
+
+        // Another state directory, the same socket as a running raqamd: refused, and the first
+        // keeps its socket.
+        let second = try run("raqamd", ["--state-dir", other.path, "--socket", first.socketPath, "--rules", rules], environment: ["SWIFT_BACKTRACE": "enable=no"])
+        #expect(second.status != 0)
+        if !journaldRunning { #expect(second.stderr.contains("another process (another raqamd?) accepts connections on it"), "\(second.stderr)") }
+        let status = try first.send(["status"], replies: 1)
+        #expect(status.first?.contains(#""position":316"#) == true, "the first raqamd lost its socket: \(status)")
+        first.signal(SIGTERM)
+        #expect(first.waitExit() == 0)
+        #expect(!FileManager.default.fileExists(atPath: first.socketPath), "the socket file is removed at stop")
+
+        // A socket file left by a process that died is stale: replaced.
+        let stale = other.path + "/stale.sock"
+        do { _ = try UnixSocket(listeningAt: stale, mode: 0o600) }  // closed, its file left behind
+        #expect(FileManager.default.fileExists(atPath: stale))
+        let d = try DaemonProcess(rules: [rules], initialize: false, start: false)
+        let p = Process()
+        p.executableURL = buildDirectory.appendingPathComponent("raqamd")
+        p.arguments = ["--state-dir", other.path, "--socket", stale, "--rules", rules]
+        p.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": d.notify.path, "SWIFT_BACKTRACE": "enable=no"]) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let ready = d.notify.receive(for: 30) { $0.contains { $0.contains("READY=1") } }
+        #expect(ready.contains { $0.1.contains("READY=1") }, "raqamd did not start over a stale socket file: \(ready)")
+        #expect(try DaemonProcess.exchange(stale, ["status"], replies: 1).first?.contains(#""position":316"#) == true)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
 }
