@@ -8,19 +8,37 @@ import RaqamSystem
 import Synchronization
 
 /// The control socket: a Unix stream socket (mode from the configuration) that speaks a line
-/// protocol (docs/control-socket.md). Each connection is served by its own thread, at most
-/// `max_clients` at once; a connection's events are appended in batches and acknowledged only
-/// once durable, and the next lines are not read before: memory stays bounded by
-/// `max_clients × (a read buffer + max_batch events)`.
+/// protocol (docs/control-socket.md).
+///
+/// One thread (`serve()`, the service's work) accepts connections and reads them all with
+/// `poll(2)`: a connection costs a descriptor and the line it is in the middle of, not a
+/// thread, so clients that stall (half a line, or nothing) hold nobody up. Complete lines go to
+/// a pool of worker threads, one batch of a connection at a time: its events are appended and
+/// acknowledged only once durable, and its next lines are not read before, so memory stays
+/// bounded by `max_clients × 64 KiB + workers × max_batch events`. A connection over
+/// `max_clients` is answered `error busy` and closed; one in the middle of a line for
+/// `line_timeout`, or silent for `idle_timeout`, is answered with why and closed.
 public final class ControlSocket: Sendable {
     let path: String
     let core: DaemonCore
     let logger: Logger
     let listener: UnixSocket
-    let slots: DispatchSemaphore
     private let stopped = Atomic<Bool>(false)
-    /// The connections being served, by descriptor (to end their reads on `stop`).
-    private let connections = Mutex<[Int32: UnixSocket]>([:])
+    private let wake: WakeSignal
+    /// Connections whose batch a worker has answered: watch again (true) or close (false).
+    private let answered = Mutex<[(fd: Int32, keep: Bool)]>([])
+    private let jobs = Mutex<[Job]>([])
+    private let jobsReady = DispatchSemaphore(value: 0)
+
+    /// Worker threads: appends wait for the disk, so several run at once (their records share
+    /// one fdatasync).
+    var workerCount: Int { max(1, min(64, core.configuration.maxClients)) }
+
+    /// The lines of one connection, and the connection to answer on.
+    struct Job: Sendable {
+        var socket: UnixSocket
+        var pieces: [LineAssembler.Piece]
+    }
 
     /// Binds and listens. A stale socket file from an earlier run is replaced; anything else at
     /// the path (a file, a socket a live raqamd answers on) is refused, untouched.
@@ -28,89 +46,188 @@ public final class ControlSocket: Sendable {
         self.path = path
         self.core = core
         self.logger = logger
-        slots = DispatchSemaphore(value: core.configuration.maxClients)
         do {
             listener = try UnixSocket(listeningAt: path, mode: mode)
+            listener.setNonBlocking()
+            wake = try WakeSignal()
         } catch {
             throw DaemonError("cannot listen on the control socket \(path): \(error)")
         }
     }
 
-    /// Accepts connections until `stop()`; blocks the calling thread.
+    /// One connection, as the serving thread sees it.
+    private struct Open {
+        var socket: UnixSocket
+        var assembler = LineAssembler(maxLineBytes: EventDecoder.maxLineBytes)
+        var lastActivity: Int64
+        /// When the line in progress began (nil between lines).
+        var lineStarted: Int64?
+        /// A worker has its lines: not read meanwhile.
+        var inFlight = false
+    }
+
+    /// Accepts and reads connections until `stop()`; blocks the calling thread.
     /// - Throws: `DaemonError` when accepting fails for another reason than a stop (EMFILE:
     ///   out of file descriptors, say): intake is dead, and raqamd must not stay "ready".
     public func serve() throws {
+        let configuration = core.configuration
+        for _ in 0..<workerCount {
+            let thread = Thread { [self] in work() }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        defer {
+            // Each worker ends at an empty job.
+            jobs.withLock { $0.append(contentsOf: Array(repeating: Job(socket: listener, pieces: []), count: workerCount)) }
+            for _ in 0..<workerCount { jobsReady.signal() }
+        }
+        let idleTimeout = Int64(configuration.idleTimeout / 1000), lineTimeout = Int64(configuration.lineTimeout / 1000)
+        var open: [Int32: Open] = [:]
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while !stopped.load(ordering: .acquiring) {
+            var now = Poll.nowMilliseconds()
+            var watches = [Poll.Watch(fd: listener.fd), Poll.Watch(fd: wake.fd)]
+            var nextDeadline = Int64.max
+            for (fd, c) in open where !c.inFlight {
+                watches.append(Poll.Watch(fd: fd))
+                nextDeadline = min(nextDeadline, c.lineStarted.map { $0 + lineTimeout } ?? c.lastActivity + idleTimeout)
+            }
+            do throws(SystemError) {
+                try Poll.wait(&watches, timeoutMilliseconds: nextDeadline == .max ? -1 : Int(max(0, nextDeadline - now)))
+            } catch {
+                throw DaemonError("the control socket \(path) cannot wait for its connections: \(error); raqamd stops so that it is restarted")
+            }
+            if stopped.load(ordering: .acquiring) { break }
+            now = Poll.nowMilliseconds()
+
+            if watches[1].ready {
+                wake.drain()
+                let done: [(fd: Int32, keep: Bool)] = answered.withLock { a in
+                    let taken = a
+                    a = []
+                    return taken
+                }
+                for (fd, keep) in done {
+                    if keep, open[fd] != nil {
+                        open[fd]!.inFlight = false
+                        open[fd]!.lastActivity = now
+                    } else {
+                        open[fd] = nil
+                    }
+                }
+            }
+            if watches[0].ready {
+                try acceptAll(into: &open, now: now)
+            }
+            for w in watches.dropFirst(2) where w.ready {
+                guard var c = open[w.fd], !c.inFlight else { continue }
+                let socket = c.socket
+                guard let received = chunk.withUnsafeMutableBytes({ try? socket.receiveNow(into: $0) }) else {
+                    open[w.fd] = nil
+                    continue
+                }
+                switch received {
+                case .nothingYet:
+                    continue
+                case .end:
+                    open[w.fd] = nil
+                    continue
+                case .bytes(let n):
+                    let pieces = chunk.withUnsafeBytes { c.assembler.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                    c.lastActivity = now
+                    if !c.assembler.isInLine { c.lineStarted = nil } else if c.lineStarted == nil || !pieces.isEmpty { c.lineStarted = now }
+                    if !pieces.isEmpty {
+                        c.inFlight = true
+                        submit(Job(socket: c.socket, pieces: pieces))
+                    }
+                    open[w.fd] = c
+                }
+            }
+            // Connections that stalled: told why, then closed.
+            for (fd, c) in open where !c.inFlight {
+                if let started = c.lineStarted, now - started >= lineTimeout {
+                    try? c.socket.send(Array("error \(c.assembler.lineNumber + 1): the line was not finished within \(lineTimeout / 1000) s (line_timeout); closing the connection\n".utf8), timeoutMilliseconds: 100)
+                    open[fd] = nil
+                } else if c.lineStarted == nil, now - c.lastActivity >= idleTimeout {
+                    try? c.socket.send(Array("error idle: no request for \(idleTimeout / 1000) s (idle_timeout); closing the connection\n".utf8), timeoutMilliseconds: 100)
+                    open[fd] = nil
+                }
+            }
+        }
+    }
+
+    /// Takes every connection waiting in the backlog; one over `max_clients` is told `busy`.
+    private func acceptAll(into open: inout [Int32: Open], now: Int64) throws {
+        while true {
             let connection: UnixSocket
             do throws(SystemError) {
                 connection = try listener.accept()
             } catch {
+                if error.errno == EAGAIN || error.errno == EWOULDBLOCK { return }
                 if error.errno == ECONNABORTED { continue }
                 if stopped.load(ordering: .acquiring) { return }  // the listener was shut down
                 throw DaemonError("the control socket \(path) stopped accepting connections: accept: \(String(cString: strerror(error.errno))) (errno \(error.errno)); raqamd stops so that it is restarted (Restart= in the unit) rather than stay ready without intake")
             }
-            slots.wait()
-            connections.withLock { $0[connection.fd] = connection }
-            let thread = Thread { [self] in
-                serveConnection(connection.fd)
-                connections.withLock { _ = $0.removeValue(forKey: connection.fd) }
-                slots.signal()
+            connection.setNonBlocking()
+            if open.count >= core.configuration.maxClients {
+                try? connection.send(Array("error busy: raqamd serves at most \(core.configuration.maxClients) connections at once (max_clients); retry later\n".utf8), timeoutMilliseconds: 100)
+                continue
             }
-            thread.stackSize = 1 << 20
-            thread.start()
+            open[connection.fd] = Open(socket: connection, lastActivity: now)
         }
     }
 
-    /// Stops accepting, ends the connections' reads (their appends in progress finish and are
-    /// acknowledged), removes the socket file.
+    private func submit(_ job: Job) {
+        jobs.withLock { $0.append(job) }
+        jobsReady.signal()
+    }
+
+    /// A worker's loop: answers jobs until an empty one.
+    private func work() {
+        while true {
+            jobsReady.wait()
+            let job = jobs.withLock { $0.removeFirst() }
+            if job.pieces.isEmpty { return }
+            let keep = handle(job.pieces, on: job.socket) && !stopped.load(ordering: .acquiring)
+            answered.withLock { $0.append((job.socket.fd, keep)) }
+            wake.signal()
+        }
+    }
+
+    /// Stops accepting and reading; batches being appended finish and are acknowledged. Removes
+    /// the socket file.
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         listener.shutdown()
         listener.removeBoundFile(path)
-        connections.withLock { for c in $0.values { c.shutdown(reading: true, writing: false) } }
+        wake.signal()
     }
 
-    func serveConnection(_ fd: Int32) {
-        var buffer: [UInt8] = []
-        var lineNumber = 0
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return }
-            buffer.append(contentsOf: chunk[0..<n])
-            // Whole lines only; a line longer than the limit is refused and skipped.
-            var lines: [(Int, ArraySlice<UInt8>)] = []
-            var start = buffer.startIndex
-            while let nl = buffer[start...].firstIndex(of: 0x0A) {
-                lineNumber += 1
-                lines.append((lineNumber, buffer[start..<nl]))
-                start = nl + 1
-            }
-            buffer.removeSubrange(buffer.startIndex..<start)
-            if buffer.count > EventDecoder.maxLineBytes {
-                lineNumber += 1
-                guard reply(fd, "error \(lineNumber): the line has more than \(EventDecoder.maxLineBytes) bytes") else { return }
-                buffer.removeAll()
-            }
-            guard handle(lines, fd: fd) else { return }
-        }
-    }
-
-    /// Answers a group of lines in order; false when the client went away or asked to quit.
-    func handle(_ lines: [(Int, ArraySlice<UInt8>)], fd: Int32) -> Bool {
+    /// Answers a connection's pieces in order; false when the client went away or asked to quit.
+    func handle(_ pieces: [LineAssembler.Piece], on socket: UnixSocket) -> Bool {
         var i = 0
-        while i < lines.count {
-            let (n, text) = lines[i]
+        while i < pieces.count {
+            let (n, text): (Int, ArraySlice<UInt8>)
+            switch pieces[i] {
+            case .tooLong(let number, let head):
+                i += 1
+                var quoted = ""
+                JSONWriter.quote(String(decoding: head, as: UTF8.self), into: &quoted)
+                guard reply(socket, "error \(number): the line has more than \(EventDecoder.maxLineBytes) bytes, the most an event may have; it was skipped to its newline (it began \(quoted))") else { return false }
+                continue
+            case .line(let number, let bytes):
+                (n, text) = (number, bytes[...])
+            }
             let trimmed = text.last == 0x0D ? text.dropLast() : text
             if ControlProtocol.isEvent(trimmed) {
                 // A run of event lines: one batch.
                 var batch: [(Int, ArraySlice<UInt8>)] = []
-                while i < lines.count, batch.count < core.configuration.maxBatch, ControlProtocol.isEvent(lines[i].1) {
-                    batch.append(lines[i])
+                while i < pieces.count, batch.count < core.configuration.maxBatch,
+                      case .line(let number, let bytes) = pieces[i], ControlProtocol.isEvent(bytes) {
+                    batch.append((number, bytes[...]))
                     i += 1
                 }
-                guard reply(fd, append(batch)) else { return false }
+                guard reply(socket, append(batch)) else { return false }
                 continue
             }
             i += 1
@@ -118,18 +235,18 @@ public final class ControlSocket: Sendable {
             switch command {
             case "": continue
             case "status":
-                guard reply(fd, Self.statusJSON(core.status)) else { return false }
+                guard reply(socket, Self.statusJSON(core.status)) else { return false }
             case "sync":
                 let done = core.waitUntilEvaluated(seconds: 60)
                 let s = core.status
-                guard reply(fd, done ? "ok \(s.evaluated)" : "error \(n): sync: not caught up after 60 s (evaluated \(s.evaluated) of \(s.position)\(s.degraded.map { "; \($0)" } ?? ""))") else { return false }
+                guard reply(socket, done ? "ok \(s.evaluated)" : "error \(n): sync: not caught up after 60 s (evaluated \(s.evaluated) of \(s.position)\(s.degraded.map { "; \($0)" } ?? ""))") else { return false }
             case "reload":
                 let problems = core.reload()
-                guard reply(fd, problems.isEmpty ? "ok reloaded" : "error " + problems.joined(separator: "; ")) else { return false }
+                guard reply(socket, problems.isEmpty ? "ok reloaded" : "error " + problems.joined(separator: "; ")) else { return false }
             case "quit":
                 return false
             default:
-                guard reply(fd, "error \(n): unknown command '\(command)'; send an event (a JSON object), status, sync, reload or quit") else { return false }
+                guard reply(socket, "error \(n): unknown command '\(command)'; send an event (a JSON object), status, sync, reload or quit") else { return false }
             }
         }
         return true
@@ -154,15 +271,14 @@ public final class ControlSocket: Sendable {
                       clock: s.clock.rawValue, owed: s.owed, degraded: s.degraded).json
     }
 
-    func reply(_ fd: Int32, _ text: String) -> Bool {
-        let bytes = Array((text + "\n").utf8)
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL)) }
-            if n < 0 { if errno == EINTR { continue }; return false }
-            done += n
+    /// Sends one reply line; false when the client went away or read nothing for `line_timeout`.
+    func reply(_ socket: UnixSocket, _ text: String) -> Bool {
+        do throws(SystemError) {
+            try socket.send(Array((text + "\n").utf8), timeoutMilliseconds: Int(core.configuration.lineTimeout / 1000))
+            return true
+        } catch {
+            return false
         }
-        return true
     }
 }
 

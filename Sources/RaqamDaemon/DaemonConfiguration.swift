@@ -20,8 +20,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var evaluationInterval: Int64 = AlertTimeline.defaultInterval
     /// `check_interval`: how often raqamd looks at the wall clock for due ticks (µs).
     public var checkInterval: Int64 = 60_000_000
-    /// `max_clients`: control-socket connections served at once; more wait in the backlog.
-    public var maxClients = 64
+    /// `max_clients`: control-socket connections open at once; one more is answered
+    /// `error busy` and closed. raqamd raises its soft descriptor limit to the hard one.
+    public var maxClients = 1_000
+    /// `idle_timeout`: a connection that sends nothing between requests for this long is
+    /// closed (µs).
+    public var idleTimeout: Int64 = 300_000_000
+    /// `line_timeout`: a line begun must end (its newline) within this long, and a reply must
+    /// be read within it, or the connection is closed (µs).
+    public var lineTimeout: Int64 = 10_000_000
     /// `max_batch`: events of one connection appended and evaluated together.
     public var maxBatch = 1_000
     /// `snapshot_every`: write an engine snapshot once the log is this many events past the
@@ -37,7 +44,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var description: String
     }
 
-    static let keys = ["state_dir", "rules", "socket", "socket_mode", "clock", "evaluation_interval", "check_interval", "max_clients", "max_batch", "snapshot_every", "snapshot_interval"]
+    static let keys = ["state_dir", "rules", "socket", "socket_mode", "clock", "evaluation_interval", "check_interval", "max_clients", "max_batch", "idle_timeout", "line_timeout", "snapshot_every", "snapshot_interval"]
 
     /// Reads the YAML file's keys over the defaults; every unknown key or bad value is an error.
     public static func load(file: String, text: String) throws(Problem) -> DaemonConfiguration {
@@ -64,9 +71,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case "clock":
                 guard let s = v.string, let clock = EvaluationClock(rawValue: s) else { throw fail(v, "clock must be wall or events") }
                 c.clock = clock
-            case "evaluation_interval", "check_interval":
+            case "evaluation_interval", "check_interval", "idle_timeout", "line_timeout":
                 guard let s = v.string, let d = parseDuration(s), d > 0 else { throw fail(v, "\(key) must be a duration such as 1d, 1h or 30s") }
-                if key == "evaluation_interval" { c.evaluationInterval = d } else { c.checkInterval = d }
+                switch key {
+                case "evaluation_interval": c.evaluationInterval = d
+                case "check_interval": c.checkInterval = d
+                case "idle_timeout": c.idleTimeout = d
+                default: c.lineTimeout = d
+                }
             case "snapshot_every":
                 guard let n = v.int, n >= 0 else { throw fail(v, "snapshot_every must be a number of events (0: only at stop)") }
                 c.snapshotEvery = n

@@ -3,6 +3,7 @@ public import Journal
 public import Logging
 import ServiceLifecycle
 import UnixSignals
+import RaqamSystem
 
 /// Serves the control socket until the group shuts down. Its work is the accept loop (on a
 /// thread of its own): when that fails, `run()` throws and the service group ends, so raqamd
@@ -144,6 +145,12 @@ public enum Daemon {
     /// snapshot is written, and the function returns (exit 0).
     public static func run(configuration: DaemonConfiguration, journal: any JournalSink, logger: Logger) async throws {
         let core = try DaemonCore(configuration: configuration, journal: journal, logger: logger)
+        // Each connection is a descriptor: systemd's default soft limit (1024) is for programs
+        // that do not ask for more.
+        let descriptors = OpenFileLimit.raiseToHardLimit()
+        if descriptors < configuration.maxClients + 64 {
+            logger.warning("max_clients is \(configuration.maxClients) but raqamd may open only \(descriptors) descriptors (LimitNOFILE=): more clients than that end intake, and raqamd with it")
+        }
         let socket = try ControlSocket(path: configuration.socket, mode: configuration.socketMode, core: core, logger: logger)
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let group = ServiceGroup(configuration: .init(

@@ -204,6 +204,54 @@ public final class UnixSocket: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
+    /// Makes reads and writes return at once instead of waiting (`fcntl(2)` O_NONBLOCK): for a
+    /// socket watched with `Poll`.
+    public func setNonBlocking() {
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+    }
+
+    /// What a non-blocking read found.
+    public enum Received: Equatable, Sendable {
+        /// This many bytes.
+        case bytes(Int)
+        /// Nothing yet (EAGAIN).
+        case nothingYet
+        /// The peer closed its end.
+        case end
+    }
+
+    /// Reads what is there into `buffer` without waiting (`recv(2)` on a non-blocking socket).
+    public func receiveNow(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Received {
+        while true {
+            let n = recv(fd, buffer.baseAddress, buffer.count, 0)
+            if n > 0 { return .bytes(n) }
+            if n == 0 { return .end }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return .nothingYet }
+            throw SystemError("receive")
+        }
+    }
+
+    /// Writes all of `bytes` on a non-blocking socket, waiting with `poll(2)` while the peer's
+    /// buffer is full, at most `timeoutMilliseconds` in all (never raising SIGPIPE).
+    /// - Throws: `SystemError` with ETIMEDOUT when the peer reads nothing for that long,
+    ///   EPIPE when it went away, or the errno of the failed call.
+    public func send(_ bytes: [UInt8], timeoutMilliseconds: Int) throws(SystemError) {
+        let deadline = Poll.nowMilliseconds() + Int64(timeoutMilliseconds)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL)) }
+            if n >= 0 { done += n; continue }
+            if errno == EINTR { continue }
+            guard errno == EAGAIN || errno == EWOULDBLOCK else { throw SystemError("send") }
+            let left = deadline - Poll.nowMilliseconds()
+            guard left > 0 else { throw SystemError("send: the peer read nothing for \(timeoutMilliseconds) ms", errno: ETIMEDOUT) }
+            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&p, 1, Int32(min(left, Int64(Int32.max))))
+        }
+    }
+
     /// Ends reading, writing or both (a blocked `accept` or `receive` returns).
     public func shutdown(reading: Bool = true, writing: Bool = true) {
         _ = Glibc.shutdown(fd, reading && writing ? Int32(SHUT_RDWR) : reading ? Int32(SHUT_RD) : Int32(SHUT_WR))

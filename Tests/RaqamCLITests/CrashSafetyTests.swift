@@ -25,7 +25,7 @@ import Testing
             // Resume a little before the end of the log, as a reporter retrying would: the
             // overlap must come back as duplicates with their original seqs.
             let first = max(0, lastCount - 20)
-            let acks = try appendAndKill(dir.path, input: Array(input[lines[first]...]), afterMicroseconds: UInt32.random(in: 20_000...200_000, using: &rng))
+            let acks = try appendAndKill(dir.path, input: Array(input[lines[first]...]), afterMicroseconds: UInt32.random(in: 0...150_000, using: &rng))
                 .map { (line: first + $0.line, seq: $0.seq) }
             kills += 1
             acknowledgedTotal += acks.count
@@ -88,8 +88,21 @@ import Testing
         }
         feeder.start()
         let collected = Mutex<Data>(Data())
-        let reader = Thread { collected.withLock { $0 = stdout.fileHandleForReading.readDataToEndOfFile() } }
+        let firstAck = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            var signalled = false
+            while true {
+                let chunk = stdout.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                collected.withLock { $0.append(chunk) }
+                if !signalled && chunk.contains(0x0A) { signalled = true; firstAck.signal() }
+            }
+            if !signalled { firstAck.signal() }
+        }
         reader.start()
+        // The kill lands at a random instant after the appender got going (a slow start on a
+        // loaded machine must not make the round a kill before anything was sent).
+        _ = firstAck.wait(timeout: .now() + 30)
         usleep(delay)
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()

@@ -45,7 +45,10 @@ struct ExpectationFailed: Error { let text: String; init(_ t: String) { text = t
     }
 
     @Test(arguments: [
-        ("{\"type\":", "malformed JSON at column 9: unexpected end of line; expected a value"),
+        ("{\"type\":", "type: malformed JSON at column 9: unexpected end of line; expected a value"),
+        (#"{"type":"economy.reported","subject":"nation","occurred_at":"2021-06-30T10:00:00+05:00","data":{"period":"2021-H1","services_volume_uzs":1e400}}"#,
+         "data.services_volume_uzs: malformed JSON at column 138: the number 1e400 is out of range; expected a finite number (at most about 1.8e308 in magnitude)"),
+        ("\u{FEFF}{\"type\":5", "malformed JSON at column 10: unexpected end of line; expected ',' or '}'"),
         (#"{"type":"project.implemnted","subject":"org:x","occurred_at":"2021-01-01T00:00:00Z","data":{}}"#,
          #"type: unknown event type "project.implemnted"; did you mean "project.implemented"?"#),
         (#"{"type":"project.implemented","subject":"district:17","occurred_at":"2021-01-01T00:00:00Z","data":{"project":"P"}}"#,
