@@ -7,7 +7,7 @@ DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux systemd
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= $(shell mktemp -d /tmp/raqam-demo.XXXXXX)
 
-.PHONY: all deps journald build release test demo bench fuzz install systemd-e2e clean
+.PHONY: all deps journald build release test demo bench torture fuzz install systemd-e2e clean
 
 all: build
 
@@ -62,6 +62,14 @@ bench: release journald
 	.build/release/raqam-bench log
 	.build/release/raqam-bench rules
 	.build/release/raqam-bench daemon
+
+# raqam broken on purpose (docs/robustness.md): kill -9 of raqamd under concurrent reporters
+# and of raqamctl append, damage at every offset of the last frame and random bit flips, a full
+# disk, the bad-input table through both entry points, socket abuse. Minutes long; needs root
+# (tmpfs). TORTURE_ARGS="--kills 200" for a shorter run.
+TORTURE_ARGS ?=
+torture: release journald
+	.build/release/raqam-bench torture --bin-dir .build/release $(TORTURE_ARGS)
 
 # raqamd under a real systemd (PID 1 in systemd-nspawn); see scripts/systemd-e2e.sh.
 systemd-e2e: deps

@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "CRaqamSupport"),
 
         // The system: typed wrappers of system calls, errno kept as the cause (the Unix sockets so far).
-        .target(name: "RaqamSystem", swiftSettings: strict),
+        .target(name: "RaqamSystem", dependencies: ["CRaqamSupport"], swiftSettings: strict),
         // Storage: opaque records, framing, chain, group commit, recovery. No domain knowledge.
         .target(
             name: "EventLog",

@@ -11,7 +11,7 @@ import Synchronization
 /// protocol (docs/control-socket.md).
 ///
 /// One thread (`serve()`, the service's work) accepts connections and reads them all with
-/// `poll(2)`: a connection costs a descriptor and the line it is in the middle of, not a
+/// epoll(7): a connection costs a descriptor and the line it is in the middle of, not a
 /// thread, so clients that stall (half a line, or nothing) hold nobody up. Complete lines go to
 /// a pool of worker threads, one batch of a connection at a time: its events are appended and
 /// acknowledged only once durable, and its next lines are not read before, so memory stays
@@ -82,67 +82,73 @@ public final class ControlSocket: Sendable {
             for _ in 0..<workerCount { jobsReady.signal() }
         }
         let idleTimeout = Int64(configuration.idleTimeout / 1000), lineTimeout = Int64(configuration.lineTimeout / 1000)
+        // Stalled connections are looked for this often (a timeout fires at most this late).
+        let sweepEvery = max(10, min(1_000, min(idleTimeout, lineTimeout) / 4))
+        let poll: EventPoll
+        do throws(SystemError) {
+            poll = try EventPoll()
+            try poll.add(listener.fd)
+            try poll.add(wake.fd)
+        } catch {
+            throw DaemonError("the control socket \(path) cannot watch its connections: \(error)")
+        }
         var open: [Int32: Open] = [:]
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        var ready: [Int32] = []
+        var nextSweep = Poll.nowMilliseconds() + sweepEvery
         while !stopped.load(ordering: .acquiring) {
-            var now = Poll.nowMilliseconds()
-            var watches = [Poll.Watch(fd: listener.fd), Poll.Watch(fd: wake.fd)]
-            var nextDeadline = Int64.max
-            for (fd, c) in open where !c.inFlight {
-                watches.append(Poll.Watch(fd: fd))
-                nextDeadline = min(nextDeadline, c.lineStarted.map { $0 + lineTimeout } ?? c.lastActivity + idleTimeout)
-            }
             do throws(SystemError) {
-                try Poll.wait(&watches, timeoutMilliseconds: nextDeadline == .max ? -1 : Int(max(0, nextDeadline - now)))
+                try poll.wait(timeoutMilliseconds: Int(max(0, nextSweep - Poll.nowMilliseconds())), into: &ready)
             } catch {
                 throw DaemonError("the control socket \(path) cannot wait for its connections: \(error); raqamd stops so that it is restarted")
             }
             if stopped.load(ordering: .acquiring) { break }
-            now = Poll.nowMilliseconds()
-
-            if watches[1].ready {
-                wake.drain()
-                let done: [(fd: Int32, keep: Bool)] = answered.withLock { a in
-                    let taken = a
-                    a = []
-                    return taken
-                }
-                for (fd, keep) in done {
-                    if keep, open[fd] != nil {
-                        open[fd]!.inFlight = false
-                        open[fd]!.lastActivity = now
-                    } else {
+            let now = Poll.nowMilliseconds()
+            for fd in ready {
+                if fd == wake.fd {
+                    wake.drain()
+                    let done: [(fd: Int32, keep: Bool)] = answered.withLock { a in
+                        let taken = a
+                        a = []
+                        return taken
+                    }
+                    for (fd, keep) in done {
+                        if keep, open[fd] != nil, (try? poll.add(fd)) != nil {
+                            open[fd]!.inFlight = false
+                            open[fd]!.lastActivity = now
+                        } else {
+                            open[fd] = nil
+                        }
+                    }
+                } else if fd == listener.fd {
+                    try acceptAll(into: &open, poll: poll, now: now)
+                } else if var c = open[fd], !c.inFlight {
+                    let socket = c.socket
+                    guard let received = chunk.withUnsafeMutableBytes({ try? socket.receiveNow(into: $0) }) else {
                         open[fd] = nil
+                        continue
+                    }
+                    switch received {
+                    case .nothingYet:
+                        continue
+                    case .end:
+                        open[fd] = nil
+                    case .bytes(let n):
+                        let pieces = chunk.withUnsafeBytes { c.assembler.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                        c.lastActivity = now
+                        if !c.assembler.isInLine { c.lineStarted = nil } else if c.lineStarted == nil || !pieces.isEmpty { c.lineStarted = now }
+                        if !pieces.isEmpty {
+                            // Not read again before its lines are answered.
+                            poll.remove(fd)
+                            c.inFlight = true
+                            submit(Job(socket: c.socket, pieces: pieces))
+                        }
+                        open[fd] = c
                     }
                 }
             }
-            if watches[0].ready {
-                try acceptAll(into: &open, now: now)
-            }
-            for w in watches.dropFirst(2) where w.ready {
-                guard var c = open[w.fd], !c.inFlight else { continue }
-                let socket = c.socket
-                guard let received = chunk.withUnsafeMutableBytes({ try? socket.receiveNow(into: $0) }) else {
-                    open[w.fd] = nil
-                    continue
-                }
-                switch received {
-                case .nothingYet:
-                    continue
-                case .end:
-                    open[w.fd] = nil
-                    continue
-                case .bytes(let n):
-                    let pieces = chunk.withUnsafeBytes { c.assembler.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                    c.lastActivity = now
-                    if !c.assembler.isInLine { c.lineStarted = nil } else if c.lineStarted == nil || !pieces.isEmpty { c.lineStarted = now }
-                    if !pieces.isEmpty {
-                        c.inFlight = true
-                        submit(Job(socket: c.socket, pieces: pieces))
-                    }
-                    open[w.fd] = c
-                }
-            }
+            guard now >= nextSweep else { continue }
+            nextSweep = now + sweepEvery
             // Connections that stalled: told why, then closed.
             for (fd, c) in open where !c.inFlight {
                 if let started = c.lineStarted, now - started >= lineTimeout {
@@ -157,7 +163,7 @@ public final class ControlSocket: Sendable {
     }
 
     /// Takes every connection waiting in the backlog; one over `max_clients` is told `busy`.
-    private func acceptAll(into open: inout [Int32: Open], now: Int64) throws {
+    private func acceptAll(into open: inout [Int32: Open], poll: EventPoll, now: Int64) throws {
         while true {
             let connection: UnixSocket
             do throws(SystemError) {
@@ -173,6 +179,7 @@ public final class ControlSocket: Sendable {
                 try? connection.send(Array("error busy: raqamd serves at most \(core.configuration.maxClients) connections at once (max_clients); retry later\n".utf8), timeoutMilliseconds: 100)
                 continue
             }
+            do throws(SystemError) { try poll.add(connection.fd) } catch { continue }
             open[connection.fd] = Open(socket: connection, lastActivity: now)
         }
     }

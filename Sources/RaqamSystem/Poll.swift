@@ -1,39 +1,49 @@
+import CRaqamSupport
 import Glibc
 
-/// Waiting on many descriptors at once (`poll(2)`), and an `eventfd(2)` to wake the waiter
-/// from another thread: what serves many connections from one thread.
+/// Monotonic time for deadlines.
 public enum Poll {
-    /// What to wait for on one descriptor, and what came.
-    public struct Watch: Sendable {
-        public var fd: Int32
-        public var readable: Bool
-        /// Set by `wait`: the descriptor can be read (data, the peer's end, or an error).
-        public var ready = false
-
-        public init(fd: Int32, readable: Bool = true) {
-            self.fd = fd
-            self.readable = readable
-        }
-    }
-
-    /// Waits until one of `watches` is ready or `timeoutMilliseconds` pass (-1: no limit);
-    /// marks the ready ones. An interrupted wait returns with none marked.
-    /// - Throws: `SystemError` when poll(2) fails for another reason than EINTR.
-    public static func wait(_ watches: inout [Watch], timeoutMilliseconds: Int) throws(SystemError) {
-        var fds = watches.map { pollfd(fd: $0.fd, events: $0.readable ? Int16(POLLIN) : 0, revents: 0) }
-        let n = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), Int32(clamping: timeoutMilliseconds)) }
-        if n < 0 {
-            if errno == EINTR { return }
-            throw SystemError("poll")
-        }
-        for i in watches.indices { watches[i].ready = fds[i].revents != 0 }
-    }
-
     /// CLOCK_MONOTONIC in milliseconds.
     public static func nowMilliseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}
+
+/// An epoll(7) set: waiting costs what is ready, not what is watched, so one thread serves
+/// thousands of mostly idle connections. Level-triggered, reads only.
+public final class EventPoll: Sendable {
+    private let fd: Int32
+
+    public init() throws(SystemError) {
+        fd = raqam_epoll_create()
+        guard fd >= 0 else { throw SystemError("epoll_create1") }
+    }
+
+    deinit { close(fd) }
+
+    /// Watches `watched` for reading (`epoll_ctl` EPOLL_CTL_ADD).
+    public func add(_ watched: Int32) throws(SystemError) {
+        guard raqam_epoll_add(fd, watched) == 0 else { throw SystemError("epoll_ctl add") }
+    }
+
+    /// Stops watching `watched` (`epoll_ctl` EPOLL_CTL_DEL; closing it does that too).
+    public func remove(_ watched: Int32) {
+        _ = raqam_epoll_remove(fd, watched)
+    }
+
+    /// The descriptors ready to read, waiting at most `timeoutMilliseconds` (-1: no limit);
+    /// none when interrupted.
+    /// - Throws: `SystemError` when epoll_wait(2) fails for another reason than EINTR.
+    public func wait(timeoutMilliseconds: Int, into ready: inout [Int32]) throws(SystemError) {
+        if ready.count < 256 { ready = [Int32](repeating: -1, count: 256) }
+        let n = ready.withUnsafeMutableBufferPointer { raqam_epoll_wait(fd, $0.baseAddress, Int32($0.count), Int32(clamping: timeoutMilliseconds)) }
+        if n < 0 {
+            if errno == EINTR { ready.removeAll(keepingCapacity: true); return }
+            throw SystemError("epoll_wait")
+        }
+        ready.removeSubrange(Int(n)...)
     }
 }
 

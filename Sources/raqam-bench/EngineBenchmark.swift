@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Glibc
 import RaqamEngine
 import RaqamSystem
@@ -289,7 +290,9 @@ struct OrderedWorkload {
 }
 
 /// A datagram socket that receives sd_notify messages (what systemd does for Type=notify).
-final class NotifyListener {
+/// `@unchecked Sendable`: one thread reads it at a time (the starter until READY=1, then the
+/// drain thread), and the socket itself is Sendable.
+final class NotifyListener: @unchecked Sendable {
     let path: String
     let socket: UnixSocket
 
@@ -300,6 +303,14 @@ final class NotifyListener {
     }
 
     deinit { unlink(path) }
+
+    /// Reads and drops messages until `done` is set (checked at least once a second).
+    func drain(until done: borrowing Atomic<Bool>) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !done.load(ordering: .relaxed) {
+            _ = try? buffer.withUnsafeMutableBytes { raw throws(SystemError) in try socket.receive(into: raw) }
+        }
+    }
 
     /// Waits for a message containing `text` while `alive()` holds.
     func wait(for text: String, seconds: Int, while alive: () -> Bool) -> Bool {

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import RaqamControl
 import RaqamSystem
+import Synchronization
 
 /// A raqamd the benchmarks start: launched with a notify socket of its own (what systemd gives
 /// a Type=notify service) and handed back once it sent READY=1, with its control socket in a
@@ -39,7 +40,15 @@ final class RunningDaemon {
             throw ValidationError("raqamd (\(binDir)) did not become ready (exited, or 20 minutes passed); its reason is in the journal")
         }
         secondsToReady = now() - t0
+        // Read what raqamd sends afterwards (STATUS=, RELOADING=1, READY=1 after a reload), as
+        // systemd does: sd_notify waits when the socket's queue (10 datagrams) is full.
+        let (listener, done) = (notify, draining)
+        Thread { listener.drain(until: done.value) }.start()
     }
+
+    /// Set when the daemon is let go: the drain thread stops.
+    private final class Flag: Sendable { let value = Atomic<Bool>(false) }
+    private let draining = Flag()
 
     var pid: Int32 { process.processIdentifier }
 
@@ -52,6 +61,7 @@ final class RunningDaemon {
     }
 
     deinit {
+        draining.value.store(true, ordering: .relaxed)
         stop()
         try? FileManager.default.removeItem(atPath: sockets)
     }

@@ -20,4 +20,18 @@ int raqam_flock_exclusive_nonblocking(int fd);
 /// writes inside the range cannot fail with ENOSPC. Needs _GNU_SOURCE, hence C.
 int raqam_fallocate(int fd, int64_t length);
 
+/// epoll_create1(EPOLL_CLOEXEC): the descriptor, or -1 with errno set.
+int raqam_epoll_create(void);
+
+/// epoll_ctl(ep, EPOLL_CTL_ADD, fd, {EPOLLIN, .data.fd = fd}): 0, or -1 with errno set.
+int raqam_epoll_add(int ep, int fd);
+
+/// epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL): 0, or -1 with errno set.
+int raqam_epoll_remove(int ep, int fd);
+
+/// epoll_wait(ep, …, max, timeout_ms), writing the ready descriptors to `fds`: their count,
+/// or -1 with errno set. In C because `struct epoll_event` is packed and Swift's Glibc module
+/// has no <sys/epoll.h>.
+int raqam_epoll_wait(int ep, int *fds, int max, int timeout_ms);
+
 #endif
