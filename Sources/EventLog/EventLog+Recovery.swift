@@ -70,6 +70,12 @@ struct Recovered {
         case .damaged(let offset, let reason):
             Syscalls.close(fd)
             throw EventLogError.corrupt(reason, path: active.path, offset: offset)
+        case .torn(let offset, _, let reason) where scan.lastSeq &+ 1 <= configuration.acknowledgedThrough:
+            // The format would take it for a torn write, but the caller knows better: a
+            // snapshot folded this seq, so it was acknowledged.
+            Syscalls.close(fd)
+            throw EventLogError.corrupt("the last record (seq \(scan.lastSeq &+ 1)) is damaged (\(reason)), and it was acknowledged: a snapshot folds the log up to seq \(configuration.acknowledgedThrough)",
+                                        path: active.path, offset: offset)
         case .torn(let offset, let bytes, let reason):
             // Never acknowledged as far as the format can tell (it was not written whole), but
             // nothing is destroyed: the bytes go to a quarantine file first, synced, and only

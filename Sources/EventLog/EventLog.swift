@@ -40,10 +40,15 @@ public final class EventLog: Sendable {
         /// The largest payload accepted, in bytes (default 1 MiB; at most what fits in a segment).
         public var maxPayloadSize: Int
 
-        public init(segmentSize: Int = 64 << 20, durability: Durability = .always, maxPayloadSize: Int = 1 << 20) {
+        /// A seq the caller knows was acknowledged (a snapshot folded it, say; 0: none known).
+        /// Recovery never cuts a record at or below it as a torn tail: it stops the writer instead.
+        public var acknowledgedThrough: UInt64
+
+        public init(segmentSize: Int = 64 << 20, durability: Durability = .always, maxPayloadSize: Int = 1 << 20, acknowledgedThrough: UInt64 = 0) {
             self.segmentSize = segmentSize
             self.durability = durability
             self.maxPayloadSize = maxPayloadSize
+            self.acknowledgedThrough = acknowledgedThrough
         }
 
         var effectiveMaxPayload: Int {

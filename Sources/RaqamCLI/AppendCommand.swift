@@ -62,7 +62,8 @@ struct AppendCommand: ParsableCommand {
             return try appendThroughDaemon(daemon, input: input, name: name)
         }
         try withStoreErrors {
-            let store = try FileEventStore(stateDirectory: global.stateDirectory, durability: durability.store)
+            let store = try FileEventStore(stateDirectory: global.stateDirectory, durability: durability.store,
+                                           acknowledgedThrough: AcknowledgedPosition.ofSnapshots(stateDirectory: global.stateDirectory))
             for line in store.recoveryNotes { printError("raqamctl: \(line)") }
             let ingest = Ingest(store: store)
             var check = ingest.makeCheck(file: name)
@@ -202,7 +203,8 @@ struct AppendCommand: ParsableCommand {
             }
         } else {
             try withStoreErrors {
-                let store = try FileEventStore(stateDirectory: global.stateDirectory, durability: durability.store)
+                let store = try FileEventStore(stateDirectory: global.stateDirectory, durability: durability.store,
+                                           acknowledgedThrough: AcknowledgedPosition.ofSnapshots(stateDirectory: global.stateDirectory))
                 for line in store.recoveryNotes { printError("raqamctl: \(line)") }
                 let ingest = Ingest(store: store)
                 try forEachChunkOfLines(fd) { chunk in

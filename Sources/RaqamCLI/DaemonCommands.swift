@@ -32,14 +32,13 @@ struct StatusCommand: ParsableCommand {
         }
         let reply = try daemon.request(.status)
         if output == .json { print(reply); return }
-        guard case .object(let members)? = try? JSONParser.parse(Array(reply.utf8)) else { print(reply); return }
-        for (k, v) in members {
-            switch v {
-            case .number(_, _, let text): print("\(k.padding(toLength: 9, withPad: " ", startingAt: 0))  \(text)")
-            case .string(let t): print("\(k.padding(toLength: 9, withPad: " ", startingAt: 0))  \(t)")
-            case .null where k == "degraded": print("\(k.padding(toLength: 9, withPad: " ", startingAt: 0))  no")
-            default: break
-            }
+        guard let s = ControlStatus(json: reply) else {
+            printError("raqamctl: raqamd answered status with \(reply)")
+            throw Exit.ioError
+        }
+        for (k, v) in [("position", "\(s.position)"), ("evaluated", "\(s.evaluated)"), ("firing", "\(s.firing)"), ("pending", "\(s.pending)"),
+                       ("rules", "\(s.rules)"), ("clock", s.clock), ("owed", "\(s.owed)"), ("degraded", s.degraded ?? "no")] {
+            print("\(k.padding(toLength: 9, withPad: " ", startingAt: 0))  \(v)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RaqamControl
+import RaqamEngine
 import RaqamModel
 import RaqamStore
 
@@ -38,7 +39,8 @@ struct InitCommand: ParsableCommand {
         }
         try withStoreErrors {
             if let clock { try FileEventStore.setClock(clock.rawValue, stateDirectory: global.stateDirectory) }
-            let store = try FileEventStore(stateDirectory: global.stateDirectory)
+            let store = try FileEventStore(stateDirectory: global.stateDirectory,
+                                           acknowledgedThrough: AcknowledgedPosition.ofSnapshots(stateDirectory: global.stateDirectory))
             for line in store.recoveryNotes { printError("raqamctl: \(line)") }
             let results = try store.append(events)
             try store.close()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import RaqamEngine
 import RaqamModel
 import RaqamStore
 
@@ -34,6 +35,13 @@ struct VerifyCommand: ParsableCommand {
                 }
                 return true
             }
+        }
+        // Unfinished bytes where a snapshot knows of an acknowledged event are damage, not a
+        // write in progress (docs/event-log.md, "What recovery can tell apart").
+        let acknowledged = AcknowledgedPosition.ofSnapshots(stateDirectory: global.stateDirectory)
+        if let t = report.unfinishedTail, report.lastSeq + 1 <= acknowledged {
+            undecodable.append("\(t.path) at offset \(t.offset): the last record (seq \(report.lastSeq + 1)) is damaged (\(t.reason)), and it was acknowledged: a snapshot folds the log up to seq \(acknowledged)")
+            report.unfinishedTail = nil
         }
         let intact = report.isIntact && undecodable.isEmpty
         if output == .json {

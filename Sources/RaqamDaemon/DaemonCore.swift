@@ -78,7 +78,8 @@ public final class DaemonCore: Sendable {
         self.wallClock = wallClock
         self.logger = logger
         let rules = try RuleSources.load(configuration.rules)
-        store = try FileEventStore(stateDirectory: configuration.stateDirectory)
+        store = try FileEventStore(stateDirectory: configuration.stateDirectory,
+                                   acknowledgedThrough: AcknowledgedPosition.ofSnapshots(stateDirectory: configuration.stateDirectory))
         ingest = Ingest(store: store)
         for note in store.recoveryNotes {
             var metadata: Logger.Metadata = ["message.id": "\(MessageID.logRecovered)"]

@@ -36,8 +36,12 @@ public final class FileEventStore: EventStoreWriter {
 
     /// Opens (creating when needed) the log under `stateDirectory`, recovering it, and
     /// reads which entities are registered.
-    public convenience init(stateDirectory: String, durability: Durability = .always, segmentSize: Int = 64 << 20) throws(StoreError) {
-        try self.init(stateDirectory: stateDirectory, configuration: .init(segmentSize: segmentSize, durability: durability.policy))
+    /// - Parameter acknowledgedThrough: a seq known to have been acknowledged (the newest
+    ///   snapshot's position): recovery refuses to cut it as a torn tail.
+    public convenience init(stateDirectory: String, durability: Durability = .always, segmentSize: Int = 64 << 20,
+                            acknowledgedThrough: UInt64 = 0) throws(StoreError) {
+        try self.init(stateDirectory: stateDirectory, configuration: .init(segmentSize: segmentSize, durability: durability.policy,
+                                                                           acknowledgedThrough: acknowledgedThrough))
     }
 
     init(stateDirectory: String, configuration: EventLog.Configuration) throws(StoreError) {

@@ -198,10 +198,16 @@ public final class UnixSocket: Sendable {
         }
     }
 
+    /// Waits at most `timeout` in `receive` (EAGAIN afterwards): SO_RCVTIMEO.
+    public func setReceiveTimeout(_ timeout: Duration) {
+        let (seconds, attoseconds) = timeout.components
+        var t = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// Waits at most `seconds` in `receive` (EAGAIN afterwards).
     public func setReceiveTimeout(seconds: Int) {
-        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setReceiveTimeout(.seconds(seconds))
     }
 
     /// Makes reads and writes return at once instead of waiting (`fcntl(2)` O_NONBLOCK): for a

@@ -79,6 +79,26 @@ import Testing
         }
     }
 
+    @Test func aTornLookingRecordTheCallerKnowsWasAcknowledgedStopsTheWriter() throws {
+        let dir = TemporaryDirectory()
+        let segment = try makeLog(dir, count: 5)
+        let last = recordOffsets(segment)[4]
+        // The last record's tail reads as zeros: what a torn write leaves, and what damage can.
+        patch(segment) { bytes in for i in (last + 200)..<(last + RecordFrame.headerSize + 250) { bytes[i] = 0 } }
+        let damaged = FileManager.default.contents(atPath: segment)
+        let error = #expect(throws: EventLogError.self) {
+            try EventLog(directory: dir.path, configuration: .init(segmentSize: 64 << 10, acknowledgedThrough: 5))
+        }
+        #expect(error?.code == .corrupt)
+        #expect(error?.message.contains("the last record (seq 5) is damaged") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("a snapshot folds the log up to seq 5") == true)
+        #expect(FileManager.default.contents(atPath: segment) == damaged)
+        // Knowing only of seq 4, the same bytes are a torn tail.
+        let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 64 << 10, acknowledgedThrough: 4))
+        #expect(log.recovery.tornTail?.offset == last)
+        #expect(log.lastSeq == 4)
+    }
+
     @Test func lastRecordWithAnUnwrittenSectorIsATornTail() throws {
         let dir = TemporaryDirectory()
         do {

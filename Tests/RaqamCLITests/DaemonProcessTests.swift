@@ -13,8 +13,7 @@ final class NotifySocket: @unchecked Sendable {  // one test thread uses it
     init(directory: String) {
         path = directory + "/notify"
         socket = try! UnixSocket(datagramBoundAt: path)
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(socket.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        socket.setReceiveTimeout(.milliseconds(200))
     }
 
 
@@ -80,14 +79,12 @@ final class DaemonProcess: @unchecked Sendable {  // driven by one test
     static func exchange(_ socketPath: String, _ lines: [String], replies: Int, timeoutSeconds: Int = 30) throws -> [String] {
         let connection: UnixSocket
         do { connection = try UnixSocket(connectingTo: socketPath) } catch { throw CLITestError("cannot connect: \(error)") }
-        let fd = connection.fd
-        writeAll(fd, Array((lines.joined(separator: "\n") + "\n").utf8))
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        try? connection.send(Array((lines.joined(separator: "\n") + "\n").utf8))
+        connection.setReceiveTimeout(seconds: timeoutSeconds)
         var text = ""
         var buffer = [UInt8](repeating: 0, count: 65536)
         while text.filter({ $0 == "\n" }).count < replies {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n = (try? buffer.withUnsafeMutableBytes { (raw) throws(SystemError) in try connection.receive(into: raw) }) ?? -1
             guard n > 0 else { break }
             text += String(decoding: buffer[0..<n], as: UTF8.self)
         }

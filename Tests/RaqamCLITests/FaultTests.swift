@@ -66,6 +66,26 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/events").allSatisfy { !$0.contains("quarantine") })
     }
 
+    @Test func aTornLookingLastEventThatASnapshotFoldedIsNotCut() throws {
+        let dir = StateDirectory()
+        #expect(try run("raqamctl", ["init", "--state-dir", dir.path]).status == 0)
+        let appended = try run("raqamctl", ["append", "--state-dir", dir.path, "--snapshot-every", "1", "-"], stdin: ndjson(0..<3))
+        #expect(appended.stderr.contains("wrote the snapshot"), "\(appended.stderr)")
+        let segment = try activeSegment(dir.path)
+        let at = lastOffset(of: "Project number 2", in: segment)
+        var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
+        for i in at..<(at + 60) { bytes[i] = 0 }
+        _ = FileManager.default.createFile(atPath: segment, contents: Data(bytes))
+        let append = try run("raqamctl", ["append", "--state-dir", dir.path, "-"], stdin: ndjson(3..<4))
+        #expect(append.status == 74)
+        #expect(append.stderr.contains("the last record (seq 319) is damaged"), "\(append.stderr)")
+        #expect(append.stderr.contains("a snapshot folds the log up to seq 319"))
+        #expect(FileManager.default.contents(atPath: segment) == Data(bytes))
+        let verify = try run("raqamctl", ["verify", "--state-dir", dir.path])
+        #expect(verify.status == 1)
+        #expect(verify.stdout.contains("the last record (seq 319) is damaged"), "\(verify.stdout)")
+    }
+
     @Test func tornTailIsMovedToAQuarantineFileAndReported() throws {
         let dir = StateDirectory()
         #expect(try run("raqamctl", ["init", "--state-dir", dir.path]).status == 0)
