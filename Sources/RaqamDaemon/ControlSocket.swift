@@ -116,6 +116,9 @@ public final class ControlSocket: Sendable {
                         if keep, open[fd] != nil, (try? poll.add(fd)) != nil {
                             open[fd]!.inFlight = false
                             open[fd]!.lastActivity = now
+                            // The clock of a line begun before the batch restarts: the client
+                            // waited for raqamd meanwhile.
+                            if open[fd]!.lineStarted != nil { open[fd]!.lineStarted = now }
                         } else {
                             open[fd] = nil
                         }

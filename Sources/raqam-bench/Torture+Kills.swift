@@ -52,7 +52,7 @@ extension Torture {
         print("append-kills: \(kills) × kill -9 of raqamctl append --stream")
         let state = try freshState("append-kills")
         let registered = try stored(state).count
-        let lines = (0..<20_000).map { Self.event(reporter: 900, $0) }
+        let lines = (0..<60_000).map { Self.event(reporter: 900, $0) }
         var acks: [String: Int] = [:]
         var disagreements = 0
         var appended = registered

@@ -34,4 +34,16 @@ import Testing
         positive(engine[0], ["events", "replay_s", "full", "full_rss", "snapshot", "snapshot_rss", "reload", "lagging", "lagging_full", "tail_s"])
         positive(engine[1], ["append_events", "append_per_s", "ceiling_per_s", "append_peak_mib"])
     }
+
+    /// `make torture`, short: each part runs against the debug build and finds nothing broken.
+    @Test(.timeLimit(.minutes(10))) func aShortTortureHoldsEverywhere() throws {
+        let dir = StateDirectory()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let r = try run("raqam-bench", ["torture", "--bin-dir", buildDirectory.path, "--rules", root + "/rules", "--dir", dir.path,
+                                        "--kills", "10", "--reporters", "4", "--append-kills", "3", "--stalled", "50",
+                                        "--part", "kills", "append-kills", "disk", "input", "sockets"])
+        #expect(r.status == 0, "\(r.stdout.suffix(2000))")
+        #expect(r.stdout.contains("raqamd kill -9s                                            10"), "\(r.stdout.suffix(2000))")
+        #expect(r.stdout.contains(", 0 failed,"))
+    }
 }
