@@ -95,15 +95,15 @@ public final class ControlSocket: Sendable {
         var open: [Int32: Open] = [:]
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         var ready: [Int32] = []
-        var nextSweep = Poll.nowMilliseconds() + sweepEvery
+        var nextSweep = Monotonic.milliseconds() + sweepEvery
         while !stopped.load(ordering: .acquiring) {
             do throws(SystemError) {
-                try poll.wait(timeoutMilliseconds: Int(max(0, nextSweep - Poll.nowMilliseconds())), into: &ready)
+                try poll.wait(timeoutMilliseconds: Int(max(0, nextSweep - Monotonic.milliseconds())), into: &ready)
             } catch {
                 throw DaemonError("the control socket \(path) cannot wait for its connections: \(error); raqamd stops so that it is restarted")
             }
             if stopped.load(ordering: .acquiring) { break }
-            let now = Poll.nowMilliseconds()
+            let now = Monotonic.milliseconds()
             for fd in ready {
                 if fd == wake.fd {
                     wake.drain()

@@ -244,14 +244,14 @@ public final class UnixSocket: Sendable {
     /// - Throws: `SystemError` with ETIMEDOUT when the peer reads nothing for that long,
     ///   EPIPE when it went away, or the errno of the failed call.
     public func send(_ bytes: [UInt8], timeoutMilliseconds: Int) throws(SystemError) {
-        let deadline = Poll.nowMilliseconds() + Int64(timeoutMilliseconds)
+        let deadline = Monotonic.milliseconds() + Int64(timeoutMilliseconds)
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL)) }
             if n >= 0 { done += n; continue }
             if errno == EINTR { continue }
             guard errno == EAGAIN || errno == EWOULDBLOCK else { throw SystemError("send") }
-            let left = deadline - Poll.nowMilliseconds()
+            let left = deadline - Monotonic.milliseconds()
             guard left > 0 else { throw SystemError("send: the peer read nothing for \(timeoutMilliseconds) ms", errno: ETIMEDOUT) }
             var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             _ = poll(&p, 1, Int32(min(left, Int64(Int32.max))))
