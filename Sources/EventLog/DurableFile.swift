@@ -7,18 +7,25 @@ public enum DurableFile {
     public static func write(_ bytes: [UInt8], to path: String) throws(EventLogError) {
         let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         let tmp = path + ".tmp"
-        let fd = try Syscalls.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o640)
+        try writeSynced(bytes, to: tmp, flags: O_TRUNC)
+        try Syscalls.rename(tmp, path)
+        try Syscalls.fsyncDirectory(directory.isEmpty ? "." : directory)
+    }
+
+    /// Creates `path` (with `flags` beside O_WRONLY | O_CREAT: O_TRUNC, or O_EXCL for a file
+    /// that must be new), writes `bytes` and fdatasyncs them; on failure the file is removed.
+    /// The directory is not synced: the caller does that once its files are in place.
+    static func writeSynced(_ bytes: [UInt8], to path: String, flags: Int32) throws(EventLogError) {
+        let fd = try Syscalls.open(path, O_WRONLY | O_CREAT | flags, 0o640)
         do throws(EventLogError) {
-            try Syscalls.pwriteAll(fd, bytes, at: 0, path: tmp)
-            try Syscalls.fdatasync(fd, path: tmp)
+            try Syscalls.pwriteAll(fd, bytes, at: 0, path: path)
+            try Syscalls.fdatasync(fd, path: path)
         } catch {
             Syscalls.close(fd)
-            try? Syscalls.unlink(tmp)
+            try? Syscalls.unlink(path)
             throw error
         }
         Syscalls.close(fd)
-        try Syscalls.rename(tmp, path)
-        try Syscalls.fsyncDirectory(directory.isEmpty ? "." : directory)
     }
 
     /// The whole file, or nil when it cannot be read.

@@ -107,16 +107,7 @@ struct Recovered {
             n += 1
             path = "\(segment).quarantine-\(offset).\(n)"
         }
-        let fd = try Syscalls.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o640)
-        do throws(EventLogError) {
-            try Syscalls.pwriteAll(fd, bytes, at: 0, path: path)
-            try Syscalls.fdatasync(fd, path: path)
-        } catch {
-            Syscalls.close(fd)
-            try? Syscalls.unlink(path)
-            throw error
-        }
-        Syscalls.close(fd)
+        try DurableFile.writeSynced(bytes, to: path, flags: O_EXCL)
         try Syscalls.fsyncDirectory(directory)
         return path
     }

@@ -121,8 +121,7 @@ extension Torture {
         guard try ctl(["init", "--state-dir", state]).status == 0 else { throw ValidationError("disk: init failed") }
         try "snapshot_every: 500\n".write(toFile: state + "/raqamd.yaml", atomically: true, encoding: .utf8)
         let acks = Acks()
-        var resend = Array(repeating: [Int](), count: reporters)
-        var next = Array(repeating: 0, count: reporters)
+        var group = Reporters(count: reporters, firstNumber: 100)
         for round in 0..<6 {
             let d = try RunningDaemon(binDir: binDir, state: state, rules: rules, extraArguments: ["--config", state + "/raqamd.yaml"])
             if round == 1 {
@@ -131,24 +130,11 @@ extension Torture {
                 _ = try runTool("/bin/dd", ["if=/dev/zero", "of=\(mount)/filler2", "bs=4k"])
             }
             if round == 4 { try FileManager.default.removeItem(atPath: mount + "/filler") }
-            let stop = Atomic<Bool>(false)
-            let results = Mutex<[Int: ([Int], Int)]>([:])
-            let done = DispatchGroup()
-            for r in 0..<reporters {
-                let (again, from, path) = (resend[r], next[r], d.socketPath)
-                done.enter()
-                Thread {
-                    let outcome = Self.report(socketPath: path, reporter: 100 + r, resend: again, next: from, acks: acks, stop: stop)
-                    results.withLock { $0[r] = outcome }
-                    done.leave()
-                }.start()
+            group.round(socketPath: d.socketPath, acks: acks) {
+                usleep(1_000_000)
+                kill(d.pid, round % 2 == 0 ? SIGKILL : SIGTERM)
+                d.process.waitUntilExit()
             }
-            usleep(1_000_000)
-            if round % 2 == 0 { kill(d.pid, SIGKILL) } else { kill(d.pid, SIGTERM) }
-            d.process.waitUntilExit()
-            stop.store(true, ordering: .relaxed)
-            done.wait()
-            for (r, outcome) in results.withLock({ $0 }) { (resend[r], next[r]) = outcome }
         }
         let acknowledged = acks.byID.withLock { $0 }
         for d in acks.disagreements.withLock({ $0 }) { check(false, "disk: \(d)") }

@@ -10,30 +10,17 @@ extension Torture {
         print("kills: \(kills) × kill -9 of raqamd under \(reporters) reporters")
         let state = try freshState("kills")
         let acks = Acks()
-        var resend = Array(repeating: [Int](), count: reporters)
-        var next = Array(repeating: 0, count: reporters)
+        var group = Reporters(count: reporters, firstNumber: 0)
         var readySeconds: [Double] = []
         for round in 0..<kills {
             let d = try RunningDaemon(binDir: binDir, state: state, rules: rules, extraArguments: ["--config", state + "/raqamd.yaml"])
             readySeconds.append(d.secondsToReady)
-            let stop = Atomic<Bool>(false)
-            let results = Mutex<[Int: ([Int], Int)]>([:])
-            let done = DispatchGroup()
-            for r in 0..<reporters {
-                let (again, from, path) = (resend[r], next[r], d.socketPath)
-                done.enter()
-                Thread {
-                    let outcome = Self.report(socketPath: path, reporter: r, resend: again, next: from, acks: acks, stop: stop)
-                    results.withLock { $0[r] = outcome }
-                    done.leave()
-                }.start()
+            let delay = UInt32(rng.int(5_000...60_000))
+            group.round(socketPath: d.socketPath, acks: acks) {
+                usleep(delay)
+                kill(d.pid, SIGKILL)
+                d.process.waitUntilExit()
             }
-            usleep(UInt32(rng.int(5_000...60_000)))
-            kill(d.pid, SIGKILL)
-            d.process.waitUntilExit()
-            stop.store(true, ordering: .relaxed)
-            done.wait()
-            for (r, outcome) in results.withLock({ $0 }) { (resend[r], next[r]) = outcome }
             if round % 100 == 99 { print("  \(round + 1) kills, \(acks.byID.withLock { $0.count }) events acknowledged") }
         }
         let acknowledged = acks.byID.withLock { $0 }
@@ -121,6 +108,44 @@ extension Torture {
             guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let l = o["line"] as? Int, let s = o["seq"] as? Int else { return nil }
             return (l, s)
+        }
+    }
+}
+
+extension Torture {
+    /// Reporter threads, round after round: what each sent and never saw acknowledged (resent
+    /// first next round, with the same ids) and its next new number.
+    struct Reporters {
+        private var resend: [[Int]]
+        private var next: [Int]
+        private let firstNumber: Int
+
+        /// `count` reporters numbered from `firstNumber` (their events' ids differ by it).
+        init(count: Int, firstNumber: Int) {
+            resend = Array(repeating: [], count: count)
+            next = Array(repeating: 0, count: count)
+            self.firstNumber = firstNumber
+        }
+
+        /// Runs every reporter against raqamd at `socketPath` while `during` runs (it ends or
+        /// stops raqamd), then stops them and keeps what each still owes.
+        mutating func round(socketPath: String, acks: Acks, during: () -> Void) {
+            let stop = Atomic<Bool>(false)
+            let results = Mutex<[Int: ([Int], Int)]>([:])
+            let done = DispatchGroup()
+            for r in resend.indices {
+                let (again, from, number) = (resend[r], next[r], firstNumber + r)
+                done.enter()
+                Thread {
+                    let outcome = Torture.report(socketPath: socketPath, reporter: number, resend: again, next: from, acks: acks, stop: stop)
+                    results.withLock { $0[r] = outcome }
+                    done.leave()
+                }.start()
+            }
+            during()
+            stop.store(true, ordering: .relaxed)
+            done.wait()
+            for (r, outcome) in results.withLock({ $0 }) { (resend[r], next[r]) = outcome }
         }
     }
 }

@@ -59,22 +59,13 @@ extension Torture {
 
         // SIGHUP storm while reporters append.
         let acks = Acks()
-        let stop = Atomic<Bool>(false)
-        let done = DispatchGroup()
-        for r in 0..<4 {
-            done.enter()
-            let path = d.socketPath
-            Thread {
-                _ = Self.report(socketPath: path, reporter: 200 + r, resend: [], next: 0, acks: acks, stop: stop)
-                done.leave()
-            }.start()
+        var group = Reporters(count: 4, firstNumber: 200)
+        group.round(socketPath: d.socketPath, acks: acks) {
+            for _ in 0..<50 {
+                kill(d.pid, SIGHUP)
+                usleep(40_000)
+            }
         }
-        for _ in 0..<50 {
-            kill(d.pid, SIGHUP)
-            usleep(40_000)
-        }
-        stop.store(true, ordering: .relaxed)
-        done.wait()
         check(d.process.isRunning, "sockets: raqamd died in the SIGHUP storm")
         let status = try? Control.exchange(d.socketPath, "status")
         check(status?.contains("\"position\"") == true, "sockets: raqamd does not answer after the SIGHUP storm: \(status ?? "nothing")")

@@ -9,6 +9,18 @@ import Testing
 @Suite(.serialized) struct FaultTests {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// raqamd with `arguments`, its notify socket `notify`, its output dropped.
+    func launchRaqamd(_ arguments: [String], notify: NotifySocket) throws -> Process {
+        let p = Process()
+        p.executableURL = buildDirectory.appendingPathComponent("raqamd")
+        p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": notify.path, "SWIFT_BACKTRACE": "enable=no"]) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
     /// The newest segment file of a state directory.
     func activeSegment(_ dir: String) throws -> String {
         let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/events").filter { $0.hasSuffix(".seg") }.sorted()
@@ -182,13 +194,7 @@ import Testing
         try mountSmallDisk(disk, megabytes: 72)
         defer { _ = try? runProcess("/bin/umount", [disk.path]) }
         #expect(try run("raqamctl", ["init", "--state-dir", disk.path]).status == 0)
-        let p = Process()
-        p.executableURL = buildDirectory.appendingPathComponent("raqamd")
-        p.arguments = ["--state-dir", disk.path, "--socket", d.socketPath, "--rules", root.path + "/rules/districts.yaml"]
-        p.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": d.notify.path, "SWIFT_BACKTRACE": "enable=no"]) { $1 }
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try launchRaqamd(["--state-dir", disk.path, "--socket", d.socketPath, "--rules", root.path + "/rules/districts.yaml"], notify: d.notify)
         let ready = d.notify.receive(for: 30) { $0.contains { $0.contains("READY=1") } }
         #expect(ready.contains { $0.1.contains("READY=1") }, "\(ready)")
         // The disk fills while raqamd runs; events still fit the preallocated segment.
@@ -256,13 +262,7 @@ import Testing
         do { _ = try UnixSocket(listeningAt: stale, mode: 0o600) }  // closed, its file left behind
         #expect(FileManager.default.fileExists(atPath: stale))
         let d = try DaemonProcess(rules: [rules], initialize: false, start: false)
-        let p = Process()
-        p.executableURL = buildDirectory.appendingPathComponent("raqamd")
-        p.arguments = ["--state-dir", other.path, "--socket", stale, "--rules", rules]
-        p.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": d.notify.path, "SWIFT_BACKTRACE": "enable=no"]) { $1 }
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try launchRaqamd(["--state-dir", other.path, "--socket", stale, "--rules", rules], notify: d.notify)
         let ready = d.notify.receive(for: 30) { $0.contains { $0.contains("READY=1") } }
         #expect(ready.contains { $0.1.contains("READY=1") }, "raqamd did not start over a stale socket file: \(ready)")
         #expect(try DaemonProcess.exchange(stale, ["status"], replies: 1).first?.contains(#""position":316"#) == true)
@@ -275,13 +275,7 @@ import Testing
     func daemon(config: String) throws -> DaemonProcess {
         let d = try DaemonProcess(rules: [], start: false)
         try config.write(toFile: d.dir.path + "/raqamd.yaml", atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = buildDirectory.appendingPathComponent("raqamd")
-        p.arguments = ["--config", d.dir.path + "/raqamd.yaml", "--state-dir", d.dir.path, "--socket", d.socketPath, "--rules", root.path + "/rules/districts.yaml"]
-        p.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": d.notify.path, "SWIFT_BACKTRACE": "enable=no"]) { $1 }
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try launchRaqamd(["--config", d.dir.path + "/raqamd.yaml", "--state-dir", d.dir.path, "--socket", d.socketPath, "--rules", root.path + "/rules/districts.yaml"], notify: d.notify)
         d.current = p
         let ready = d.notify.receive(for: 30) { $0.contains { $0.contains("READY=1") } }
         #expect(ready.contains { $0.1.contains("READY=1") }, "\(ready)")
