@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // C: libsystemd (journal, notify), from Debian's libsystemd-dev.
@@ -63,6 +66,29 @@ let package = Package(
             dependencies: ["RaqamModel", "RaqamStore", "Projections", "Rules", "EventLog"],
             swiftSettings: strict
         ),
+        // Who may do what: tokens (kept as their SHA-256 in a hash-chained audit log of their
+        // own), principals and the scope a report token may report about. No HTTP.
+        .target(
+            name: "RaqamAccess",
+            dependencies: ["RaqamModel", "EventLog", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        // The HTTP API (Hummingbird 2): intake through Ingest, reads, health, TLS.
+        .target(
+            name: "RaqamHTTP",
+            dependencies: [
+                "RaqamAccess", "RaqamEngine", "RaqamStore", "RaqamModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The H1-2021 scenario: a seeded generator of the programme's events over the reference data.
         .target(name: "Scenario", dependencies: ["RaqamModel"], swiftSettings: strict),
         // The control socket's line protocol (both sides) and its client.
@@ -75,6 +101,7 @@ let package = Package(
             name: "RaqamDaemon",
             dependencies: [
                 "Journal", "RaqamEngine", "Rules", "Projections", "RaqamStore", "EventLog", "RaqamModel", "RaqamControl", "RaqamSystem",
+                "RaqamHTTP", "RaqamAccess",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -85,7 +112,7 @@ let package = Package(
         .target(
             name: "RaqamCLI",
             dependencies: [
-                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules", "RaqamEngine", "Scenario", "RaqamControl",
+                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules", "RaqamEngine", "Scenario", "RaqamControl", "RaqamAccess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -93,7 +120,7 @@ let package = Package(
         .executableTarget(name: "raqamctl", dependencies: ["RaqamCLI"], swiftSettings: strict),
         .executableTarget(
             name: "raqamd",
-            dependencies: ["RaqamDaemon", "RaqamEngine", "RaqamStore", "Journal", .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RaqamDaemon", "RaqamEngine", "RaqamStore", "Journal", "RaqamHTTP", .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .executableTarget(

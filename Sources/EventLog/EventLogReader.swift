@@ -10,6 +10,12 @@ public struct RecordView {
     public let time: Int64
     public let key: RecordKey
     public let payload: UnsafeRawBufferPointer
+    /// The start of the record's frame in the mapped segment.
+    let frame: UnsafeRawPointer
+
+    /// The record's chain hash: SHA-256 over the previous record's and this record's bytes.
+    /// What a receipt quotes: a log that still holds it at this seq holds every record up to it.
+    public var chain: ChainHash { ChainHash(UnsafeRawBufferPointer(start: frame + 56, count: 32)) }
 }
 
 /// Reads a log, in this process or another, while a writer may be appending to it.
@@ -89,7 +95,8 @@ public final class EventLogReader {
                     if r.seq >= next {
                         if timeRange.map({ $0.contains(r.time) }) ?? true {
                             let view = RecordView(seq: r.seq, recordedAt: r.recordedAt, time: r.time, key: r.key,
-                                                  payload: UnsafeRawBufferPointer(start: base + offset + RecordFrame.headerSize, count: r.payloadLength))
+                                                  payload: UnsafeRawBufferPointer(start: base + offset + RecordFrame.headerSize, count: r.payloadLength),
+                                                  frame: UnsafeRawPointer(base + offset))
                             if try !body(view) {
                                 if isLast { resume = (mapped.header.baseSeq, offset + r.frameSize, r.seq &+ 1) }
                                 return r.seq

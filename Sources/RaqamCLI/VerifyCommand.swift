@@ -14,13 +14,30 @@ struct VerifyCommand: ParsableCommand {
             intact, 1 naming the segment file and byte offset of each damaged place. Prints the \
             head hash: note it somewhere else, and a later verify that ends at the same seq \
             with another hash shows the log was rewritten.
+
+            --receipt FILE checks a receipt that POST /v1/events returned (the summary, or its \
+            receipt object, saved in a file): exit 0 when the log still holds those events \
+            unchanged (the chain hash at the receipt's last seq is the one quoted), 1 when it \
+            does not, 65 when the file is not a receipt.
             """
     )
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
+    @Option(help: ArgumentHelp("Also check this receipt (an import summary or its receipt object, JSON) against the log.", valueName: "file"))
+    var receipt: String?
 
     func run() throws {
+        let claimed: Receipt? = try receipt.map { path in
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                printError("raqamctl: cannot read the receipt \(path)")
+                throw Exit.ioError
+            }
+            do throws(ReceiptProblem) { return try Receipt(json: Array(bytes)) } catch {
+                printError("raqamctl: \(path): not a receipt: \(error.message)")
+                throw Exit.dataError
+            }
+        }
         let dir = try global.existingEventsDirectory()
         var report: VerifyReport
         do throws(EventLogError) { report = try EventLogVerifier.verify(directory: dir) } catch { throw storeExitCode(for: .log(error)) }
@@ -44,6 +61,17 @@ struct VerifyCommand: ParsableCommand {
             report.unfinishedTail = nil
         }
         let intact = report.isIntact && undecodable.isEmpty
+        // A receipt holds when the log is intact and still has its chain hash at its last seq.
+        var receiptProblem: String?
+        if let claimed {
+            if !intact {
+                receiptProblem = "the log is damaged (above), so it cannot vouch for the receipt"
+            } else {
+                do { receiptProblem = try StoredEventReader(stateDirectory: global.stateDirectory).problem(with: claimed) } catch {
+                    receiptProblem = "cannot read the log: \(error)"
+                }
+            }
+        }
         if output == .json {
             var w = JSONWriter()
             w.beginObject()
@@ -59,6 +87,13 @@ struct VerifyCommand: ParsableCommand {
             for u in undecodable { w.beginObject(); w.key("reason"); w.string(u); w.endObject() }
             w.endArray()
             w.key("unfinished_tail"); if let t = report.unfinishedTail { w.string(t.description) } else { w.null() }
+            if let claimed {
+                w.key("receipt"); w.beginObject()
+                w.key("first_seq"); w.integer(claimed.firstSeq); w.key("last_seq"); w.integer(claimed.lastSeq)
+                w.key("holds"); w.bool(receiptProblem == nil)
+                w.key("problem"); if let p = receiptProblem { w.string(p) } else { w.null() }
+                w.endObject()
+            }
             w.endObject()
             print(w.text)
         } else {
@@ -67,7 +102,11 @@ struct VerifyCommand: ParsableCommand {
             if let t = report.unfinishedTail { print("note     \(t) (normal while a writer appends; the next writer to open the log moves it to a quarantine file beside the segment)") }
             let summary = "\(report.records) records in \(report.segments) segments, seq \(report.records == 0 ? "-" : "\(report.firstSeq)…\(report.lastSeq)"), head \(report.headChain)"
             print(intact ? "ok       \(summary)" : "FAILED   \(report.problems.count + undecodable.count) damaged places; \(summary) (see docs/recovery.md)")
+            if let claimed {
+                let range = "seq \(claimed.firstSeq)…\(claimed.lastSeq), chain \(claimed.chain)"
+                print(receiptProblem.map { "RECEIPT  does not hold (\(range)): \($0)" } ?? "receipt  holds: \(range) is in the log, unchanged")
+            }
         }
-        if !intact { throw Exit.findings }
+        if !intact || receiptProblem != nil { throw Exit.findings }
     }
 }

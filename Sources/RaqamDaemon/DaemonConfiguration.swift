@@ -1,4 +1,5 @@
 import RaqamStore
+public import RaqamHTTP
 public import Rules
 import Yams
 
@@ -36,6 +37,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var snapshotEvery = 100_000
     /// `snapshot_interval`: and at least this often while events arrive (µs; 0: never by time).
     public var snapshotInterval: Int64 = 600_000_000
+    /// `http:`: the HTTP API's listener, TLS, limits (`http.listen` …).
+    public var http = HTTPConfiguration()
 
     public init() {}
 
@@ -44,7 +47,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var description: String
     }
 
-    static let keys = ["state_dir", "rules", "socket", "socket_mode", "clock", "evaluation_interval", "check_interval", "max_clients", "max_batch", "idle_timeout", "line_timeout", "snapshot_every", "snapshot_interval"]
+    static let keys = ["state_dir", "rules", "socket", "socket_mode", "clock", "evaluation_interval", "check_interval", "max_clients", "max_batch", "idle_timeout", "line_timeout", "snapshot_every", "snapshot_interval", "http"]
+    static let httpKeys = ["listen", "tls_certificate", "tls_key", "max_body", "rate_limit", "rate_burst", "idle_timeout"]
 
     /// Reads the YAML file's keys over the defaults; every unknown key or bad value is an error.
     public static func load(file: String, text: String) throws(Problem) -> DaemonConfiguration {
@@ -88,6 +92,36 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case "max_clients", "max_batch":
                 guard let n = v.int, n > 0 else { throw fail(v, "\(key) must be a positive number") }
                 if key == "max_clients" { c.maxClients = n } else { c.maxBatch = n }
+            case "http":
+                guard let hm = v.mapping else { throw fail(v, "http must be a mapping of \(httpKeys.joined(separator: ", "))") }
+                for (hk, hv) in hm {
+                    let name = hk.string ?? ""
+                    switch name {
+                    case "listen":
+                        let s = hv.string ?? ""
+                        if s.isEmpty { c.http.listen = nil; break }
+                        guard let l = HTTPConfiguration.parseListen(s) else { throw fail(hv, "http.listen must be HOST:PORT such as 127.0.0.1:8470 or [::]:8470 (empty: off)") }
+                        c.http.listen = l
+                    case "tls_certificate", "tls_key":
+                        guard let s = hv.string, !s.isEmpty else { throw fail(hv, "http.\(name) must be the path of a PEM file") }
+                        if name == "tls_key" { c.http.tlsKey = s } else { c.http.tlsCertificate = s }
+                    case "max_body":
+                        guard let n = hv.int, n >= 1024 else { throw fail(hv, "http.max_body must be a number of bytes, at least 1024") }
+                        c.http.maxBody = n
+                    case "rate_limit", "rate_burst":
+                        guard let n = hv.float, n >= 0 else { throw fail(hv, "http.\(name) must be a number of events (per second for rate_limit; 0: no limit)") }
+                        if name == "rate_limit" { c.http.rateLimit = n } else { c.http.rateBurst = n }
+                    case "idle_timeout":
+                        guard let s = hv.string, let d = parseDuration(s), d > 0 else { throw fail(hv, "http.idle_timeout must be a duration such as 60s") }
+                        c.http.idleTimeout = d
+                    default:
+                        throw fail(hk, "unknown key 'http.\(name)'; http has \(httpKeys.joined(separator: ", "))")
+                    }
+                }
+                if (c.http.tlsCertificate == nil) != (c.http.tlsKey == nil) {
+                    throw fail(v, "http.tls_certificate and http.tls_key go together: give both, or neither for plain HTTP")
+                }
+                if c.http.rateBurst < 1 { throw fail(v, "http.rate_burst must be at least 1 event") }
             default:
                 throw fail(k, "unknown key '\(key)'; raqamd.yaml has \(keys.joined(separator: ", "))")
             }

@@ -180,6 +180,9 @@ public final class DaemonCore: Sendable {
         return results
     }
 
+    /// Tells the evaluator the log advanced.
+    func wakeEvaluator() { wake.signal() }
+
     /// Folds the records after the last one folded, evaluates what they touched and delivers
     /// the transitions (and what is owed from before).
     func catchUp() throws {

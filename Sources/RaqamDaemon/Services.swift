@@ -4,6 +4,8 @@ public import Logging
 import ServiceLifecycle
 import UnixSignals
 import RaqamSystem
+import RaqamHTTP
+import RaqamAccess
 
 /// Serves the control socket until the group shuts down. Its work is the accept loop (on a
 /// thread of its own): when that fails, `run()` throws and the service group ends, so raqamd
@@ -94,12 +96,18 @@ struct WatchdogService: Service {
 /// Sends READY=1 once the group runs: the group traps SIGTERM and SIGINT before it starts any
 /// service, so a stop sent the instant READY arrives is a graceful one (exit 0, snapshot
 /// written), never the signal's default action.
+///
+/// It is the group's last service, so the first to hear of a stop: the HTTP API answers 503
+/// from then on, while the rest finishes what was acknowledged.
 struct ReadinessService: Service {
     let core: DaemonCore
+    let gate: HTTPGate
 
     func run() async throws {
+        gate.open(core)
         SystemdNotifier.notify("READY=1\nSTATUS=" + core.statusLine)
         try? await gracefulShutdown()
+        gate.close()
     }
 }
 
@@ -138,13 +146,51 @@ extension DaemonCore {
     }
 }
 
-/// raqamd from start to stop: open and replay, serve, stop cleanly.
+/// raqamd from start to stop: the HTTP listener, then the log opened and replayed, then
+/// intake, evaluation and delivery; on SIGTERM the reverse.
 public enum Daemon {
-    /// Runs until SIGTERM or SIGINT. READY=1 is sent once the log is recovered and folded and
-    /// the socket listens; on SIGTERM intake stops, what was acknowledged is durable, a
-    /// snapshot is written, and the function returns (exit 0).
+    /// Runs until SIGTERM or SIGINT. The HTTP listener (when `http.listen` is set) opens first
+    /// and answers 503 until the log is recovered and folded; READY=1 is sent once the control
+    /// socket listens; on SIGTERM intake stops (HTTP answers 503), what was acknowledged is
+    /// durable, a snapshot is written, the listener closes, and the function returns (exit 0).
+    /// - Throws: `HTTPServer.Problem` for TLS files that cannot be used; what opening the log
+    ///   or the rules throws; the HTTP listener's bind error.
     public static func run(configuration: DaemonConfiguration, journal: any JournalSink, logger: Logger) async throws {
-        let core = try DaemonCore(configuration: configuration, journal: journal, logger: logger)
+        let gate = HTTPGate()
+        let http = try configuration.http.listen.map { _ in
+            try HTTPServer(configuration: configuration.http, gate: gate, tokens: TokenRegistry(stateDirectory: configuration.stateDirectory),
+                           logger: logger).makeService()
+        }
+        // Trapped before anything runs: an early SIGHUP reloads instead of ending the process.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // Shut down last: in-flight requests are answered (503 once raqamd stops).
+        if let http { services.append(.init(service: http, failureTerminationBehavior: .gracefullyShutdownGroup)) }
+        services.append(.init(service: EngineServices(configuration: configuration, journal: journal, logger: logger, gate: gate, hangups: hangups)))
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// The log and everything over it: opens and replays it (on a thread of its own: minutes on
+/// a large log without a snapshot), then runs intake, evaluation, the ticker, the watchdog
+/// and reload as a group of their own; once that group ends, closes the log durably and
+/// writes the snapshots.
+struct EngineServices: Service {
+    let configuration: DaemonConfiguration
+    let journal: any JournalSink
+    let logger: Logger
+    let gate: HTTPGate
+    let hangups: UnixSignalsSequence
+
+    func run() async throws {
+        let core = try await withCheckedThrowingContinuation { (done: CheckedContinuation<DaemonCore, any Error>) in
+            let thread = Thread { [configuration, journal, logger] in
+                done.resume(with: Result { try DaemonCore(configuration: configuration, journal: journal, logger: logger) })
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
         // Each connection is a descriptor: systemd's default soft limit (1024) is for programs
         // that do not ask for more.
         let descriptors = OpenFileLimit.raiseToHardLimit()
@@ -152,7 +198,6 @@ public enum Daemon {
             logger.warning("max_clients is \(configuration.maxClients) but raqamd may open only \(descriptors) descriptors (LimitNOFILE=): more clients than that end intake, and raqamd with it")
         }
         let socket = try ControlSocket(path: configuration.socket, mode: configuration.socketMode, core: core, logger: logger)
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let group = ServiceGroup(configuration: .init(
             services: [
                 // Shut down in reverse order: intake first, the evaluator (which finishes what
@@ -164,11 +209,17 @@ public enum Daemon {
                 .init(service: TickerService(core: core, logger: logger)),
                 .init(service: WatchdogService()),
                 .init(service: ReloadService(core: core, signals: hangups)),
-                .init(service: ReadinessService(core: core)),
+                .init(service: ReadinessService(core: core, gate: gate)),
             ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            gate.close()
+            socket.stop()
+            throw error
+        }
+        gate.close()
         SystemdNotifier.notify("STOPPING=1\nSTATUS=stopping: writing a snapshot")
         socket.stop()
         try core.shutdown()

@@ -174,13 +174,19 @@ public struct Ingest: Sendable {
     /// as a conflict too; under `allOrNothing` the other lines are then stored.
     /// - Throws: `StoreError` when the store fails (nothing of this call is then stored).
     public func submit(_ lines: [InputLine], policy: Policy, file: String? = nil) throws(StoreError) -> [LineResult] {
+        try submit(lines, decoded: lines.map { EventDecoder.decode(line: $0.bytes) }, policy: policy, file: file)
+    }
+
+    /// The same, for lines already decoded (`EventDecoder`): the HTTP intake decodes first to
+    /// check the token's scope and to set each event's `source` from the principal.
+    public func submit(_ lines: [InputLine], decoded: [EventDecoder.Decoded], policy: Policy, file: String? = nil) throws(StoreError) -> [LineResult] {
         var check = makeCheck(file: file)
         var outcomes = [LineOutcome](repeating: .notAppended, count: lines.count)
         var events: [Event] = []
         var positions: [Int] = []
         var refused = false
         for (k, line) in lines.enumerated() {
-            switch try check.check(line) {
+            switch try check.check(line, decoded: decoded[k]) {
             case .success(let e):
                 events.append(e)
                 positions.append(k)
@@ -194,6 +200,28 @@ public struct Ingest: Sendable {
             for (k, (e, a)) in zip(positions, zip(events, appended)) { outcomes[k] = Self.outcome(a, line: lines[k].number, id: e.id, file: file) }
         }
         return zip(lines, outcomes).map { LineResult(line: $0.number, outcome: $1) }
+    }
+
+    /// What `submit` would do, without storing anything (a dry run): a line that would be
+    /// stored comes back as `.notAppended`, one whose id is stored with the same content as
+    /// `.duplicate`, the others as `.refused` or `.conflict`.
+    public func preview(_ lines: [InputLine], decoded: [EventDecoder.Decoded], file: String? = nil) throws(StoreError) -> [LineResult] {
+        var check = makeCheck(file: file)
+        var results: [LineResult] = []
+        results.reserveCapacity(lines.count)
+        for (k, line) in lines.enumerated() {
+            switch try check.check(line, decoded: decoded[k]) {
+            case .success(let e):
+                if let id = e.id, let stored = try store.storedEvent(withID: id) {
+                    results.append(LineResult(line: line.number, outcome: .duplicate(seq: stored.seq)))
+                } else {
+                    results.append(LineResult(line: line.number, outcome: .notAppended))
+                }
+            case .failure(let problem):
+                results.append(LineResult(line: line.number, outcome: problem.outcome))
+            }
+        }
+        return results
     }
 
     /// Appends events that a check passed (the second pass over a file checked whole), with

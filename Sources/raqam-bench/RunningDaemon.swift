@@ -26,7 +26,9 @@ final class RunningDaemon {
         notify = try NotifyListener(path: sockets + "/notify")
         socketPath = sockets + "/raqamd.sock"
         process.executableURL = URL(fileURLWithPath: binDir + "/raqamd")
-        process.arguments = ["--state-dir", state, "--rules", rules, "--socket", socketPath] + extraArguments
+        // No HTTP listener unless asked: benchmarks run beside other raqamds.
+        process.arguments = ["--state-dir", state, "--rules", rules, "--socket", socketPath]
+            + (extraArguments.contains("--http-listen") ? [] : ["--http-listen", ""]) + extraArguments
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = notify.path
         process.environment = env

@@ -3,6 +3,7 @@ import Foundation
 import Journal
 import Logging
 import RaqamDaemon
+import RaqamHTTP
 import RaqamEngine
 import RaqamStore
 import Rules
@@ -16,7 +17,9 @@ struct Raqamd: AsyncParsableCommand {
         discussion: """
             Runs in the foreground (systemd: Type=notify). Reads --config (default \
             /etc/raqam/raqamd.yaml when it exists); flags override the file. Appends come \
-            through the control socket (docs/control-socket.md); alerts go to the journal \
+            through the control socket (docs/control-socket.md) and the HTTP API \
+            (docs/api.md: reporting bodies with tokens, over TLS when http.tls_certificate \
+            is set); alerts go to the journal \
             (docs/journal.md), or to standard error when no journald runs. SIGHUP reloads \
             the rules (a broken set is refused, the old one keeps running); SIGTERM stops \
             cleanly.
@@ -34,6 +37,7 @@ struct Raqamd: AsyncParsableCommand {
     @Option(help: ArgumentHelp("wall or events (config: clock; default: the state directory's, else wall).", valueName: "clock")) var clock: String?
     @Option(help: ArgumentHelp("The evaluation grid's step (config: evaluation_interval; default 1d).", valueName: "duration")) var evaluationInterval: String?
     @Option(help: ArgumentHelp("How often to look for due ticks (config: check_interval; default 60s).", valueName: "duration")) var checkInterval: String?
+    @Option(help: ArgumentHelp("The HTTP API's HOST:PORT, \"\" for none (config: http.listen; default 127.0.0.1:8470).", valueName: "address")) var httpListen: String?
 
     func run() async throws {
         let journal = Journal()
@@ -58,6 +62,12 @@ struct Raqamd: AsyncParsableCommand {
         if let stateDir { c.stateDirectory = stateDir }
         if !rules.isEmpty { c.rules = rules }
         if let socket { c.socket = socket }
+        if let httpListen {
+            if httpListen.isEmpty { c.http.listen = nil } else {
+                guard let l = HTTPConfiguration.parseListen(httpListen) else { throw ValidationError("--http-listen must be HOST:PORT such as 127.0.0.1:8470, or \"\" for none") }
+                c.http.listen = l
+            }
+        }
         if let clock {
             guard let v = EvaluationClock(rawValue: clock) else { throw ValidationError("--clock must be wall or events") }
             c.clock = v
@@ -70,6 +80,9 @@ struct Raqamd: AsyncParsableCommand {
         do {
             try await Daemon.run(configuration: c, journal: journal, logger: logger)
         } catch let e as DaemonConfiguration.Problem {
+            logger.critical("\(e)")
+            throw ExitCode(78)
+        } catch let e as HTTPServer.Problem {
             logger.critical("\(e)")
             throw ExitCode(78)
         } catch let e as EvaluationClock.SettingProblem {

@@ -39,6 +39,10 @@ final class DaemonProcess: @unchecked Sendable {  // driven by one test
     let process = Process()
     let notify: NotifySocket
     var socketPath: String { dir.path + "/raqamd.sock" }
+    /// The HTTP API's address: none unless a test asks (tests run side by side, a fixed port would clash).
+    var httpListen = ""
+    /// More flags for raqamd (`--config FILE`).
+    var extraArguments: [String] = []
 
     init(rules: [String], watchdogUsec: Int? = nil, initialize: Bool = true, start: Bool = true) throws {
         notify = NotifySocket(directory: dir.path)
@@ -49,7 +53,7 @@ final class DaemonProcess: @unchecked Sendable {  // driven by one test
     func start(rules: [String], watchdogUsec: Int? = nil) throws {
         let p = process.isRunning || process.processIdentifier != 0 ? Process() : process
         p.executableURL = buildDirectory.appendingPathComponent("raqamd")
-        p.arguments = ["--state-dir", dir.path, "--socket", socketPath] + rules.flatMap { ["--rules", $0] }
+        p.arguments = ["--state-dir", dir.path, "--socket", socketPath, "--http-listen", httpListen] + rules.flatMap { ["--rules", $0] } + extraArguments
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = notify.path
         env["SWIFT_BACKTRACE"] = "enable=no"

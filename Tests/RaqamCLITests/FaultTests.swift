@@ -13,7 +13,7 @@ import Testing
     func launchRaqamd(_ arguments: [String], notify: NotifySocket) throws -> Process {
         let p = Process()
         p.executableURL = buildDirectory.appendingPathComponent("raqamd")
-        p.arguments = arguments
+        p.arguments = arguments + ["--http-listen", ""]
         p.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": notify.path, "SWIFT_BACKTRACE": "enable=no"]) { $1 }
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
@@ -67,7 +67,7 @@ import Testing
         let append = try run("raqamctl", ["append", "--state-dir", dir.path, "-"], stdin: ndjson(3..<4))
         #expect(append.status == 74)
         #expect(append.stderr.contains("the log refuses to write until this is repaired"), "\(append.stderr)")
-        let daemon = try run("raqamd", ["--state-dir", dir.path, "--socket", dir.path + "/raqamd.sock", "--rules", root.path + "/rules"], environment: ["SWIFT_BACKTRACE": "enable=no"])
+        let daemon = try run("raqamd", ["--state-dir", dir.path, "--socket", dir.path + "/raqamd.sock", "--rules", root.path + "/rules", "--http-listen", ""], environment: ["SWIFT_BACKTRACE": "enable=no"])
         #expect(daemon.status == 74)
         #expect(daemon.stderr.contains("the last record is damaged, not torn") || journaldRunning, "\(daemon.stderr)")
         if journaldRunning {
@@ -241,14 +241,14 @@ import Testing
         #expect(try run("raqamctl", ["init", "--state-dir", other.path]).status == 0)
         let file = other.path + "/precious.txt"
         try Data("keep me\n".utf8).write(to: URL(fileURLWithPath: file))
-        let onFile = try run("raqamd", ["--state-dir", other.path, "--socket", file, "--rules", rules], environment: ["SWIFT_BACKTRACE": "enable=no"])
+        let onFile = try run("raqamd", ["--state-dir", other.path, "--socket", file, "--rules", rules, "--http-listen", ""], environment: ["SWIFT_BACKTRACE": "enable=no"])
         #expect(onFile.status != 0)
         #expect(FileManager.default.contents(atPath: file) == Data("keep me\n".utf8), "raqamd replaced a regular file")
         if !journaldRunning { #expect(onFile.stderr.contains("something other than a socket is there"), "\(onFile.stderr)") }
 
         // Another state directory, the same socket as a running raqamd: refused, and the first
         // keeps its socket.
-        let second = try run("raqamd", ["--state-dir", other.path, "--socket", first.socketPath, "--rules", rules], environment: ["SWIFT_BACKTRACE": "enable=no"])
+        let second = try run("raqamd", ["--state-dir", other.path, "--socket", first.socketPath, "--rules", rules, "--http-listen", ""], environment: ["SWIFT_BACKTRACE": "enable=no"])
         #expect(second.status != 0)
         if !journaldRunning { #expect(second.stderr.contains("another process (another raqamd?) accepts connections on it"), "\(second.stderr)") }
         let status = try first.send(["status"], replies: 1)

@@ -18,7 +18,7 @@ import Testing
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
         p.arguments = ["--nofile=48:48", buildDirectory.appendingPathComponent("raqamd").path, "--config", config,
-                       "--state-dir", dir.path, "--socket", socketPath, "--rules", DaemonProcessTests().districtRules]
+                       "--state-dir", dir.path, "--socket", socketPath, "--rules", DaemonProcessTests().districtRules, "--http-listen", ""]
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = notify.path
         env["SWIFT_BACKTRACE"] = "enable=no"

@@ -155,7 +155,7 @@ import Testing
         #expect(l.stderr.contains("/clock:1:1: 'sundial' is not a clock; expected wall or events"), "\(l.stderr)")
         // Flags still choose: the file is read only when no clock is given.
         #expect(try run("raqamctl", ["lagging", "--state-dir", dir.path, "--rules", root.path + "/rules/districts.yaml", "--clock", "events"]).status == 0)
-        let d = try run("raqamd", ["--state-dir", dir.path, "--rules", root.path + "/rules/districts.yaml", "--socket", dir.path + "/raqamd.sock"])
+        let d = try run("raqamd", ["--state-dir", dir.path, "--rules", root.path + "/rules/districts.yaml", "--socket", dir.path + "/raqamd.sock", "--http-listen", ""])
         #expect(d.status == 78, "\(d.stderr)")
     }
 }

@@ -1,0 +1,16 @@
+public import RaqamModel
+public import RaqamStore
+
+/// What the HTTP API needs of raqamd: the one ingest pipeline and what the log holds. raqamd's
+/// `DaemonCore` is the one conformer; RaqamHTTP knows nothing of the daemon's services.
+public protocol IntakeBackend: Sendable {
+    /// Validates and appends through `Ingest`, as `policy` says; one result per line, once
+    /// what was stored is durable.
+    func submit(_ lines: [InputLine], decoded: [EventDecoder.Decoded], policy: Ingest.Policy) throws(StoreError) -> [LineResult]
+    /// What `submit` would do, storing nothing.
+    func preview(_ lines: [InputLine], decoded: [EventDecoder.Decoded]) throws(StoreError) -> [LineResult]
+    /// The receipt for `first ... last`, or nil when the log does not hold `last`.
+    func receipt(first: UInt64, last: UInt64) throws -> Receipt?
+    /// `/v1/status`: a JSON object (the same members as `raqamctl status -o json`).
+    func statusJSON() -> String
+}
