@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "RaqamHTTP",
             dependencies: [
-                "RaqamAccess", "RaqamEngine", "RaqamStore", "RaqamModel",
+                "RaqamAccess", "RaqamEngine", "RaqamStore", "RaqamModel", "Rules", "Projections",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

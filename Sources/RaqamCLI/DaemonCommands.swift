@@ -92,24 +92,11 @@ struct AlertsCommand: ParsableCommand {
             printError("raqamctl: no alert log in \(global.stateDirectory) (raqamd has not run there)")
             throw Exit.ioError
         }
-        let h = try AlertLog.read(stateDirectory: global.stateDirectory)
-        var rows = history ? h.records : h.latest.values.sorted { ($0.rule, $0.entity) < ($1.rule, $1.entity) }
-        if firing { rows = rows.filter { $0.state == .firing } }
+        let rows = try Queries.alertRecords(stateDirectory: global.stateDirectory, history: history, firingOnly: firing)
         func time(_ t: Int64) -> String { Timestamp(micros: t, offsetMinutes: 300).rfc3339 }
         switch output {
         case .json, .ndjson:
-            let objects = rows.map { r in
-                var w = JSONWriter()
-                w.beginObject()
-                for (k, v) in [("alert_id", r.alertID), ("rule", r.rule), ("subject", r.entity.description), ("name", r.entityName), ("scope", r.scope),
-                               ("region", r.region), ("severity", r.severity), ("state", r.state.rawValue), ("active_since", time(r.activeSince)),
-                               ("at", time(r.at)), ("value", r.value), ("summary", r.summary)] {
-                    w.key(k); w.string(v)
-                }
-                w.key("event_seq"); w.integer(r.eventSeq)
-                w.endObject()
-                return w.text
-            }
+            let objects = rows.map(Queries.alertJSON)
             print(output == .json ? "[" + objects.joined(separator: ",\n") + "]" : objects.joined(separator: "\n"))
         case .csv:
             print("alert_id,rule,subject,name,state,active_since,at,value,summary")

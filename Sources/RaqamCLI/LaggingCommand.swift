@@ -44,29 +44,18 @@ struct LaggingCommand: ParsableCommand {
             throw ValidationError("--interval: \"\(interval)\" is not a duration such as 1d or 1h")
         }
         let t = try at.map { try parseTime($0, option: "--at", endOfDay: true).micros } ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
-        var engine = EngineState(rules: rules, clock: clock, interval: step)
-        let reader = StoredEventReader(stateDirectory: global.stateDirectory)
-        if !noSnapshot {
-            // raqamd's newest engine snapshot under the same rules, clock and step, evaluated by t.
-            var notices: [String] = []
-            if let s = EngineSnapshotStore(stateDirectory: global.stateDirectory).newest(
-                rules: rules, clock: clock, interval: step, recordedAt: reader.recordedAt(seq:), notices: &notices,
-                usable: { ($0.timeline.now ?? .min) <= t }) {
-                engine = s
-            }
-            for n in notices { printError("raqamctl: \(n)") }
+        let found = try withStoreErrors {
+            try Queries.lagging(stateDirectory: global.stateDirectory, rules: rules, clock: clock, interval: step, at: t,
+                                includePending: pending, useSnapshot: !noSnapshot)
         }
-        try withStoreErrors {
-            try AlertFold.fold(&engine, from: reader, until: t)
-        }
-        if engine.position == 0 {
+        for n in found.notices { printError("raqamctl: \(n)") }
+        if found.state.position == 0 {
             printError("raqamctl: no event counts by \(Timestamp(micros: t, offsetMinutes: 300)) on the \(clock.rawValue) clock"
                        + (clock == .wall ? "; --clock events evaluates events from when they occurred" : ""))
         }
-        AlertFold.evaluate(&engine, at: t)
-        var alerts = engine.timeline.evaluator.active(in: engine.timeline.projections, at: t, includePending: pending)
+        var alerts = found.alerts
         if let scope { alerts = alerts.filter { $0.entity.kind == scope.kind } }
-        print(alerts, state: engine.timeline.projections, at: t, clock: clock)
+        print(alerts, state: found.state, at: t, clock: clock)
     }
 
     func print(_ alerts: [AlertReport], state: ProjectionState, at t: Int64, clock: EvaluationClock) {
@@ -75,24 +64,11 @@ struct LaggingCommand: ParsableCommand {
         switch output {
         case .json, .ndjson:
             for (i, a) in alerts.enumerated() {
-                var w = JSONWriter()
-                w.beginObject()
-                w.key("rule"); w.string(a.rule.name)
-                w.key("subject"); w.string(a.entity.description)
-                w.key("name"); w.string(a.entityName)
-                w.key("scope"); w.string(a.entity.kind.description)
-                w.key("region"); if let r = a.region { w.string(r.description) } else { w.null() }
-                w.key("severity"); w.string(a.rule.severity.rawValue)
-                w.key("state"); w.string(a.state.rawValue)
-                w.key("value"); writeMetricValue(a.value, into: &w)
-                w.key("active_since"); w.string(time(a.activeSince)!)
-                w.key("fired_at"); if let f = time(a.firedAt) { w.string(f) } else { w.null() }
-                w.key("summary"); w.string(a.summary)
-                w.endObject()
+                let text = Queries.laggingJSON(a)
                 if output == .ndjson {
-                    out.line(w.text)
+                    out.line(text)
                 } else {
-                    out.line((i == 0 ? "[" : ",") + w.text)
+                    out.line((i == 0 ? "[" : ",") + text)
                 }
             }
             if output == .json { out.line(alerts.isEmpty ? "[]" : "]") }

@@ -29,37 +29,7 @@ struct AsOfOptions: ParsableArguments {
     }
 }
 
-/// Writes metrics under their dotted names as nested JSON objects.
-func writeNestedMetrics(_ values: [(name: String, value: MetricValue)], into w: inout JSONWriter) {
-    // Group by first component, keeping order of first appearance.
-    var order: [String] = []
-    var groups: [String: [(name: String, value: MetricValue)]] = [:]
-    var leaves: [String: MetricValue] = [:]
-    for (name, value) in values {
-        let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
-        if !order.contains(parts[0]) { order.append(parts[0]) }
-        if parts.count == 1 { leaves[parts[0]] = value } else { groups[parts[0], default: []].append((parts[1], value)) }
-    }
-    for head in order {
-        w.key(head)
-        if let leaf = leaves[head] {
-            writeMetricValue(leaf, into: &w)
-        } else {
-            w.beginObject()
-            writeNestedMetrics(groups[head] ?? [], into: &w)
-            w.endObject()
-        }
-    }
-}
-
-func writeMetricValue(_ v: MetricValue, into w: inout JSONWriter) {
-    switch v {
-    case .number(let n): w.number(n)
-    case .flag(let b): w.bool(b)
-    case .time(let t): w.string(t.rfc3339)
-    case .none: w.null()
-    }
-}
+func writeMetricValue(_ v: MetricValue, into w: inout JSONWriter) { Queries.writeMetricValue(v, into: &w) }
 
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -90,20 +60,7 @@ struct ShowCommand: ParsableCommand {
             throw Exit.dataError
         }
         if output == .json {
-            var w = JSONWriter()
-            w.beginObject()
-            w.key("entity"); w.beginObject()
-            w.key("key"); w.string(key.description)
-            w.key("name"); w.string(m.name)
-            w.key("kind"); w.string(m.kind)
-            w.key("parent"); if let p = m.parent { w.string(p.description) } else { w.null() }
-            w.endObject()
-            w.key("at"); w.string(now.rfc3339)
-            w.key("known_at"); if let k = knownAt { w.string(k.rfc3339) } else { w.null() }
-            w.key("position"); w.integer(state.position)
-            writeNestedMetrics(m.values, into: &w)
-            w.endObject()
-            print(w.text)
+            print(Queries.subjectJSON(state: state, key: key, now: now, knownAt: knownAt)!)
             return
         }
         print("\(key)  \(m.name)  (\(m.kind)\(m.parent.map { " in \($0)" } ?? ""))")
@@ -167,7 +124,7 @@ struct SummaryCommand: ParsableCommand {
                 w.key("key"); w.string(m.key.description)
                 w.key("name"); w.string(m.name)
                 w.key("kind"); w.string(m.kind)
-                writeNestedMetrics(m.values, into: &w)
+                Queries.writeNestedMetrics(m.values, into: &w)
                 w.endObject()
                 out.line((output == .json && i > 0 ? "," : "") + w.text)
             }

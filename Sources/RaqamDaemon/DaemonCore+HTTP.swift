@@ -1,6 +1,8 @@
 public import RaqamHTTP
 public import RaqamModel
 public import RaqamStore
+import RaqamEngine
+public import Rules
 
 /// The HTTP API's intake and reads, over the same pipeline and log as the control socket.
 extension DaemonCore: IntakeBackend {
@@ -19,4 +21,10 @@ extension DaemonCore: IntakeBackend {
     }
 
     public func statusJSON() -> String { ControlSocket.statusJSON(status) }
+
+    public var stateDirectory: String { configuration.stateDirectory }
+
+    public var evaluation: (rules: RuleSet, clock: EvaluationClock, interval: Int64) {
+        (currentRules, clock, configuration.evaluationInterval)
+    }
 }

@@ -312,6 +312,9 @@ public final class DaemonCore: Sendable {
         }
     }
 
+    /// The rule set being evaluated now (the last one a reload accepted).
+    public var currentRules: RuleSet { state.withLock { $0.engine.timeline.evaluator.rules } }
+
     public var status: Status {
         state.withLock { s in
             let active = s.engine.timeline.evaluator.activeCounts

@@ -98,6 +98,7 @@ public struct HTTPServer: Sendable {
         router.post("v1/events") { request, context in
             try await self.postEvents(request, context: context)
         }
+        addReads(to: router)
         return router
     }
 
@@ -130,15 +131,8 @@ extension HTTPServer {
         let backend = try backend()
         let principal = try principal(request)
         let query = request.uri.queryParameters
-        func flag(_ name: String, default value: Bool) throws -> Bool {
-            guard let text = query.get(name) else { return value }
-            switch text {
-            case "true", "1", "": return true
-            case "false", "0": return false
-            default: throw APIError(status: .badRequest, code: "bad_request", message: "?\(name)= must be true or false, got \"\(text)\"")
-            }
-        }
-        let atomic = try flag("atomic", default: true), dryRun = try flag("dry_run", default: false)
+        let atomic = try Self.flag(query.get("atomic"), name: "atomic", default: true)
+        let dryRun = try Self.flag(query.get("dry_run"), name: "dry_run", default: false)
 
         let mediaType = request.headers[.contentType].map { $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased() }
         guard let mediaType, Self.eventTypes.contains(mediaType) else {

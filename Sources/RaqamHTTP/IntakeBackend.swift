@@ -1,5 +1,7 @@
+import RaqamEngine
 public import RaqamModel
 public import RaqamStore
+public import Rules
 
 /// What the HTTP API needs of raqamd: the one ingest pipeline and what the log holds. raqamd's
 /// `DaemonCore` is the one conformer; RaqamHTTP knows nothing of the daemon's services.
@@ -13,4 +15,10 @@ public protocol IntakeBackend: Sendable {
     func receipt(first: UInt64, last: UInt64) throws -> Receipt?
     /// `/v1/status`: a JSON object (the same members as `raqamctl status -o json`).
     func statusJSON() -> String
+    /// The state directory the reads read (the log, the alert log, snapshots).
+    var stateDirectory: String { get }
+    /// The rules, clock and evaluation step raqamd evaluates with: `/v1/lagging` answers with them.
+    var evaluation: (rules: RuleSet, clock: EvaluationClock, interval: Int64) { get }
+    /// Waits until what was acknowledged is evaluated, at most `seconds` (read after write).
+    func waitUntilEvaluated(seconds: Double) -> Bool
 }

@@ -41,8 +41,13 @@ final class HTTPDaemon: @unchecked Sendable {  // driven by one test
     var scheme = "http"
     var state: String { daemon.dir.path }
 
-    init(config: String = "", rules: [String] = [], waitReady: Bool = true) throws {
-        daemon = try DaemonProcess(rules: rules.isEmpty ? [DaemonProcessTests().districtRules] : rules, start: false)
+    let rules: [String]
+
+    /// - Parameter prepare: fills the state directory instead of `raqamctl init` (before raqamd starts).
+    init(config: String = "", rules: [String] = [], waitReady: Bool = true, prepare: ((String) throws -> Void)? = nil) throws {
+        self.rules = rules.isEmpty ? [DaemonProcessTests().districtRules] : rules
+        daemon = try DaemonProcess(rules: self.rules, initialize: prepare == nil, start: false)
+        try prepare?(daemon.dir.path)
         port = freePort()
         if config.contains("tls_certificate") { scheme = "https" }
         let file = daemon.dir.path + "/raqamd.yaml"
@@ -53,7 +58,7 @@ final class HTTPDaemon: @unchecked Sendable {  // driven by one test
     }
 
     func start(waitReady: Bool = true) throws {
-        try daemon.start(rules: [DaemonProcessTests().districtRules])
+        try daemon.start(rules: rules)
         if waitReady {
             let ready = daemon.notify.receive(for: 60) { $0.contains { $0.contains("READY=1") } }
             guard ready.contains(where: { $0.1.contains("READY=1") }) else { throw CLITestError("raqamd did not become ready") }
