@@ -44,11 +44,17 @@ public final class EventLog: Sendable {
         /// Recovery never cuts a record at or below it as a torn tail: it stops the writer instead.
         public var acknowledgedThrough: UInt64
 
-        public init(segmentSize: Int = 64 << 20, durability: Durability = .always, maxPayloadSize: Int = 1 << 20, acknowledgedThrough: UInt64 = 0) {
+        /// Told the duration (ns) of each `fdatasync` that acknowledges appends under
+        /// `.always`, on the sync thread: for a latency histogram. Must return quickly.
+        public var syncObserver: (@Sendable (UInt64) -> Void)?
+
+        public init(segmentSize: Int = 64 << 20, durability: Durability = .always, maxPayloadSize: Int = 1 << 20, acknowledgedThrough: UInt64 = 0,
+                    syncObserver: (@Sendable (UInt64) -> Void)? = nil) {
             self.segmentSize = segmentSize
             self.durability = durability
             self.maxPayloadSize = maxPayloadSize
             self.acknowledgedThrough = acknowledgedThrough
+            self.syncObserver = syncObserver
         }
 
         var effectiveMaxPayload: Int {
@@ -303,7 +309,9 @@ public final class EventLog: Sendable {
             if claim.fd < 0 {
                 failure = EventLogError(code: .io, message: "cannot sync \(claim.path): \(Syscalls.describe(errno: claim.errno))", path: claim.path)
             } else {
+                let started = Syscalls.monotonicNanos()
                 do throws(EventLogError) { try Syscalls.fdatasync(claim.fd, path: claim.path) } catch { failure = error }
+                configuration.syncObserver?(Syscalls.monotonicNanos() - started)
             }
         }
         if claim.fd >= 0 { Syscalls.close(claim.fd) }

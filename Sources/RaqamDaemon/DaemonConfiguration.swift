@@ -37,6 +37,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var snapshotEvery = 100_000
     /// `snapshot_interval`: and at least this often while events arrive (µs; 0: never by time).
     public var snapshotInterval: Int64 = 600_000_000
+    /// `verify_interval`: how often raqamd verifies the whole log's hash chain, beside intake
+    /// (µs; 0: never; the first 10 minutes after start, or after this when shorter).
+    public var verifyInterval: Int64 = 86_400_000_000
     /// `http:`: the HTTP API's listener, TLS, limits (`http.listen` …).
     public var http = HTTPConfiguration()
 
@@ -47,8 +50,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var description: String
     }
 
-    static let keys = ["state_dir", "rules", "socket", "socket_mode", "clock", "evaluation_interval", "check_interval", "max_clients", "max_batch", "idle_timeout", "line_timeout", "snapshot_every", "snapshot_interval", "http"]
-    static let httpKeys = ["listen", "tls_certificate", "tls_key", "max_body", "rate_limit", "rate_burst", "idle_timeout"]
+    static let keys = ["state_dir", "rules", "socket", "socket_mode", "clock", "evaluation_interval", "check_interval", "max_clients", "max_batch", "idle_timeout", "line_timeout", "snapshot_every", "snapshot_interval", "verify_interval", "http"]
+    static let httpKeys = ["listen", "tls_certificate", "tls_key", "max_body", "rate_limit", "rate_burst", "idle_timeout", "metrics_token"]
 
     /// Reads the YAML file's keys over the defaults; every unknown key or bad value is an error.
     public static func load(file: String, text: String) throws(Problem) -> DaemonConfiguration {
@@ -86,6 +89,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case "snapshot_every":
                 guard let n = v.int, n >= 0 else { throw fail(v, "snapshot_every must be a number of events (0: only at stop)") }
                 c.snapshotEvery = n
+            case "verify_interval":
+                guard let s = v.string, let d = s == "0" ? 0 : parseDuration(s), d >= 0 else { throw fail(v, "verify_interval must be a duration such as 24h (0: never)") }
+                c.verifyInterval = d
             case "snapshot_interval":
                 guard let s = v.string, let d = s == "0" ? 0 : parseDuration(s), d >= 0 else { throw fail(v, "snapshot_interval must be a duration such as 10m (0: never by time)") }
                 c.snapshotInterval = d
@@ -114,6 +120,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     case "idle_timeout":
                         guard let s = hv.string, let d = parseDuration(s), d > 0 else { throw fail(hv, "http.idle_timeout must be a duration such as 60s") }
                         c.http.idleTimeout = d
+                    case "metrics_token":
+                        guard let s = hv.string, s.count >= 16 else { throw fail(hv, "http.metrics_token must be a secret of at least 16 characters (Prometheus sends it as a bearer token)") }
+                        c.http.metricsToken = s
                     default:
                         throw fail(hk, "unknown key 'http.\(name)'; http has \(httpKeys.joined(separator: ", "))")
                     }

@@ -1,4 +1,6 @@
 public import RaqamHTTP
+import Foundation
+import Projections
 public import RaqamModel
 public import RaqamStore
 import RaqamEngine
@@ -7,8 +9,10 @@ public import Rules
 /// The HTTP API's intake and reads, over the same pipeline and log as the control socket.
 extension DaemonCore: IntakeBackend {
     public func submit(_ lines: [InputLine], decoded: [EventDecoder.Decoded], policy: Ingest.Policy) throws(StoreError) -> [LineResult] {
+        let started = DispatchTime.now().uptimeNanoseconds
         let results = try ingest.submit(lines, decoded: decoded, policy: policy)
         wakeEvaluator()
+        metrics.observeAppend(nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
         return results
     }
 
@@ -23,6 +27,39 @@ extension DaemonCore: IntakeBackend {
     public func statusJSON() -> String { ControlSocket.statusJSON(status) }
 
     public var stateDirectory: String { configuration.stateDirectory }
+
+    /// The gauges of `/metrics`: position, log size, alerts active by rule, state and
+    /// severity, and the newest event's time per scope (from the projections folded so far).
+    public func metricsSnapshot() -> MetricsSnapshot {
+        let (projections, alerts, at) = engineView()
+        var counts: [String: (rule: String, state: String, severity: String, count: Int)] = [:]
+        for a in alerts {
+            let key = "\(a.rule.name)|\(a.state.rawValue)"
+            counts[key, default: (a.rule.name, a.state.rawValue, a.rule.severity.rawValue, 0)].count += 1
+        }
+        var newest: [(scope: String, seconds: Double)] = []
+        let now = Timestamp(micros: at)
+        for kind in EntityKey.Kind.allCases {
+            var latest: Int64?
+            for key in projections.keys(of: kind) {
+                guard let m = projections.metrics(for: key, now: now), let v = m.values.first(where: { $0.name == "activity.last_event" })?.value,
+                      case .time(let t) = v else { continue }
+                latest = max(latest ?? t.micros, t.micros)
+            }
+            if let latest { newest.append((kind.description, Double(latest) / 1e6)) }
+        }
+        return MetricsSnapshot(position: store.lastSeq, logBytes: logBytes(), alerts: counts.values.sorted { ($0.rule, $0.state) < ($1.rule, $1.state) },
+                               newestEvent: newest)
+    }
+
+    func logBytes() -> Int64 {
+        let dir = FileEventStore.eventsDirectory(configuration.stateDirectory)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.reduce(0) { sum, name in
+            let size = (try? FileManager.default.attributesOfItem(atPath: dir + "/" + name))?[.size] as? Int64
+            return sum + (size ?? 0)
+        }
+    }
 
     public var evaluation: (rules: RuleSet, clock: EvaluationClock, interval: Int64) {
         (currentRules, clock, configuration.evaluationInterval)

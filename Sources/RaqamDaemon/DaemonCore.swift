@@ -7,6 +7,7 @@ import RaqamModel
 public import RaqamStore
 public import Rules
 import Synchronization
+public import RaqamHTTP
 
 /// The daemon's one writer and evaluator: it appends events, folds what the log holds in log
 /// order into the alert timeline, and delivers transitions (alert log first, then the
@@ -22,6 +23,8 @@ public final class DaemonCore: Sendable {
     /// The wall clock, µs: what the wall clock's evaluations are made at (a test passes its own).
     let wallClock: @Sendable () -> Int64
     let logger: Logger
+    /// What `/metrics` reports: appends, syncs, evaluations.
+    public let metrics: ServiceMetrics
 
     /// Everything that changes, behind one lock (the reader too: it caches mapped segments).
     struct State {
@@ -72,14 +75,16 @@ public final class DaemonCore: Sendable {
     /// tail after it, and brings the journal in line with the alerts active now: undelivered
     /// transitions are sent again, and what changed while raqamd was down is reported once.
     public init(configuration: DaemonConfiguration, journal: any JournalSink, logger: Logger,
-                wallClock: @escaping @Sendable () -> Int64 = { wallClockMicros() }) throws {
+                wallClock: @escaping @Sendable () -> Int64 = { wallClockMicros() }, metrics: ServiceMetrics = ServiceMetrics()) throws {
+        self.metrics = metrics
         self.configuration = configuration
         self.journal = journal
         self.wallClock = wallClock
         self.logger = logger
         let rules = try RuleSources.load(configuration.rules)
         store = try FileEventStore(stateDirectory: configuration.stateDirectory,
-                                   acknowledgedThrough: AcknowledgedPosition.ofSnapshots(stateDirectory: configuration.stateDirectory))
+                                   acknowledgedThrough: AcknowledgedPosition.ofSnapshots(stateDirectory: configuration.stateDirectory),
+                                   syncObserver: { metrics.observeFsync(nanoseconds: $0) })
         ingest = Ingest(store: store)
         for note in store.recoveryNotes {
             var metadata: Logger.Metadata = ["message.id": "\(MessageID.logRecovered)"]
@@ -175,9 +180,30 @@ public final class DaemonCore: Sendable {
     /// stored ones are durable. Evaluation and delivery follow on the evaluator's thread, in
     /// log order: the acknowledgement waits for the disk only.
     public func submit(_ lines: [InputLine]) throws(StoreError) -> [LineResult] {
+        let started = DispatchTime.now().uptimeNanoseconds
         let results = try ingest.submit(lines, policy: .perLine)
         wake.signal()
+        metrics.observeAppend(nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+        count(results, decoded: nil, lines: lines, principal: "socket")
         return results
+    }
+
+    /// Counts what became of a batch for `/metrics`: events stored by type and principal
+    /// kind, the others by reason.
+    func count(_ results: [LineResult], decoded: [EventDecoder.Decoded]?, lines: [InputLine], principal: String) {
+        var refused: [String: Int] = [:]
+        for (k, r) in results.enumerated() {
+            switch r.outcome {
+            case .stored:
+                let d = decoded?[k] ?? EventDecoder.decode(line: lines[k].bytes)
+                if case .event(let e) = d { metrics.appended(e.type, principal: principal) }
+            case .duplicate: break
+            case .conflict: refused["conflict", default: 0] += 1
+            case .refused: refused["invalid", default: 0] += 1
+            case .notAppended: refused["not_stored", default: 0] += 1
+            }
+        }
+        for (reason, n) in refused { metrics.refused(reason: reason, count: n) }
     }
 
     /// Tells the evaluator the log advanced.
@@ -186,11 +212,15 @@ public final class DaemonCore: Sendable {
     /// Folds the records after the last one folded, evaluates what they touched and delivers
     /// the transitions (and what is owed from before).
     func catchUp() throws {
-        try state.withLock { s in
+        let started = DispatchTime.now().uptimeNanoseconds
+        let advanced = try state.withLock { s in
+            let before = s.engine.position
             var reports = try AlertFold.fold(&s.engine, from: s.reader)
             reports += AlertFold.evaluate(&s.engine, at: s.engine.timeline.now ?? 0)
             deliver(s.delivery.records(for: reports, eventSeq: s.engine.position), in: &s)
+            return s.engine.position > before
         }
+        if advanced { metrics.observeEvaluation(nanoseconds: DispatchTime.now().uptimeNanoseconds - started) }
         progress.lock()
         progress.broadcast()
         progress.unlock()
@@ -310,6 +340,13 @@ public final class DaemonCore: Sendable {
         } catch {
             logger.error("cannot write an engine snapshot: \(error); the events are in the log all the same, only the next start-up folds more of it")
         }
+    }
+
+    /// The projections, the alerts active (pending and firing) and the evaluation time, as
+    /// the evaluator last left them; copied under the lock (values: O(1)).
+    func engineView() -> (ProjectionState, [AlertReport], Int64) {
+        let (timeline, at) = state.withLock { s in (s.engine.timeline, s.engine.timeline.now ?? wallClock()) }
+        return (timeline.projections, timeline.evaluator.active(in: timeline.projections, at: at, includePending: true), at)
     }
 
     /// The rule set being evaluated now (the last one a reload accepted).

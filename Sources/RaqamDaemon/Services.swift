@@ -6,6 +6,8 @@ import UnixSignals
 import RaqamSystem
 import RaqamHTTP
 import RaqamAccess
+import RaqamStore
+import EventLog
 
 /// Serves the control socket until the group shuts down. Its work is the accept loop (on a
 /// thread of its own): when that fails, `run()` throws and the service group ends, so raqamd
@@ -75,6 +77,45 @@ struct TickerService: Service {
             core.snapshotIfDue()
             SystemdNotifier.notify("STATUS=" + core.statusLine)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .microseconds(core.configuration.checkInterval)) }
+        }
+    }
+}
+
+/// Verifies the whole log's hash chain (`raqamctl verify`'s check) ten minutes after start
+/// (or `verify_interval`, when shorter: a restart loop must not verify a large log each time)
+/// and every `verify_interval` after, on a thread of its own, beside intake: an intact chain is reported in
+/// `/metrics` (`raqam_chain_verified_timestamp_seconds`, `_position`); damage is logged as
+/// critical with the log-corrupt MESSAGE_ID, naming the segment and offset, so that the
+/// operator restores it (docs/recovery.md) before it is needed.
+struct ChainVerifierService: Service {
+    let core: DaemonCore
+    let logger: Logger
+
+    func run() async throws {
+        let interval = core.configuration.verifyInterval
+        guard interval > 0 else { try? await gracefulShutdown(); return }
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .microseconds(min(interval, 600_000_000))) }
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let directory = FileEventStore.eventsDirectory(core.configuration.stateDirectory)
+            let outcome = await withCheckedContinuation { (done: CheckedContinuation<Result<VerifyReport, EventLogError>, Never>) in
+                let thread = Thread {
+                    done.resume(returning: Result { () throws(EventLogError) in try EventLogVerifier.verify(directory: directory) })
+                }
+                thread.start()
+            }
+            switch outcome {
+            case .success(let report) where report.isIntact:
+                core.metrics.verified(at: wallClockMicros(), position: report.lastSeq)
+                logger.info("verified the log's hash chain: \(report.records) records, head \(report.headChain)", metadata: ["event.seq": "\(report.lastSeq)"])
+            case .success(let report):
+                for p in report.problems {
+                    logger.critical("the log is damaged: \(p) (raqamctl verify; docs/recovery.md)",
+                                    metadata: ["message.id": "\(MessageID.logCorrupt)", "log.segment": "\(p.path)", "log.offset": "\(p.offset)"])
+                }
+            case .failure(let error):
+                logger.error("cannot verify the log: \(error)")
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .microseconds(interval)) }
         }
     }
 }
@@ -157,16 +198,17 @@ public enum Daemon {
     ///   or the rules throws; the HTTP listener's bind error.
     public static func run(configuration: DaemonConfiguration, journal: any JournalSink, logger: Logger) async throws {
         let gate = HTTPGate()
+        let metrics = ServiceMetrics()
         let http = try configuration.http.listen.map { _ in
             try HTTPServer(configuration: configuration.http, gate: gate, tokens: TokenRegistry(stateDirectory: configuration.stateDirectory),
-                           logger: logger).makeService()
+                           logger: logger, metrics: metrics).makeService()
         }
         // Trapped before anything runs: an early SIGHUP reloads instead of ending the process.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         // Shut down last: in-flight requests are answered (503 once raqamd stops).
         if let http { services.append(.init(service: http, failureTerminationBehavior: .gracefullyShutdownGroup)) }
-        services.append(.init(service: EngineServices(configuration: configuration, journal: journal, logger: logger, gate: gate, hangups: hangups)))
+        services.append(.init(service: EngineServices(configuration: configuration, journal: journal, logger: logger, gate: gate, hangups: hangups, metrics: metrics)))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
@@ -182,11 +224,12 @@ struct EngineServices: Service {
     let logger: Logger
     let gate: HTTPGate
     let hangups: UnixSignalsSequence
+    let metrics: ServiceMetrics
 
     func run() async throws {
         let core = try await withCheckedThrowingContinuation { (done: CheckedContinuation<DaemonCore, any Error>) in
-            let thread = Thread { [configuration, journal, logger] in
-                done.resume(with: Result { try DaemonCore(configuration: configuration, journal: journal, logger: logger) })
+            let thread = Thread { [configuration, journal, logger, metrics] in
+                done.resume(with: Result { try DaemonCore(configuration: configuration, journal: journal, logger: logger, metrics: metrics) })
             }
             thread.stackSize = 8 << 20
             thread.start()
@@ -208,6 +251,7 @@ struct EngineServices: Service {
                 .init(service: ControlSocketService(socket: socket), failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: TickerService(core: core, logger: logger)),
                 .init(service: WatchdogService()),
+                .init(service: ChainVerifierService(core: core, logger: logger)),
                 .init(service: ReloadService(core: core, signals: hangups)),
                 .init(service: ReadinessService(core: core, gate: gate)),
             ],

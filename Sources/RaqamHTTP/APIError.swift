@@ -56,3 +56,19 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 func jsonResponse(_ status: HTTPResponse.Status, _ text: String) -> Response {
     Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
 }
+
+/// Counts every answer by route template and status code (`raqam_http_requests_total`).
+struct CountingMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServiceMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            let response = try await next(request, context)
+            metrics.request(route: context.endpointPath ?? "unmatched", code: response.status.code)
+            return response
+        } catch let e as HTTPError {
+            metrics.request(route: context.endpointPath ?? "unmatched", code: e.status.code)
+            throw e
+        }
+    }
+}

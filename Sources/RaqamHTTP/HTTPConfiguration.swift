@@ -16,6 +16,8 @@ public struct HTTPConfiguration: Sendable, Equatable {
     public var rateBurst: Double = 100_000
     /// `http.idle_timeout`: a connection with no request for this long is closed (µs).
     public var idleTimeout: Int64 = 60_000_000
+    /// `http.metrics_token`: when set, `/metrics` needs this bearer token (or a read or admin token).
+    public var metricsToken: String?
 
     /// The most events one `POST /v1/events` may carry (413 above it).
     public static let maxEventsPerRequest = 100_000
@@ -27,7 +29,7 @@ public struct HTTPConfiguration: Sendable, Equatable {
     public static func == (a: HTTPConfiguration, b: HTTPConfiguration) -> Bool {
         a.listen?.host == b.listen?.host && a.listen?.port == b.listen?.port && a.tlsCertificate == b.tlsCertificate
             && a.tlsKey == b.tlsKey && a.maxBody == b.maxBody && a.rateLimit == b.rateLimit && a.rateBurst == b.rateBurst
-            && a.idleTimeout == b.idleTimeout
+            && a.idleTimeout == b.idleTimeout && a.metricsToken == b.metricsToken
     }
 
     /// `HOST:PORT` or `[V6]:PORT` as `(host, port)`, nil when it is not one.

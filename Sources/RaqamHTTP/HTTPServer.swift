@@ -20,6 +20,8 @@ public struct HTTPServer: Sendable {
     let tokens: TokenRegistry
     let limiter: RateLimiter
     let logger: Logger
+    /// What `/metrics` reports; raqamd's core records into the same.
+    public let metrics: ServiceMetrics
     /// The appends wait for the disk (fdatasync): they run here, not on the event loops or the
     /// cooperative pool, so that 64 concurrent reporters share syncs instead of queueing.
     let blocking: NIOThreadPool
@@ -31,9 +33,10 @@ public struct HTTPServer: Sendable {
         public var description: String
     }
 
-    public init(configuration: HTTPConfiguration, gate: HTTPGate, tokens: TokenRegistry, logger: Logger,
+    public init(configuration: HTTPConfiguration, gate: HTTPGate, tokens: TokenRegistry, logger: Logger, metrics: ServiceMetrics,
                 now: @escaping @Sendable () -> Int64 = { wallClockMicros() }) {
         self.configuration = configuration
+        self.metrics = metrics
         self.gate = gate
         self.tokens = tokens
         self.logger = logger
@@ -81,6 +84,7 @@ public struct HTTPServer: Sendable {
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: CountingMiddleware(metrics: metrics))
         router.add(middleware: JSONErrorMiddleware())
         router.get("healthz") { _, _ in jsonResponse(.ok, #"{"status":"alive"}"#) }
         router.get("readyz") { [gate] _, _ in
@@ -98,6 +102,12 @@ public struct HTTPServer: Sendable {
         router.post("v1/events") { request, context in
             try await self.postEvents(request, context: context)
         }
+        router.get("metrics") { request, _ in
+            try self.authorizeScrape(request)
+            let snapshot: MetricsSnapshot? = if case .ready(let backend) = self.gate.current { backend.metricsSnapshot() } else { nil }
+            let text = snapshot.map { self.metrics.render($0) } ?? self.metrics.registry.emitToString()
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
         addReads(to: router)
         return router
     }
@@ -108,6 +118,19 @@ public struct HTTPServer: Sendable {
         case .starting: throw APIError.unavailable("raqamd is starting: replaying the log; try again shortly", retryAfter: 2)
         case .stopping: throw APIError.unavailable("raqamd is stopping; try again once it is back", retryAfter: 5)
         }
+    }
+
+    /// `/metrics` is open unless `http.metrics_token` is set; then it needs that bearer token
+    /// (compared in constant time) or any valid read or admin token.
+    func authorizeScrape(_ request: Request) throws {
+        guard let expected = configuration.metricsToken else { return }
+        let header = request.headers[.authorization] ?? ""
+        let presented = Array(header.hasPrefix("Bearer ") ? String(header.dropFirst(7)).utf8 : "".utf8), wanted = Array(expected.utf8)
+        var diff = UInt8(presented.count == wanted.count ? 0 : 1)
+        for i in 0..<min(presented.count, wanted.count) { diff |= presented[i] ^ wanted[i] }
+        if diff == 0 { return }
+        let p = try principal(request)
+        guard p.role != .report else { throw APIError(status: .forbidden, code: "forbidden", message: "/metrics needs http.metrics_token, or a read or admin token") }
     }
 
     func principal(_ request: Request) throws -> Principal {
@@ -176,6 +199,7 @@ extension HTTPServer {
         var ids: [Int: EventID] = [:]
         for (k, d) in body.decoded.enumerated() { if case .event(let e) = d, let id = e.id { ids[body.lines[k].number] = id } }
         if !forbidden.isEmpty {
+            metrics.refused(reason: "forbidden", count: forbidden.count)
             let summary = ImportSummary(forbidden: forbidden, received: body.lines.count, ids: ids)
             return jsonResponse(.forbidden, summary.json)
         }
@@ -190,6 +214,15 @@ extension HTTPServer {
             throw APIError.unavailable("the log refused the append: \(e); nothing of this request was stored", retryAfter: 5)
         }
         var summary = ImportSummary(results: results, ids: ids, dryRun: dryRun, atomic: atomic)
+        if !dryRun {
+            let kind = principal.role == .admin ? "admin" : principal.subject.kind.description
+            for (k, r) in results.enumerated() {
+                if case .stored = r.outcome, case .event(let e) = decoded[k] { metrics.appended(e.type, principal: kind) }
+            }
+            metrics.refused(reason: "invalid", count: summary.refused)
+            metrics.refused(reason: "conflict", count: summary.conflicts)
+            metrics.refused(reason: "not_stored", count: summary.notStored)
+        }
         if !dryRun, let range = summary.acknowledgedRange {
             let (lo, hi) = (range.lowerBound, range.upperBound)
             summary.receipt = try? await blocking.runIfActive { try backend.receipt(first: lo, last: hi) }

@@ -21,4 +21,6 @@ public protocol IntakeBackend: Sendable {
     var evaluation: (rules: RuleSet, clock: EvaluationClock, interval: Int64) { get }
     /// Waits until what was acknowledged is evaluated, at most `seconds` (read after write).
     func waitUntilEvaluated(seconds: Double) -> Bool
+    /// The gauges' values for a `/metrics` scrape.
+    func metricsSnapshot() -> MetricsSnapshot
 }
