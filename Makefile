@@ -3,7 +3,7 @@
 
 SWIFT    ?= swift
 PREFIX   ?= /usr/local
-DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux systemd
+DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux systemd zlib1g-dev curl openssl python3 python3-venv
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= $(shell mktemp -d /tmp/raqam-demo.XXXXXX)
 
@@ -38,7 +38,9 @@ test: deps journald
 	$(SWIFT) build --build-tests
 	.build/debug/raqamctl rules check rules/
 	.build/debug/raqamctl rules test rules/tests/*.yaml
-	scripts/fuzz.sh 60
+	scripts/fuzz.sh 30
+	# The HTTP API against docs/api.yaml: a bounded schemathesis run (PyPI) on a real raqamd.
+	scripts/api-contract.sh .build/debug 50
 	# The reload test on a 2 M-event log uses both cores for minutes: it runs alone first, so
 	# that the timing-sensitive tests (kill -9, EMFILE, watchdog) do not share the machine with it.
 	$(SWIFT) test --skip-build --filter ReloadUnderLoadTests

@@ -31,12 +31,28 @@ struct APIError: Error {
 
 /// Every error as JSON, Hummingbird's own (404 for an unknown path, 405, 413) included.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let routes: [(path: [Substring], methods: String)]
+
+    /// The methods of the route `path` matches (`{…}` matches any one segment), or nil.
+    func methods(of path: String) -> String? {
+        let segments = path.split(separator: "/")
+        return routes.first { r in
+            r.path.count == segments.count && zip(r.path, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+        }?.methods
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let e as APIError {
             return e.response
         } catch let e as HTTPError {
+            if e.status == .notFound, let allowed = methods(of: request.uri.path) {
+                var r = APIError(status: .methodNotAllowed, code: "method_not_allowed",
+                                 message: "\(request.method) is not served at \(request.uri.path); it takes \(allowed)").response
+                r.headers[.allow] = allowed
+                return r
+            }
             let code = switch e.status {
             case .notFound: "not_found"
             case .methodNotAllowed: "method_not_allowed"

@@ -32,7 +32,7 @@ extension HTTPServer {
         }
         router.get("v1/lagging") { request, _ in
             let (backend, principal) = try self.reader(request)
-            let query = request.uri.queryParameters
+            let query = NonEmptyQuery(request)
             let (at, _) = try Self.times(request, knownAt: false)
             let t = at?.micros ?? self.now()
             let scope = try query.get("scope").map { s in
@@ -66,7 +66,7 @@ extension HTTPServer {
         }
         router.get("v1/alerts") { request, _ in
             let (backend, principal) = try self.reader(request)
-            let query = request.uri.queryParameters
+            let query = NonEmptyQuery(request)
             let state = query.get("state") ?? "all"
             guard ["firing", "pending", "all"].contains(state) else {
                 throw APIError(status: .badRequest, code: "bad_request", message: "?state= must be firing, pending or all, got \"\(state)\"")
@@ -93,7 +93,7 @@ extension HTTPServer {
         }
         router.get("v1/events") { request, _ in
             let (backend, principal) = try self.reader(request)
-            let query = request.uri.queryParameters
+            let query = NonEmptyQuery(request)
             let subject = try query.get("subject").map { s in
                 do { return try EntityKey(parsing: s) } catch {
                     throw APIError(status: .badRequest, code: "bad_request", message: "?subject=: \(error)")
@@ -142,7 +142,7 @@ extension HTTPServer {
     /// `at=` and `known_at=`: RFC 3339, or a date (the end of that day, Tashkent time), as the CLI's `--at`.
     static func times(_ request: Request, knownAt allowKnownAt: Bool = true) throws -> (at: Timestamp?, knownAt: Timestamp?) {
         func parse(_ name: String) throws -> Timestamp? {
-            guard let text = request.uri.queryParameters.get(name) else { return nil }
+            guard let text = NonEmptyQuery(request).get(name) else { return nil }
             if let t = Timestamp(rfc3339: text) { return t }
             if let d = CalendarDate(iso: text) { return d.tashkentEnd }
             throw APIError(status: .badRequest, code: "bad_request", message: "?\(name)=\(text): expected a date (2021-06-30) or an RFC 3339 time (2021-06-30T18:00:00+05:00)")
@@ -157,7 +157,7 @@ extension HTTPServer {
     static func flag(_ text: String?, name: String, default value: Bool) throws -> Bool {
         guard let text else { return value }
         switch text {
-        case "true", "1", "": return true
+        case "true", "1": return true
         case "false", "0": return false
         default: throw APIError(status: .badRequest, code: "bad_request", message: "?\(name)= must be true or false, got \"\(text)\"")
         }
@@ -169,5 +169,17 @@ extension HTTPServer {
             throw APIError(status: .badRequest, code: "bad_request", message: "?\(name)= must be a whole number in \(range.lowerBound)…\(range.upperBound), got \"\(text)\"")
         }
         return n
+    }
+}
+
+/// The query's parameters, an empty value (`?at=`) read as absent.
+struct NonEmptyQuery {
+    let parameters: Hummingbird.Parameters
+
+    init(_ request: Request) { parameters = request.uri.queryParameters }
+
+    func get(_ name: String) -> String? {
+        guard let v = parameters.get(name), !v.isEmpty else { return nil }
+        return v
     }
 }

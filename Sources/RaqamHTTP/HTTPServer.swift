@@ -82,11 +82,20 @@ public struct HTTPServer: Sendable {
             logger: logger)
     }
 
+    /// Every path and its methods (for 405 with `Allow` on a method a path does not list).
+    static let routes: [(path: [Substring], methods: String)] = [
+        ("/healthz", "GET"), ("/readyz", "GET"), ("/metrics", "GET"), ("/v1/openapi.yaml", "GET"), ("/v1/status", "GET"),
+        ("/v1/events", "GET, POST"), ("/v1/subjects/{key}", "GET"), ("/v1/lagging", "GET"), ("/v1/alerts", "GET"),
+    ].map { ($0.0.split(separator: "/"), $0.1) }
+
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: CountingMiddleware(metrics: metrics))
-        router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: JSONErrorMiddleware(routes: Self.routes))
         router.get("healthz") { _, _ in jsonResponse(.ok, #"{"status":"alive"}"#) }
+        router.get("v1/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml + "\n")))
+        }
         router.get("readyz") { [gate] _, _ in
             switch gate.current {
             case .ready: jsonResponse(.ok, #"{"status":"ready"}"#)
@@ -153,7 +162,7 @@ extension HTTPServer {
     func postEvents(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let backend = try backend()
         let principal = try principal(request)
-        let query = request.uri.queryParameters
+        let query = NonEmptyQuery(request)
         let atomic = try Self.flag(query.get("atomic"), name: "atomic", default: true)
         let dryRun = try Self.flag(query.get("dry_run"), name: "dry_run", default: false)
 

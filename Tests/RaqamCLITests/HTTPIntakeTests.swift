@@ -281,4 +281,15 @@ import Testing
         #expect(try await d.request("GET", "/v1/status").status == 401)
         #expect(d.stop() == 0)
     }
+
+    @Test func theContractIsServedAsDocumentedAndUnlistedMethodsAre405() async throws {
+        let d = try HTTPDaemon()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let served = try await d.request("GET", "/v1/openapi.yaml")
+        #expect(served.status == 200 && served.headers["content-type"] == "application/yaml")
+        #expect(served.body == (try Data(contentsOf: root.appendingPathComponent("docs/api.yaml"))), "docs/api.yaml changed: run scripts/embed-openapi.sh")
+        let delete = try await d.request("DELETE", "/v1/status", token: try d.token("nation", role: "read"))
+        #expect(delete.status == 405 && delete.headers["allow"] == "GET" && delete.errorCode == "method_not_allowed")
+        #expect(d.stop() == 0)
+    }
 }
