@@ -24,6 +24,11 @@ struct AppendCommand: ParsableCommand {
             the daemon's durability policy applies); otherwise they are appended directly, \
             which needs the log's writer lock.
 
+            With --server URL and --token-file F (or RAQAM_SERVER, RAQAM_TOKEN_FILE), the file \
+            is sent to that raqamd's HTTP API with the token: the same checks, messages and \
+            exit codes (and 77 when the token is refused, 75 when the server says to try again \
+            later); --receipt F saves the receipt for raqamctl verify --receipt.
+
             With --stream, lines are appended as they arrive (a pipe from a reporter), each \
             acknowledged on stdout as {"line":N,"seq":S,"duplicate":false} once it is durable; \
             invalid lines are reported on stderr and skipped, and the exit code is 65 if there \
@@ -32,6 +37,10 @@ struct AppendCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var remote: RemoteOptions
+
+    @Option(help: ArgumentHelp("With --server: save the receipt (first and last seq, chain hash) to this file, for raqamctl verify --receipt.", valueName: "file"))
+    var receipt: String?
 
     @Argument(help: ArgumentHelp("The NDJSON file, or - for standard input.", valueName: "file"))
     var file: String = "-"
@@ -56,6 +65,11 @@ struct AppendCommand: ParsableCommand {
 
     func run() throws {
         let name = file == "-" ? "<stdin>" : file
+        if let server = try remote.remote() {
+            if stream || skipInvalid != nil { throw ValidationError("--server sends whole files: --stream and --skip-invalid work on the local machine only") }
+            return try appendRemotely(server, name: name)
+        }
+        if receipt != nil { throw ValidationError("--receipt is for --server: a local append can run raqamctl verify itself") }
         if stream { return try runStream(name: name) }
         let input = try InputFile(path: file)
         if let daemon = ControlClient(path: global.socketPath) {

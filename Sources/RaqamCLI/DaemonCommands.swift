@@ -18,10 +18,21 @@ struct StatusCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var remote: RemoteOptions
     @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
     @Flag(help: "Wait until raqamd has evaluated and delivered everything acknowledged so far.") var wait = false
 
     func run() throws {
+        if let server = try remote.remote() {
+            let reply = try server.get("/v1/status").text.trimmingCharacters(in: .newlines)
+            if output == .json { print(reply); return }
+            guard let s = ControlStatus(json: reply) else {
+                printError("raqamctl: \(server.base) answered status with \(reply)")
+                throw Exit.ioError
+            }
+            printStatus(s)
+            return
+        }
         guard let daemon = ControlClient(path: global.socketPath) else {
             printError("raqamctl: no raqamd listens on \(global.socketPath)")
             throw Exit.ioError
@@ -36,6 +47,10 @@ struct StatusCommand: ParsableCommand {
             printError("raqamctl: raqamd answered status with \(reply)")
             throw Exit.ioError
         }
+        printStatus(s)
+    }
+
+    func printStatus(_ s: ControlStatus) {
         for (k, v) in [("position", "\(s.position)"), ("evaluated", "\(s.evaluated)"), ("firing", "\(s.firing)"), ("pending", "\(s.pending)"),
                        ("rules", "\(s.rules)"), ("clock", s.clock), ("owed", "\(s.owed)"), ("degraded", s.degraded ?? "no")] {
             print("\(k.padding(toLength: 9, withPad: " ", startingAt: 0))  \(v)")
@@ -79,11 +94,30 @@ struct AlertsCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var remote: RemoteOptions
     @Flag(help: "Only alerts firing now.") var firing = false
     @Flag(help: "Every transition, oldest first.") var history = false
     @Option(name: .shortAndLong, help: "Output format: table, json, ndjson or csv.") var output: OutputFormat = .table
 
     func run() throws {
+        if let server = try remote.remote() {
+            let a = try server.get("/v1/alerts" + RemoteServer.query([("state", firing ? "firing" : "all"), ("history", history ? "true" : nil)]))
+            let rows = a.json as? [[String: Any]] ?? []
+            switch output {
+            case .json: print(a.text.trimmingCharacters(in: .newlines))
+            case .ndjson:
+                for o in rows { print(String(decoding: (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data(), as: UTF8.self)) }
+            case .table, .csv:
+                print(renderTable(["STATE", "ALERT", "SUBJECT", "SINCE", "AT", "SUMMARY"], rows.map { o in
+                    ["state", "rule", "subject", "active_since", "at", "summary"].map { k in
+                        let v = o[k] as? String ?? ""
+                        return k == "active_since" ? String(v.prefix(10)) : v
+                    }
+                }))
+                print("\(plural(rows.count, history ? "transition" : "alert")) (\(server.base))")
+            }
+            return
+        }
         // Read after write: when raqamd runs, let it finish evaluating what it acknowledged.
         if let daemon = ControlClient(path: global.socketPath), let reply = try? daemon.request(.sync), let problem = ControlProtocol.errorText(reply) {
             printError("raqamctl: raqamd has not caught up (\(problem)); showing the alert log as it is")

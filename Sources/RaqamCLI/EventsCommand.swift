@@ -18,6 +18,8 @@ struct EventsCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var remote: RemoteOptions
+
     @Option(name: .customLong("type"), help: ArgumentHelp("Only events of this type (repeatable).", valueName: "type"))
     var types: [String] = []
 
@@ -42,6 +44,7 @@ struct EventsCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let server = try remote.remote() { return try runRemotely(server) }
         _ = try global.existingEventsDirectory()
         let typeFilter = Set(types.compactMap(EventType.init(rawValue:)))
         let subjectFilter = Set(subjects.compactMap { try? EntityKey(parsing: $0) })
@@ -110,5 +113,38 @@ struct EventsCommand: ParsableCommand {
         EventJSON.writeData(s.event, into: &data)
         return [String(s.seq), s.event.id?.description ?? "", s.event.type.rawValue, s.event.subject.description,
                 s.event.occurredAt.rfc3339, s.recordedAt.rfc3339, s.event.source ?? "", data.text].map(csvField).joined(separator: ",")
+    }
+}
+
+extension EventsCommand {
+    /// The events from `GET /v1/events`, page after page (by seq), filtered as locally.
+    func runRemotely(_ server: RemoteServer) throws {
+        if follow { throw ValidationError("--follow works on the local machine only (over HTTP: page with --after-seq)") }
+        let from = try since.map { try parseTime($0, option: "--since").micros }
+        var after = afterSeq
+        var printed = 0
+        if output == .json { print("[", terminator: "") }
+        if output == .table { print(renderTable(["SEQ", "TYPE", "SUBJECT", "OCCURRED_AT"], [])) }
+        pages: while true {
+            let a = try server.get("/v1/events" + RemoteServer.query([
+                ("after_seq", String(after)), ("limit", "10000"), ("at", until),
+                ("type", types.count == 1 ? types[0] : nil), ("subject", subjects.count == 1 ? subjects[0] : nil)]))
+            for line in a.text.split(separator: "\n") {
+                guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+                if !types.isEmpty, !types.contains(o["type"] as? String ?? "") { continue }
+                if !subjects.isEmpty, !subjects.contains(o["subject"] as? String ?? "") { continue }
+                if let from, let t = (o["occurred_at"] as? String).flatMap({ Timestamp(rfc3339: $0) }), t.micros < from { continue }
+                printed += 1
+                switch output {
+                case .ndjson: print(line)
+                case .json: print((printed > 1 ? ",\n" : "") + line, terminator: "")
+                default: print("\(o["seq"] ?? "")  \(o["type"] ?? "")  \(o["subject"] ?? "")  \(o["occurred_at"] ?? "")")
+                }
+                if let limit, printed >= limit { break pages }
+            }
+            guard let next = a.headers.first(name: "Raqam-Next-After-Seq").flatMap({ UInt64($0) }) else { break }
+            after = next
+        }
+        if output == .json { print("]") }
     }
 }

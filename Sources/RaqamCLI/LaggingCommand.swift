@@ -24,6 +24,7 @@ struct LaggingCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var remote: RemoteOptions
     @OptionGroup var ruleOptions: RuleOptions
     @OptionGroup var clockOptions: ClockOptions
     @Option(help: ArgumentHelp("Evaluate at this time (default: now). A bare date means the end of that day (Tashkent time).", valueName: "time"))
@@ -37,6 +38,24 @@ struct LaggingCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output format: table, json, ndjson or csv.") var output: OutputFormat = .table
 
     func run() throws {
+        if let server = try remote.remote() {
+            // The server's rules, clock and step: the answer raqamd itself gives.
+            let a = try server.get("/v1/lagging" + RemoteServer.query([("at", at), ("scope", scope?.rawValue), ("pending", pending ? "true" : nil)]))
+            let alerts = a.json as? [[String: Any]] ?? []
+            switch output {
+            case .json: Swift.print(a.text.trimmingCharacters(in: .newlines))
+            case .ndjson:
+                for o in alerts { Swift.print(String(decoding: (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data(), as: UTF8.self)) }
+            case .table, .csv:
+                Swift.print(renderTable(["SUBJECT", "ALERT", "SEVERITY", "VALUE", "SINCE", "SUMMARY"], alerts.map { o in
+                    [o["subject"] as? String ?? "", (o["rule"] as? String ?? "") + (o["state"] as? String == "pending" ? " (pending)" : ""),
+                     o["severity"] as? String ?? "", o["value"].map { $0 is NSNull ? "none" : "\($0)" } ?? "", String((o["active_since"] as? String ?? "").prefix(10)),
+                     o["summary"] as? String ?? ""]
+                }))
+                Swift.print("\(plural(alerts.count, "alert")) (\(server.base))")
+            }
+            return
+        }
         _ = try global.existingEventsDirectory()
         let rules = try ruleOptions.load()
         let clock = try clockOptions.resolved(stateDirectory: global.stateDirectory)

@@ -45,10 +45,31 @@ struct ShowCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var asOf: AsOfOptions
+    @OptionGroup var remote: RemoteOptions
     @Argument(help: ArgumentHelp("The entity: key, slug or name.", valueName: "subject")) var subject: String
     @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
 
     func run() throws {
+        if let server = try remote.remote() {
+            let a = try server.get("/v1/subjects/" + RemoteServer.segment(subject) + RemoteServer.query([("at", asOf.at), ("known_at", asOf.knownAt)]))
+            if output == .json { print(a.text.trimmingCharacters(in: .newlines)); return }
+            let object = a.json as? [String: Any] ?? [:]
+            let entity = object["entity"] as? [String: Any] ?? [:]
+            print("\(entity["key"] as? String ?? subject)  \(entity["name"] as? String ?? "")  (\(entity["kind"] as? String ?? "")\((entity["parent"] as? String).map { " in \($0)" } ?? ""))")
+            print("as of \(object["at"] as? String ?? "")\((object["known_at"] as? String).map { ", as recorded by \($0)" } ?? ""); log position \(object["position"] ?? "") (\(server.base))")
+            print("")
+            var rows: [[String]] = []
+            func flatten(_ prefix: String, _ value: Any) {
+                if let o = value as? [String: Any] {
+                    for k in o.keys.sorted() { flatten(prefix.isEmpty ? k : prefix + "." + k, o[k]!) }
+                } else {
+                    rows.append([prefix, value is NSNull ? "none" : "\(value)"])
+                }
+            }
+            for (k, v) in object where !["entity", "at", "known_at", "position"].contains(k) { flatten(k, v) }
+            print(renderTable(["METRIC", "VALUE"], rows.sorted { $0[0] < $1[0] }))
+            return
+        }
         let (state, now, at, knownAt) = try asOf.replay(global)
         let key: EntityKey
         do { key = try SubjectResolver(state: state).resolve(subject) } catch {
