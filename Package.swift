@@ -133,6 +133,7 @@ let package = Package(
             dependencies: [
                 "EventLog", "RaqamModel", "RaqamStore", "Projections", "Rules", "RaqamEngine", "CSQLite", "RaqamControl", "RaqamSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
