@@ -23,9 +23,20 @@ mkdir -p "$dir"
 # The events clock: the rules measure time by when events occurred, as a replay of history must.
 ctl init --clock events --effective 2020-10-05 >/dev/null
 
+# Tokens for the HTTP API (raqamctl tokens): the programme office reads, Andijan's regional
+# hokimiyat reports about its region and districts. Printed once; raqam keeps their SHA-256.
+"$bin/raqamctl" tokens issue nation --state-dir "$state" --role read --note "demo: programme office" > "$dir/office.token" 2>/dev/null
+"$bin/raqamctl" tokens issue region:1703 --state-dir "$state" --role report --note "demo: Andijan regional hokimiyat" > "$dir/andijan.token" 2>/dev/null
+# The HTTP API on a free loopback port (8470, raqamd's default, when it is free).
+port=8470
+if ! python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>/dev/null; then
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fi
+api="http://127.0.0.1:$port"
+
 # raqamd in the foreground of this script; its standard error kept for the fallback and for
 # whoever wants to read it.
-"$bin/raqamd" --state-dir "$state" --rules rules --socket "$sock" --clock events 2>"$dir/raqamd.log" &
+"$bin/raqamd" --state-dir "$state" --rules rules --socket "$sock" --clock events --http-listen "127.0.0.1:$port" 2>"$dir/raqamd.log" &
 raqamd=$!
 stop() {
     if kill -0 "$raqamd" 2>/dev/null; then kill -TERM "$raqamd"; wait "$raqamd" || true; fi
@@ -36,7 +47,8 @@ for _ in $(seq 1 100); do
     kill -0 "$raqamd" 2>/dev/null || { cat "$dir/raqamd.log"; say "raqam demo: raqamd did not start"; exit 1; }
     sleep 0.1
 done
-say "  raqamd running (pid $raqamd), control socket $sock"
+say "  raqamd running (pid $raqamd), control socket $sock, HTTP API $api"
+say "  a read token for the programme office is in $dir/office.token (curl -H \"Authorization: Bearer \$(cat $dir/office.token)\" $api/v1/status)"
 
 # Where alerts show: the journal when journald listens (raqamd checks the same socket).
 firing_id=1dce8befec544ea59fd2724f1e0048ba
@@ -80,6 +92,25 @@ done
 rm -f "$dir/month.ndjson" "$dir/new.txt"
 
 say ""
+say "A report over the HTTP API (POST /v1/events): Andijan's hokimiyat reports Asaka District's training of 1 July, with its token (after the day the report below looks at):"
+cat > "$dir/asaka-training.ndjson" <<'JSON'
+{"type":"training.reported","subject":"district:1703224","occurred_at":"2021-07-01T10:00:00+05:00","source":"whatever the body claims","data":{"staff":120,"trained":96}}
+JSON
+curl -s -H "Authorization: Bearer $(cat "$dir/andijan.token")" -H 'Content-Type: application/x-ndjson' \
+     --data-binary @"$dir/asaka-training.ndjson" "$api/v1/events" > "$dir/asaka-training.summary.json"
+python3 - "$dir/asaka-training.summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+r = s["receipt"] or {}
+print(f"  {s['status']}: {s['counts']['stored']} stored at seq {s['seqs'][0]}; receipt: seq {r.get('first_seq')}…{r.get('last_seq')}, chain {r.get('chain', '')[:16]}…")
+PY
+ctl events --subject district:1703224 --type training.reported -o ndjson | tail -1 | python3 -c 'import json,sys; e=json.load(sys.stdin); print("  stored with source \"" + e["source"] + "\" (the token'"'"'s, not the body'"'"'s)")'
+"$bin/raqamctl" verify --state-dir "$state" --receipt "$dir/asaka-training.summary.json" | tail -1 | sed 's/^/  raqamctl verify --receipt: /'
+other=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$dir/andijan.token")" -H 'Content-Type: application/x-ndjson' \
+     --data-binary '{"type":"training.reported","subject":"district:1706204","occurred_at":"2021-06-30T17:00:00+05:00","data":{"staff":10,"trained":1}}' "$api/v1/events")
+say "  the same token reporting about a district of Bukhara region: HTTP $other, nothing stored"
+
+say ""
 say "Who lags on 30 June 2021 (raqamctl lagging --at 2021-06-30), by region:"
 ctl lagging --at 2021-06-30
 say ""
@@ -98,6 +129,7 @@ say "  $bin/raqamctl show district:1703202 --at 2021-06-30"
 say "  $bin/raqamctl summary --scope region --at 2021-06-30"
 say "  $bin/raqamctl events --subject org:ministry-digital-technologies"
 say "  $bin/raqamctl alerts --history | tail"
+say "  $bin/raqamctl tokens list                      # the HTTP API's tokens, never the tokens themselves"
 if [ "$source" = journal ]; then
     say "  journalctl _PID=$raqamd -p warning            # the alerts raqamd sent"
     say "  journalctl RAQAM_RULE=DistrictDigitalizationNotOrganized RAQAM_STATE=firing -o verbose"

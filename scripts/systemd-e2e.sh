@@ -72,6 +72,13 @@ now=$(date +%Y-%m-%dT%H:%M:%S%:z)
 out=$(echo '{"type":"assessment.recorded","subject":"district:1703202","occurred_at":"'"$now"'","data":{"organized":false,"score":31}}' \
     | inside raqamctl append --state-dir /var/lib/raqam - 2>&1) || true
 contains "$out" "appended 1 event" || fail "append through the socket: $out"
+step "an HTTP report with a token (raqamd's own listener, 127.0.0.1:8470, under the hardened unit)"
+token=$(inside raqamctl tokens issue district:1703202 --role report --state-dir /var/lib/raqam 2>/dev/null) || fail "tokens issue"
+answer=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $token" -H 'Content-Type: application/x-ndjson' \
+    --data-binary '{"type":"training.reported","subject":"district:1703202","occurred_at":"'"$now"'","data":{"staff":10,"trained":4}}' \
+    http://127.0.0.1:8470/v1/events) || true
+contains "$answer" '"status":"ok"' || { inside journalctl -u raqamd --no-pager | tail -20; fail "POST /v1/events under systemd: $answer"; }
+contains "$answer" " 200" || fail "POST /v1/events did not answer 200: $answer"
 step "reading the alert with journalctl -u raqamd"
 found=""
 for _ in $(seq 1 50); do
@@ -91,4 +98,4 @@ status=$(inside systemctl show raqamd -p ExecMainStatus --value)
 [ "$status" = 0 ] || fail "raqamd exited $status on stop"
 restarts=$(inside systemctl show raqamd -p NRestarts --value)
 [ "$restarts" = 0 ] || fail "raqamd was restarted $restarts times"
-step "passed: started under systemd, alert read with journalctl -u raqamd, reloaded, stopped with status 0"
+step "passed: started under systemd, an HTTP report stored, alert read with journalctl -u raqamd, reloaded, stopped with status 0"

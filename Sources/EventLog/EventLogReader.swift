@@ -32,6 +32,13 @@ public final class EventLogReader {
     /// expected there): a later scan from that seq on resumes there instead of walking the
     /// segment again, so following a growing log costs what is new.
     private var resume: (base: UInt64, offset: Int, seq: UInt64)?
+    /// The newest segment's mapping, kept while it is the newest and its size is unchanged.
+    private var lastMapped: MappedSegment?
+
+    static func fileSize(_ path: String) -> Int {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : -1
+    }
 
     /// A reader of the log in `directory`. Records up to `maxPayloadSize` bytes are accepted.
     public init(directory: String, maxPayloadSize: Int = 1 << 20) {
@@ -56,7 +63,17 @@ public final class EventLogReader {
         while i < segments.count {
             let listed = segments[i]
             let isLast = i == segments.count - 1
-            let opened: Result<MappedSegment, EventLogError> = Result { () throws(EventLogError) in try MappedSegment(path: listed.path) }
+            // The active segment's mapping is kept from scan to scan (a shared mapping shows
+            // what the writer adds later): a reader that follows the log, or looks up a receipt
+            // per request, maps it once instead of paying mmap and munmap (a TLB shootdown
+            // across the process's threads) every time.
+            let opened: Result<MappedSegment, EventLogError>
+            if isLast, let kept = lastMapped, kept.path == listed.path, kept.region.count == Self.fileSize(listed.path) {
+                opened = .success(kept)
+            } else {
+                opened = Result { () throws(EventLogError) in try MappedSegment(path: listed.path) }
+                if isLast, case .success(let m) = opened { lastMapped = m }
+            }
             guard case .success(let mapped) = opened else {
                 // A segment the writer is creating this instant has no header yet.
                 if isLast, case .failure(let error) = opened, error.code == .corrupt { return lastDelivered }

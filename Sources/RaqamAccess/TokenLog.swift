@@ -2,6 +2,7 @@ public import RaqamModel
 import EventLog
 import Crypto
 import Foundation
+import Glibc
 
 /// The tokens' audit log: an `EventLog` of its own in `STATE/tokens` (checksummed, hash-chained,
 /// synced before `issue` or `revoke` returns), one JSON record per token issued or revoked.
@@ -94,11 +95,26 @@ public enum TokenLog {
                                    configuration: .init(segmentSize: 1 << 20, durability: .always))
             _ = try log.append([EventLog.Entry(time: now.micros, payload: payload)])
             try log.close()
+            handOver(directory(stateDirectory: stateDirectory), to: stateDirectory)
         } catch {
             if error.code == .locked {
                 throw TokenError(.locked, "another raqamctl tokens writes the token log this instant; try again", cause: error)
             }
             throw TokenError(.io, "cannot write the token log in \(directory(stateDirectory: stateDirectory)): \(error)", cause: error)
+        }
+    }
+
+    /// Run as root (as `raqamctl tokens` usually is), the token log's files go to the owner
+    /// of the state directory: raqamd, which runs as that user (systemd's DynamicUser= owns
+    /// /var/lib/raqam), must read them. Best effort: a failure leaves them root's, and raqamd
+    /// then says it cannot read the token log.
+    static func handOver(_ tokens: String, to stateDirectory: String) {
+        guard geteuid() == 0 else { return }
+        var owner = stat()
+        guard stat(stateDirectory, &owner) == 0, owner.st_uid != 0 else { return }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: tokens)) ?? []
+        for path in [tokens] + names.map({ tokens + "/" + $0 }) {
+            _ = chown(path, owner.st_uid, owner.st_gid)
         }
     }
 

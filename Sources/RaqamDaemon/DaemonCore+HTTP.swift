@@ -21,7 +21,7 @@ extension DaemonCore: IntakeBackend {
     }
 
     public func receipt(first: UInt64, last: UInt64) throws -> Receipt? {
-        try StoredEventReader(stateDirectory: configuration.stateDirectory).receipt(first: first, last: last)
+        try receiptReader.withLock { try $0.receipt(first: first, last: last) }
     }
 
     public func statusJSON() -> String { ControlSocket.statusJSON(status) }

@@ -25,6 +25,9 @@ public final class DaemonCore: Sendable {
     let logger: Logger
     /// What `/metrics` reports: appends, syncs, evaluations.
     public let metrics: ServiceMetrics
+    /// The reader receipts are looked up with: one for the daemon's life, so that each lookup
+    /// resumes where the last one stopped instead of walking the active segment again.
+    let receiptReader: Mutex<StoredEventReader>
 
     /// Everything that changes, behind one lock (the reader too: it caches mapped segments).
     struct State {
@@ -95,6 +98,7 @@ public final class DaemonCore: Sendable {
         clock = try EvaluationClock.resolved(configuration.clock, stateDirectory: configuration.stateDirectory)
         snapshots = EngineSnapshotStore(stateDirectory: configuration.stateDirectory)
         let reader = StoredEventReader(stateDirectory: configuration.stateDirectory)
+        receiptReader = Mutex(StoredEventReader(stateDirectory: configuration.stateDirectory))
         let history = try AlertLog.read(stateDirectory: configuration.stateDirectory)
         // Transitions recorded but not known to have reached the journal: at least once.
         for r in history.undelivered { journal.send(r.journalEntry) }

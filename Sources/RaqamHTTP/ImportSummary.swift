@@ -98,13 +98,6 @@ public struct ImportSummary: Sendable {
         results = forbidden.map { Result(line: $0.line, id: ids[$0.line]?.description, code: "forbidden", field: $0.field, message: $0.message, seq: nil) }
     }
 
-    /// The acknowledged seqs' range, for the receipt: nil when none was acknowledged.
-    public var acknowledgedRange: ClosedRange<UInt64>? {
-        let acked = seqs.compactMap { $0 }
-        guard let lo = acked.min(), let hi = acked.max() else { return nil }
-        return lo...hi
-    }
-
     public var json: String {
         var w = JSONWriter()
         w.beginObject()
