@@ -64,6 +64,7 @@ bench: release journald
 	.build/release/raqam-bench log
 	.build/release/raqam-bench rules
 	.build/release/raqam-bench daemon
+	.build/release/raqam-bench http
 
 # raqam broken on purpose (docs/robustness.md): kill -9 of raqamd under concurrent reporters
 # and of raqamctl append, damage at every offset of the last frame and random bit flips, a full

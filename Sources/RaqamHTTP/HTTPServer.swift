@@ -73,7 +73,9 @@ public struct HTTPServer: Sendable {
         blocking.start()
         return Application(
             router: makeRouter(), server: server,
-            configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "raqamd", reuseAddress: true),
+            // A deep accept queue: a burst of connections (a thousand reporters reconnecting
+            // after a restart) must not drop the SYN of the next one for seconds.
+            configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "raqamd", backlog: 4096, reuseAddress: true),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port.map(String.init) ?? "?"
                 logger.notice("HTTP API listening on \(scheme)://\(listen.host.contains(":") ? "[\(listen.host)]" : listen.host):\(port)",

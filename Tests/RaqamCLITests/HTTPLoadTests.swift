@@ -85,6 +85,8 @@ import Testing
             }
         }
         slowSender.start()
+        // raqamd has taken every connection once a request on a new one is answered.
+        #expect(try await d.post([trainingEvent("district:1703202", day: 20)], token: token).status == 200)
         for i in 0..<5 {
             let t0 = Date()
             let a = try await d.post([trainingEvent("district:1703202", day: 1 + i)], token: token)
