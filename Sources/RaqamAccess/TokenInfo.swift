@@ -68,7 +68,7 @@ public struct TokenBook: Sendable {
 }
 
 /// Equal length and bytes, in time that depends on the length only.
-func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     guard a.count == b.count else { return false }
     var diff: UInt8 = 0
     for i in a.indices { diff |= a[i] ^ b[i] }

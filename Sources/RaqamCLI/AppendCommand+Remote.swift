@@ -36,7 +36,7 @@ extension AppendCommand {
             case 200: break
             case 403, 422:
                 printResults(a, firstLine: part.firstLine, name: name)
-                report(tally)
+                report(tally, rejected: 0)
                 throw Exit.dataError
             default:
                 throw server.fail(a)
@@ -63,7 +63,7 @@ extension AppendCommand {
                 }
             }
         }
-        report(tally)
+        report(tally, rejected: 0)
     }
 
     /// The server's results as a local append prints its problems: `FILE:LINE: field: message`.
@@ -76,26 +76,6 @@ extension AppendCommand {
     }
 
     private func print(issue: ValidationIssue) { printError(issue.description) }
-
-    private func report(_ tally: Tally) {
-        if output == .json {
-            var w = JSONWriter()
-            w.beginObject()
-            w.key("appended"); w.integer(tally.added)
-            w.key("already_stored"); w.integer(tally.duplicates)
-            w.key("rejected"); w.integer(0)
-            w.key("first_seq"); if let f = tally.firstSeq { w.integer(f) } else { w.null() }
-            w.key("last_seq"); if let l = tally.lastSeq { w.integer(l) } else { w.null() }
-            w.key("conflicts"); w.integer(tally.conflicts)
-            w.endObject()
-            Swift.print(w.text)
-        } else {
-            var text = "appended \(plural(tally.added, "event"))"
-            if let f = tally.firstSeq, let l = tally.lastSeq, tally.added > 0 { text += f == l ? " (seq \(f))" : " (seq \(f)…\(l))" }
-            if tally.duplicates > 0 { text += "; \(plural(tally.duplicates, "event")) already stored" }
-            Swift.print(text)
-        }
-    }
 
     /// The file cut at line ends into parts of at most `maxEvents` non-blank lines and about
     /// `maxBytes` bytes, each with the number of its first line.

@@ -262,7 +262,7 @@ struct AppendCommand: ParsableCommand {
         }
     }
 
-    private func report(_ tally: Tally, rejected: Int) {
+    func report(_ tally: Tally, rejected: Int) {
         if output == .json {
             var w = JSONWriter()
             w.beginObject()

@@ -136,10 +136,8 @@ public struct HTTPServer: Sendable {
     func authorizeScrape(_ request: Request) throws {
         guard let expected = configuration.metricsToken else { return }
         let header = request.headers[.authorization] ?? ""
-        let presented = Array(header.hasPrefix("Bearer ") ? String(header.dropFirst(7)).utf8 : "".utf8), wanted = Array(expected.utf8)
-        var diff = UInt8(presented.count == wanted.count ? 0 : 1)
-        for i in 0..<min(presented.count, wanted.count) { diff |= presented[i] ^ wanted[i] }
-        if diff == 0 { return }
+        let presented = Array(header.hasPrefix("Bearer ") ? String(header.dropFirst(7)).utf8 : "".utf8)
+        if constantTimeEqual(presented, Array(expected.utf8)) { return }
         let p = try principal(request)
         guard p.role != .report else { throw APIError(status: .forbidden, code: "forbidden", message: "/metrics needs http.metrics_token, or a read or admin token") }
     }
