@@ -3,7 +3,7 @@
 
 SWIFT    ?= swift
 PREFIX   ?= /usr/local
-DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux systemd zlib1g-dev curl openssl python3 python3-venv
+DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux systemd zlib1g-dev curl openssl python3 python3-venv prometheus-alertmanager
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= $(shell mktemp -d /tmp/raqam-demo.XXXXXX)
 

@@ -106,6 +106,8 @@ let package = Package(
                 "Journal", "RaqamEngine", "Rules", "Projections", "RaqamStore", "EventLog", "RaqamModel", "RaqamControl", "RaqamSystem",
                 "RaqamHTTP", "RaqamAccess",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],

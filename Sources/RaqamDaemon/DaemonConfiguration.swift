@@ -42,6 +42,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var verifyInterval: Int64 = 86_400_000_000
     /// `http:`: the HTTP API's listener, TLS, limits (`http.listen` …).
     public var http = HTTPConfiguration()
+    /// `alertmanager:`: delivery of alerts to Alertmanager (`alertmanager.urls` …).
+    public var alertmanager = AlertmanagerConfiguration()
 
     public init() {}
 
@@ -50,8 +52,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var description: String
     }
 
-    static let keys = ["state_dir", "rules", "socket", "socket_mode", "clock", "evaluation_interval", "check_interval", "max_clients", "max_batch", "idle_timeout", "line_timeout", "snapshot_every", "snapshot_interval", "verify_interval", "http"]
-    static let httpKeys = ["listen", "tls_certificate", "tls_key", "max_body", "rate_limit", "rate_burst", "idle_timeout", "metrics_token"]
+    static let keys = ["state_dir", "rules", "socket", "socket_mode", "clock", "evaluation_interval", "check_interval", "max_clients", "max_batch", "idle_timeout", "line_timeout", "snapshot_every", "snapshot_interval", "verify_interval", "http", "alertmanager"]
+    static let httpKeys = ["listen", "tls_certificate", "tls_key", "max_body", "rate_limit", "rate_burst", "idle_timeout", "metrics_token", "external_url"]
 
     /// Reads the YAML file's keys over the defaults; every unknown key or bad value is an error.
     public static func load(file: String, text: String) throws(Problem) -> DaemonConfiguration {
@@ -123,6 +125,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     case "metrics_token":
                         guard let s = hv.string, s.count >= 16 else { throw fail(hv, "http.metrics_token must be a secret of at least 16 characters (Prometheus sends it as a bearer token)") }
                         c.http.metricsToken = s
+                    case "external_url":
+                        guard let s = hv.string, s.hasPrefix("http://") || s.hasPrefix("https://") else {
+                            throw fail(hv, "http.external_url must be the URL people reach raqamd's web view at, such as https://raqam.example.uz")
+                        }
+                        c.http.externalURL = s.hasSuffix("/") ? String(s.dropLast()) : s
                     default:
                         throw fail(hk, "unknown key 'http.\(name)'; http has \(httpKeys.joined(separator: ", "))")
                     }
@@ -131,10 +138,61 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     throw fail(v, "http.tls_certificate and http.tls_key go together: give both, or neither for plain HTTP")
                 }
                 if c.http.rateBurst < 1 { throw fail(v, "http.rate_burst must be at least 1 event") }
+            case "alertmanager":
+                c.alertmanager = try alertmanager(v, fail: fail)
             default:
                 throw fail(k, "unknown key '\(key)'; raqamd.yaml has \(keys.joined(separator: ", "))")
             }
         }
         return c
+    }
+
+    static func alertmanager(_ v: Node, fail: (Node, String) -> Problem) throws(Problem) -> AlertmanagerConfiguration {
+        let keys = AlertmanagerConfiguration.keys
+        guard let m = v.mapping else { throw fail(v, "alertmanager must be a mapping of \(keys.joined(separator: ", "))") }
+        var a = AlertmanagerConfiguration()
+        func url(_ node: Node) throws(Problem) -> String {
+            guard let s = node.string, s.hasPrefix("http://") || s.hasPrefix("https://"), s.count > 8 else {
+                throw fail(node, "alertmanager.urls: '\(node.string ?? "?")' is not an Alertmanager's base URL such as http://127.0.0.1:9093")
+            }
+            return s.hasSuffix("/") ? String(s.dropLast()) : s
+        }
+        for (k, node) in m {
+            let name = k.string ?? ""
+            switch name {
+            case "urls":
+                if node.string != nil { a.urls = [try url(node)]; break }
+                guard let list = node.sequence else { throw fail(node, "alertmanager.urls must be a URL or a list of URLs") }
+                a.urls = []
+                for item in list { a.urls.append(try url(item)) }
+            case "resend_delay", "resolved_retention", "timeout":
+                guard let s = node.string, let d = parseDuration(s), d > 0 else { throw fail(node, "alertmanager.\(name) must be a duration such as 1m or 15m") }
+                switch name {
+                case "resend_delay": a.resendDelay = d
+                case "resolved_retention": a.resolvedRetention = d
+                default: a.timeout = d
+                }
+            case "queue_capacity", "max_batch":
+                guard let n = node.int, n > 0 else { throw fail(node, "alertmanager.\(name) must be a positive number of alerts") }
+                if name == "queue_capacity" { a.queueCapacity = n } else { a.maxBatch = n }
+            case "bearer_token_file", "ca_file":
+                guard let s = node.string, !s.isEmpty else { throw fail(node, "alertmanager.\(name) must be the path of a file") }
+                if name == "ca_file" { a.caFile = s } else { a.bearerTokenFile = s }
+            case "basic_auth":
+                guard let bm = node.mapping else { throw fail(node, "alertmanager.basic_auth must be a mapping of username and password_file") }
+                for (bk, bv) in bm {
+                    switch bk.string ?? "" {
+                    case "username": guard let s = bv.string, !s.isEmpty else { throw fail(bv, "alertmanager.basic_auth.username must be a name") }; a.basicAuthUser = s
+                    case "password_file": guard let s = bv.string, !s.isEmpty else { throw fail(bv, "alertmanager.basic_auth.password_file must be the path of a file") }; a.basicAuthPasswordFile = s
+                    default: throw fail(bk, "unknown key 'alertmanager.basic_auth.\(bk.string ?? "")'; basic_auth has username, password_file")
+                    }
+                }
+                if (a.basicAuthUser == nil) != (a.basicAuthPasswordFile == nil) { throw fail(node, "alertmanager.basic_auth needs both username and password_file") }
+            default:
+                throw fail(k, "unknown key 'alertmanager.\(name)'; alertmanager has \(keys.joined(separator: ", "))")
+            }
+        }
+        if a.bearerTokenFile != nil && a.basicAuthUser != nil { throw fail(v, "alertmanager: bearer_token_file and basic_auth exclude each other; give one") }
+        return a
     }
 }

@@ -20,6 +20,8 @@ public final class DaemonCore: Sendable {
     /// The one ingest pipeline, over `store`.
     public let ingest: Ingest
     let journal: any JournalSink
+    /// Alertmanager delivery (nil: the journal only).
+    let alertmanager: AlertmanagerNotifier?
     /// The wall clock, µs: what the wall clock's evaluations are made at (a test passes its own).
     let wallClock: @Sendable () -> Int64
     let logger: Logger
@@ -78,8 +80,10 @@ public final class DaemonCore: Sendable {
     /// tail after it, and brings the journal in line with the alerts active now: undelivered
     /// transitions are sent again, and what changed while raqamd was down is reported once.
     public init(configuration: DaemonConfiguration, journal: any JournalSink, logger: Logger,
-                wallClock: @escaping @Sendable () -> Int64 = { wallClockMicros() }, metrics: ServiceMetrics = ServiceMetrics()) throws {
+                wallClock: @escaping @Sendable () -> Int64 = { wallClockMicros() }, metrics: ServiceMetrics = ServiceMetrics(),
+                alertmanager: AlertmanagerNotifier? = nil) throws {
         self.metrics = metrics
+        self.alertmanager = alertmanager
         self.configuration = configuration
         self.journal = journal
         self.wallClock = wallClock
@@ -109,9 +113,12 @@ public final class DaemonCore: Sendable {
                                        reader: reader, snapshots: snapshots, logger: logger)
         let folded = try Self.fold(start, reader: reader, now: wallClock())
         var delivery = AlertDelivery(history: history)
+        // Alertmanager learns the firing set (and what resolved lately) again: it may have
+        // restarted too, and it dedups alerts by their labels.
+        alertmanager?.restore(Array(delivery.reported.values))
         let records = delivery.reconcile(firing: folded.firing, at: folded.at, eventSeq: folded.engine.position)
         var initial = State(reader: reader, engine: folded.engine, delivery: delivery, alertLog: alertLog)
-        Self.deliver(records, in: &initial, journal: journal, logger: logger, stateDirectory: configuration.stateDirectory)
+        Self.deliver(records, in: &initial, journal: journal, alertmanager: alertmanager, logger: logger, stateDirectory: configuration.stateDirectory)
         state = Mutex(initial)
         lastSnapshot = Mutex((start.position, Self.monotonicMicros()))
         let from = start.position > 0 ? "from the engine snapshot at seq \(start.position) and \(folded.engine.position - start.position) events after it" : "from the whole log"
@@ -148,7 +155,8 @@ public final class DaemonCore: Sendable {
     /// retries with backoff; a transition counts as reported only once the alert log holds it
     /// and the journal took it. A retry after the journal took it sends it again with the same
     /// alert id (at least once).
-    static func deliver(_ records: [AlertRecord], in s: inout State, journal: any JournalSink, logger: Logger, stateDirectory: String) {
+    static func deliver(_ records: [AlertRecord], in s: inout State, journal: any JournalSink, alertmanager: AlertmanagerNotifier?,
+                        logger: Logger, stateDirectory: String) {
         s.owed += records.map { ($0, false) }
         guard !s.owed.isEmpty else { return }
         do {
@@ -159,6 +167,8 @@ public final class DaemonCore: Sendable {
                 journal.send(s.owed[i].record.journalEntry)
                 s.owed[i].sent = true
             }
+            // Queued, never waited for: an Alertmanager that is down does not hold delivery.
+            alertmanager?.notify(s.owed.map(\.record))
             try s.alertLog!.markDelivered(s.owed.map(\.record))
             if s.deliveryProblem != nil {
                 logger.notice("alert delivery works again: \(s.owed.count) owed transitions delivered")
@@ -176,7 +186,7 @@ public final class DaemonCore: Sendable {
     }
 
     func deliver(_ records: [AlertRecord], in s: inout State) {
-        Self.deliver(records, in: &s, journal: journal, logger: logger, stateDirectory: configuration.stateDirectory)
+        Self.deliver(records, in: &s, journal: journal, alertmanager: alertmanager, logger: logger, stateDirectory: configuration.stateDirectory)
     }
 
     /// Validates and appends a batch of lines through the ingest pipeline, line by line (the

@@ -208,7 +208,11 @@ public enum Daemon {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         // Shut down last: in-flight requests are answered (503 once raqamd stops).
         if let http { services.append(.init(service: http, failureTerminationBehavior: .gracefullyShutdownGroup)) }
-        services.append(.init(service: EngineServices(configuration: configuration, journal: journal, logger: logger, gate: gate, hangups: hangups, metrics: metrics)))
+        let alertmanager = AlertmanagerNotifier(configuration: configuration.alertmanager, linkBase: configuration.http.linkBase, logger: logger, metrics: metrics)
+        // A token file that cannot be read fails the start, with its name.
+        _ = try alertmanager.authorizationHeader()
+        services.append(.init(service: EngineServices(configuration: configuration, journal: journal, logger: logger, gate: gate, hangups: hangups,
+                                                      metrics: metrics, alertmanager: alertmanager)))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
@@ -225,11 +229,15 @@ struct EngineServices: Service {
     let gate: HTTPGate
     let hangups: UnixSignalsSequence
     let metrics: ServiceMetrics
+    let alertmanager: AlertmanagerNotifier
 
     func run() async throws {
         let core = try await withCheckedThrowingContinuation { (done: CheckedContinuation<DaemonCore, any Error>) in
-            let thread = Thread { [configuration, journal, logger, metrics] in
-                done.resume(with: Result { try DaemonCore(configuration: configuration, journal: journal, logger: logger, metrics: metrics) })
+            let thread = Thread { [configuration, journal, logger, metrics, alertmanager] in
+                done.resume(with: Result {
+                    try DaemonCore(configuration: configuration, journal: journal, logger: logger, metrics: metrics,
+                                   alertmanager: alertmanager.isEnabled ? alertmanager : nil)
+                })
             }
             thread.stackSize = 8 << 20
             thread.start()
@@ -243,8 +251,9 @@ struct EngineServices: Service {
         let socket = try ControlSocket(path: configuration.socket, mode: configuration.socketMode, core: core, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [
-                // Shut down in reverse order: intake first, the evaluator (which finishes what
-                // was acknowledged) last.
+                // Shut down in reverse order: intake first, then the evaluator (which finishes
+                // what was acknowledged), then Alertmanager delivery (one last try of its queue).
+                .init(service: alertmanager),
                 .init(service: EvaluatorService(core: core)),
                 // Intake that fails shuts the group down gracefully (the evaluator finishes what
                 // was acknowledged), then raqamd exits non-zero with the reason.

@@ -1,4 +1,5 @@
 import Projections
+import RaqamStore
 public import RaqamModel
 public import Rules
 
@@ -20,8 +21,15 @@ public struct AlertRecord: Sendable, Equatable {
     public var at: Int64
     public var value: String
     public var summary: String
+    /// The rule's description, rendered when it happened ("" when the rule has none).
+    public var description: String
+    /// The rule's `labels:` (fixed text: part of the alert's identity).
+    public var labels: [String: String]
     /// The last log position folded when it happened.
     public var eventSeq: UInt64
+    /// When raqamd recorded it (wall clock, µs): how long a resolved alert is still sent to
+    /// Alertmanager is counted from this, whatever the evaluation clock.
+    public var notedAt: Int64
 
     /// The record of an evaluator's firing or resolved transition (nil for pending and abandoned:
     /// they are not reported).
@@ -53,7 +61,10 @@ public struct AlertRecord: Sendable, Equatable {
             value = r.value.description
         }
         summary = r.summary
+        description = r.description
+        labels = r.rule.labels
         self.eventSeq = eventSeq
+        notedAt = wallClockMicros()
     }
 
     /// The alert-log payload: one JSON object.
@@ -72,18 +83,25 @@ public struct AlertRecord: Sendable, Equatable {
         w.key("at"); w.integer(at)
         w.key("value"); w.string(value)
         w.key("summary"); w.string(summary)
+        w.key("description"); w.string(description)
+        w.key("labels"); w.beginObject()
+        for (k, v) in labels.sorted(by: { $0.key < $1.key }) { w.key(k); w.string(v) }
+        w.endObject()
         w.key("event_seq"); w.integer(eventSeq)
+        w.key("noted_at"); w.integer(notedAt)
         w.endObject()
         return w.text
     }
 
     init?(json: JSONValue) {
         guard case .object(let members) = json else { return nil }
-        var s: [String: String] = [:], n: [String: Double] = [:]
+        var s: [String: String] = [:], n: [String: Double] = [:], labels: [String: String] = [:]
         for (k, v) in members {
             switch v {
             case .string(let x): s[k] = x
             case .number(let x, _, _): n[k] = x
+            case .object(let l) where k == "labels":
+                for (lk, lv) in l { if case .string(let x) = lv { labels[lk] = x } }
             default: break
             }
         }
@@ -101,6 +119,10 @@ public struct AlertRecord: Sendable, Equatable {
         self.at = Int64(at)
         value = s["value"] ?? ""
         summary = s["summary"] ?? ""
+        description = s["description"] ?? ""
+        self.labels = labels
         eventSeq = UInt64(n["event_seq"] ?? 0)
+        // Records written before raqam kept it: their evaluation time stands in.
+        notedAt = n["noted_at"].map { Int64($0) } ?? self.at
     }
 }

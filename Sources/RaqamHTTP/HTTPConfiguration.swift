@@ -18,6 +18,18 @@ public struct HTTPConfiguration: Sendable, Equatable {
     public var idleTimeout: Int64 = 60_000_000
     /// `http.metrics_token`: when set, `/metrics` needs this bearer token (or a read or admin token).
     public var metricsToken: String?
+    /// `http.external_url`: where people reach raqamd (behind a proxy, say), for the links
+    /// raqamd hands out (an alert's `generatorURL`); nil: the listener's own address.
+    public var externalURL: String?
+
+    /// The base of links to raqamd's pages: `external_url`, else `http(s)://listen`; nil
+    /// without a listener.
+    public var linkBase: String? {
+        if let externalURL { return externalURL }
+        guard let l = listen else { return nil }
+        let host = l.host == "0.0.0.0" || l.host == "::" ? "127.0.0.1" : l.host
+        return (tlsCertificate == nil ? "http://" : "https://") + (host.contains(":") ? "[\(host)]" : host) + ":\(l.port)"
+    }
 
     /// The most events one `POST /v1/events` may carry (413 above it).
     public static let maxEventsPerRequest = 100_000
@@ -29,7 +41,7 @@ public struct HTTPConfiguration: Sendable, Equatable {
     public static func == (a: HTTPConfiguration, b: HTTPConfiguration) -> Bool {
         a.listen?.host == b.listen?.host && a.listen?.port == b.listen?.port && a.tlsCertificate == b.tlsCertificate
             && a.tlsKey == b.tlsKey && a.maxBody == b.maxBody && a.rateLimit == b.rateLimit && a.rateBurst == b.rateBurst
-            && a.idleTimeout == b.idleTimeout && a.metricsToken == b.metricsToken
+            && a.idleTimeout == b.idleTimeout && a.metricsToken == b.metricsToken && a.externalURL == b.externalURL
     }
 
     /// `HOST:PORT` or `[V6]:PORT` as `(host, port)`, nil when it is not one.

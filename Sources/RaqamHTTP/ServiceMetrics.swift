@@ -13,6 +13,8 @@ public final class ServiceMetrics: Sendable {
     private let requests = Mutex<[String: Counter]>([:])
     private let alertGauges = Mutex<[String: Gauge]>([:])
     private let newestGauges = Mutex<[String: Gauge]>([:])
+    private let alertmanagerCounters = Mutex<[String: Counter]>([:])
+    private let alertmanagerGauges = Mutex<[String: Gauge]>([:])
     let appendDuration: DurationHistogram
     let fsyncDuration: DurationHistogram
     let evaluationDuration: DurationHistogram
@@ -72,6 +74,35 @@ public final class ServiceMetrics: Sendable {
     /// One HTTP request answered, by route (its template: `/v1/subjects/{key}`) and status code.
     public func request(route: String, code: Int) {
         counter(requests, "http_requests", "HTTP requests answered, by route and status code.", [("route", route), ("code", String(code))]).increment()
+    }
+
+    /// Alerts an Alertmanager took (`sent`), and those given up on (`dropped`, by reason:
+    /// `queue_full` while it was unreachable, `rejected` when it answered 4xx).
+    public func alertmanager(url: String, sent: Int) {
+        guard sent > 0 else { return }
+        counter(alertmanagerCounters, "alertmanager_alerts_sent", "Alerts an Alertmanager accepted, by Alertmanager.", [("alertmanager", url)]).increment(by: Int64(sent))
+    }
+
+    public func alertmanager(url: String, dropped: Int, reason: String) {
+        guard dropped > 0 else { return }
+        counter(alertmanagerCounters, "alertmanager_alerts_dropped", "Alerts raqamd gave up sending to an Alertmanager, by Alertmanager and reason (queue_full, rejected).",
+                [("alertmanager", url), ("reason", reason)]).increment(by: Int64(dropped))
+    }
+
+    /// A POST to an Alertmanager that failed (unreachable, timed out, 5xx): it is retried.
+    public func alertmanagerFailed(url: String) {
+        counter(alertmanagerCounters, "alertmanager_send_failures", "POSTs to an Alertmanager that failed and are retried, by Alertmanager.", [("alertmanager", url)]).increment()
+    }
+
+    /// Alerts waiting for an Alertmanager.
+    public func alertmanager(url: String, queued: Int) {
+        let g = alertmanagerGauges.withLock { t in
+            if let g = t[url] { return g }
+            let g = registry.makeGauge(descriptor: Self.name("alertmanager_queue_length", "", "Alerts waiting to be sent to an Alertmanager."), labels: [("alertmanager", url)])
+            t[url] = g
+            return g
+        }
+        g.set(Double(queued))
     }
 
     public func observeAppend(nanoseconds: UInt64) { appendDuration.record(.nanoseconds(Int64(nanoseconds))) }

@@ -1,0 +1,150 @@
+import Foundation
+import Glibc
+import RaqamTestSupport
+import Testing
+
+/// Alerts handed to a real Alertmanager (Debian's prometheus-alertmanager, on loopback) that
+/// routes to a webhook receiver in the test, as an operator's setup would.
+@Suite(.serialized) struct AlertmanagerTests {
+    static let rules = """
+        groups:
+          - name: assessments
+            rules:
+              - alert: DistrictAssessmentPoor
+                scope: district
+                expr: assessment.score < 50
+                severity: critical
+                summary: "{{ name }}: assessment score {{ assessment.score }}"
+                description: "The latest assessment scored it below 50."
+                labels:
+                  team: digital
+        """
+
+    /// raqamd (control socket only) sending to `alertmanager` every `resend` seconds.
+    static func daemon(_ am: AlertmanagerProcess, resend: Int = 2, extra: String = "") throws -> DaemonProcess {
+        let d = try DaemonProcess(rules: [], start: false)
+        let rules = d.dir.path + "/am-rules.yaml"
+        try Self.rules.write(toFile: rules, atomically: true, encoding: .utf8)
+        let config = d.dir.path + "/raqamd.yaml"
+        try "alertmanager:\n  urls: [\(am.url)]\n  resend_delay: \(resend)s\n\(extra)".write(toFile: config, atomically: true, encoding: .utf8)
+        d.extraArguments = ["--config", config]
+        try d.start(rules: [rules])
+        guard d.notify.receive(for: 60, until: { $0.contains { $0.contains("READY=1") } }).contains(where: { $0.1.contains("READY=1") }) else {
+            throw CLITestError("raqamd did not become ready")
+        }
+        return d
+    }
+
+    static func subjects(_ alerts: [[String: Any]]) -> Set<String> {
+        Set(alerts.compactMap { ($0["labels"] as? [String: String])?["subject"] })
+    }
+
+    /// The alerts of a webhook notification, by subject, with their status.
+    static func notified(_ n: [String: Any]) -> [String: String] {
+        var out: [String: String] = [:]
+        for a in n["alerts"] as? [[String: Any]] ?? [] {
+            if let s = (a["labels"] as? [String: String])?["subject"] { out[s] = a["status"] as? String }
+        }
+        return out
+    }
+
+    @Test func firingAlertsReachAlertmanagerGroupedByRegionSilencedOnesStayInTheJournalAndResolvedOnesAreNotified() throws {
+        #expect(journaldRunning)
+        let dir = StateDirectory()
+        let hook = try WebhookReceiver()
+        let am = try AlertmanagerProcess(directory: dir.path, webhook: hook.url)
+        // A week's silence for one district, made with amtool as an operator would.
+        let silence = try am.amtool(["silence", "add", "subject=district:1706204", "--duration=168h", "--comment=reorganisation", "--author=test"])
+        #expect(silence.status == 0, "\(silence.stderr)")
+        let d = try Self.daemon(am)
+        // Three districts of Andijan region and one (silenced) of Bukhara region score poorly.
+        let poor = ["1703202", "1703203", "1703206", "1706204"]
+        #expect(try d.send(poor.map { DaemonProcessTests.assessment($0, organized: true, score: 20) }, replies: 4).allSatisfy { $0.hasPrefix("ok ") })
+        let firing = try am.waitFor(20) { Self.subjects($0).count == 3 }
+        #expect(Self.subjects(firing) == ["district:1703202", "district:1703203", "district:1703206"], "amtool lists the unsilenced alerts: \(firing)")
+        let altinkul = try #require(firing.first { ($0["labels"] as? [String: String])?["subject"] == "district:1703202" })
+        let labels = altinkul["labels"] as? [String: String] ?? [:]
+        #expect(labels == ["alertname": "DistrictAssessmentPoor", "severity": "critical", "scope": "district", "subject": "district:1703202",
+                           "region": "region:1703", "subject_name": "Altinkul District", "team": "digital"], "\(labels)")
+        let annotations = altinkul["annotations"] as? [String: String] ?? [:]
+        #expect(annotations["summary"] == "Altinkul District: assessment score 20")
+        #expect(annotations["description"] == "The latest assessment scored it below 50.")
+        // One notification for the three districts of one region; none for the silenced one.
+        let first = hook.waitFor(20) { !$0.isEmpty }
+        #expect(first.count == 1, "one notification for the group: \(first.count)")
+        #expect(first.first.map(Self.notified) == ["district:1703202": "firing", "district:1703203": "firing", "district:1703206": "firing"])
+        #expect((first.first?["groupLabels"] as? [String: String]) == ["alertname": "DistrictAssessmentPoor", "region": "region:1703"])
+        // The silenced district's alert is in the journal all the same.
+        let pid = d.current!.processIdentifier
+        #expect(try journalEntries(["_PID=\(pid)", "RAQAM_ENTITY=district:1706204", "RAQAM_STATE=firing"]).count == 1)
+        // Altinkul improves: its alert resolves, leaves amtool's list, and the webhook hears it.
+        #expect(try d.send([DaemonProcessTests.assessment("1703202", organized: true, score: 80)], replies: 1).first?.hasPrefix("ok ") == true)
+        let after = try am.waitFor(20) { !Self.subjects($0).contains("district:1703202") }
+        #expect(Self.subjects(after) == ["district:1703203", "district:1703206"])
+        let resolved = hook.waitFor(20) { $0.contains { Self.notified($0)["district:1703202"] == "resolved" } }
+        #expect(resolved.contains { Self.notified($0)["district:1703202"] == "resolved" }, "the webhook receives the resolution: \(resolved.map(Self.notified))")
+        #expect(!hook.notifications.contains { Self.notified($0)["district:1706204"] != nil }, "silenced: never notified")
+        d.signal(SIGTERM)
+        #expect(d.waitExit() == 0)
+    }
+
+    @Test func restartsOfEitherSideNeitherLoseNorRepeatNotificationsAndADownAlertmanagerNeverSlowsIntake() throws {
+        let dir = StateDirectory()
+        let hook = try WebhookReceiver()
+        let am = try AlertmanagerProcess(directory: dir.path, webhook: hook.url)
+        let resend = 2.0
+        let d = try Self.daemon(am, resend: Int(resend))
+        #expect(try d.send([DaemonProcessTests.assessment("1703202", organized: true, score: 20)], replies: 1).first?.hasPrefix("ok ") == true)
+        #expect(Self.subjects(try am.waitFor(20) { !$0.isEmpty }) == ["district:1703202"])
+        #expect(hook.waitFor(20) { !$0.isEmpty }.count == 1)
+
+        // Alertmanager restarted (it keeps no alerts): the firing set is back within two resend delays.
+        am.kill()
+        try am.start()
+        let restarted = Date()
+        let back = try am.waitFor(4 * resend) { !$0.isEmpty }
+        let took = Date().timeIntervalSince(restarted)
+        #expect(Self.subjects(back) == ["district:1703202"])
+        #expect(took < 2 * resend, "the firing alert was back after \(took) s")
+
+        // raqamd killed and restarted: the same alert is sent again, and Alertmanager (which
+        // dedups by labels) sends no second notification for it.
+        let before = hook.waitFor(5) { $0.count >= 2 }.count
+        d.signal(SIGKILL)
+        _ = d.waitExit()
+        try d.start(rules: [d.dir.path + "/am-rules.yaml"])
+        _ = d.notify.receive(for: 60) { $0.contains { $0.contains("READY=1") } }
+        // Three resend delays: raqamd re-sent the set at least twice.
+        usleep(useconds_t(3 * resend * 1_000_000))
+        #expect(Self.subjects(try am.query()) == ["district:1703202"])
+        #expect(hook.notifications.count == before, "no notification beyond Alertmanager's own: \(hook.notifications.map(Self.notified))")
+
+        // Alertmanager hangs (SIGSTOP: connections are accepted, nothing is answered) while events stream.
+        func ackMillis(_ n: Int, offset: Int) throws -> [Double] {
+            var out: [Double] = []
+            let districts = ["1703203", "1703206", "1703209", "1703210", "1703211", "1703214"]
+            for i in 0..<n {
+                let t0 = Date()
+                let reply = try d.send([DaemonProcessTests.assessment(districts[(i + offset) % districts.count], organized: true, score: 20 + (i % 2) * 60)], replies: 1)
+                out.append(Date().timeIntervalSince(t0) * 1000)
+                #expect(reply.first?.hasPrefix("ok ") == true)
+            }
+            return out.sorted()
+        }
+        let usual = try ackMillis(100, offset: 0)
+        am.kill(SIGSTOP)
+        let stalled = Date()
+        var during: [Double] = []
+        while Date().timeIntervalSince(stalled) < 15 { during += try ackMillis(50, offset: during.count) }
+        during.sort()
+        am.kill(SIGCONT)
+        let median = { (x: [Double]) in x[x.count / 2] }
+        #expect(median(during) < 3 * median(usual) + 5, "ack p50 \(median(usual)) ms before, \(median(during)) ms while Alertmanager hung")
+        #expect(during.last! < 1_000, "slowest ack \(during.last!) ms while Alertmanager hung")
+        // And once it answers again, what fired meanwhile reaches it.
+        let caught = try am.waitFor(6 * resend + 10) { Self.subjects($0).count >= 2 }
+        #expect(Self.subjects(caught).count >= 2, "\(caught)")
+        d.signal(SIGTERM)
+        #expect(d.waitExit() == 0)
+    }
+}
