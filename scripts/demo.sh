@@ -34,12 +34,29 @@ if ! python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(
 fi
 api="http://127.0.0.1:$port"
 
+# An Alertmanager on loopback when one is installed (make deps installs Debian's): raqamd hands
+# it every alert, as Prometheus would (docs/alerting.md).
+am_url=""
+config=()
+if command -v prometheus-alertmanager >/dev/null; then
+    am_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    printf 'route:\n  receiver: programme-office\n  group_by: [alertname, region]\nreceivers:\n  - name: programme-office\n' > "$dir/alertmanager.yml"
+    prometheus-alertmanager --config.file="$dir/alertmanager.yml" --storage.path="$dir/alertmanager" \
+        --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address= 2>"$dir/alertmanager.log" &
+    am=$!
+    am_url="http://127.0.0.1:$am_port"
+    for _ in $(seq 1 100); do curl -sf "$am_url/-/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+    printf 'alertmanager:\n  urls: [%s]\n  resend_delay: 10s\n' "$am_url" > "$dir/raqamd.yaml"
+    config=(--config "$dir/raqamd.yaml")
+fi
+
 # raqamd in the foreground of this script; its standard error kept for the fallback and for
 # whoever wants to read it.
-"$bin/raqamd" --state-dir "$state" --rules rules --socket "$sock" --clock events --http-listen "127.0.0.1:$port" 2>"$dir/raqamd.log" &
+"$bin/raqamd" --state-dir "$state" --rules rules --socket "$sock" --clock events --http-listen "127.0.0.1:$port" "${config[@]}" 2>"$dir/raqamd.log" &
 raqamd=$!
 stop() {
     if kill -0 "$raqamd" 2>/dev/null; then kill -TERM "$raqamd"; wait "$raqamd" || true; fi
+    if [ -n "${am:-}" ] && kill -0 "$am" 2>/dev/null; then kill -TERM "$am"; wait "$am" 2>/dev/null || true; fi
 }
 trap stop EXIT
 for _ in $(seq 1 100); do
@@ -110,6 +127,15 @@ other=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "
      --data-binary '{"type":"training.reported","subject":"district:1706204","occurred_at":"2021-06-30T17:00:00+05:00","data":{"staff":10,"trained":1}}' "$api/v1/events")
 say "  the same token reporting about a district of Bukhara region: HTTP $other, nothing stored"
 
+if [ -n "$am_url" ]; then
+    say ""
+    say "The alerts in Alertmanager ($am_url), where routing to e-mail and webhooks, grouping and silences are configured:"
+    count() { amtool --alertmanager.url="$am_url" alert query -o json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0; }
+    n=0
+    for _ in $(seq 1 100); do n=$(count); [ "$n" -gt 0 ] && break; sleep 0.1; done
+    say "  $n alerts firing there (amtool --alertmanager.url=$am_url alert query); those of Andijan region's districts:"
+    amtool --alertmanager.url="$am_url" alert query scope=district region=region:1703 2>/dev/null | head -6 | sed 's/^/  /'
+fi
 say ""
 say "Who lags on 30 June 2021 (raqamctl lagging --at 2021-06-30), by region:"
 ctl lagging --at 2021-06-30

@@ -20,6 +20,10 @@ import Testing
         #expect(r.stdout.contains("Andijan Region (region:1703): "))
         #expect(r.stdout.contains("targets.economy.services_volume_uzs.current   7200000000000"))
         #expect(r.stdout.contains("projects.regional.implemented                 1172"))
+        // The alerts reached a real Alertmanager (make deps installs Debian's).
+        let am = r.stdout.split(separator: "\n").first { $0.contains(" alerts firing there (amtool") }
+        let count = am.flatMap { Int($0.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") } ?? 0
+        #expect(count > 0, "no alert shown in Alertmanager: \(am ?? "no line")")
         // Stopped cleanly, with the way back in.
         #expect(r.stdout.contains("raqamd stopped with SIGTERM (exit status 0)"))
         #expect(r.stdout.contains("export RAQAM_STATE_DIR=\(dir.path)/state"))
