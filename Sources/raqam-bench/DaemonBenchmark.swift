@@ -64,7 +64,8 @@ struct DaemonBenchmark: ParsableCommand {
             var fields = [#""benchmark":"daemon""#, #""rate":\#(rate)"#]
             for (k, v) in [("p50_ms", med(\.p50)), ("p99_ms", med(\.p99)), ("ack_p50_ms", med(\.ackP50)), ("ack_p99_ms", med(\.ackP99)),
                            ("fdatasync_p50_ms", med(\.syncP50)), ("fdatasync_p99_ms", med(\.syncP99)), ("ack_p99_over_fdatasync_p99", ackRatio),
-                           ("rss_idle_mib", med(\.idleMiB)), ("rss_load_mib", med(\.loadMiB)), ("entries_found", med(\.fraction))] {
+                           ("rss_idle_mib", med(\.idleMiB)), ("rss_load_mib", med(\.loadMiB)), ("entries_found", med(\.fraction)),
+                           ("alertmanager_p50_ms", med(\.amP50)), ("alertmanager_p99_ms", med(\.amP99)), ("alertmanager_found", med(\.amFraction))] {
                 fields.append(#""\#(k)":\#(v)"#)
             }
             if clients > 0 { fields += [#""clients":\#(clients)"#, #""clients_events_per_s":\#(medianOf(throughput))"#] }
@@ -78,6 +79,9 @@ struct DaemonBenchmark: ParsableCommand {
                 ["  fdatasync in the same directory, p50 / p99", String(format: "%.3f / %.3f ms", med(\.syncP50), med(\.syncP99)), list(\.syncP99)],
                 ["event → journal entry, p50", String(format: "%.2f ms", med(\.p50)), list(\.p50)],
                 ["event → journal entry, p99", String(format: "%.2f ms", med(\.p99)), list(\.p99)],
+                ["event → visible in Alertmanager's /api/v2/alerts, p50", String(format: "%.2f ms", med(\.amP50)), list(\.amP50)],
+                ["event → visible in Alertmanager, p99", String(format: "%.2f ms", med(\.amP99)), list(\.amP99) + "  (polled every 2 ms)"],
+                ["firings seen in Alertmanager", String(format: "%.1f %%", med(\.amFraction) * 100), AlertmanagerProbe.available ? "" : "(no prometheus-alertmanager installed)"],
                 ["RSS idle (after start)", String(format: "%.1f MiB", med(\.idleMiB)), ""],
                 ["RSS peak under load", String(format: "%.1f MiB", med(\.loadMiB)), ""],
                 ["entries found in the journal", String(format: "%.1f %%", med(\.fraction) * 100), ""],
@@ -93,7 +97,7 @@ struct DaemonBenchmark: ParsableCommand {
         }
     }
 
-    struct Result { var p50, p99, ackP50, ackP99, syncP50, syncP99, idleMiB, loadMiB, fraction: Double }
+    struct Result { var p50, p99, ackP50, ackP99, syncP50, syncP99, idleMiB, loadMiB, fraction: Double; var amP50 = 0.0, amP99 = 0.0, amFraction = 0.0 }
 
     static let rules = "groups:\n  - name: bench\n    rules:\n      - alert: BenchLowScore\n        scope: district\n        expr: assessment.score < 50\n        summary: \"{{ name }}: {{ assessment.score }}\"\n"
 
@@ -125,7 +129,15 @@ struct DaemonBenchmark: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: state) }
         // What an ack that waits only for the disk waits for at least, on the same disk, now.
         let syncs = try Ceilings.fdatasyncLatencies(dir: state, recordBytes: 300, count: 500).sorted()
-        let daemon = try RunningDaemon(binDir: bin, state: state, rules: rules)
+        // A real Alertmanager when one is installed: event → visible in its /api/v2/alerts.
+        let probe = AlertmanagerProbe.available ? try AlertmanagerProbe(directory: state) : nil
+        var extra: [String] = []
+        if let probe {
+            try "alertmanager:\n  urls: [\(probe.url)]\n".write(toFile: state + "/raqamd.yaml", atomically: true, encoding: .utf8)
+            extra = ["--config", state + "/raqamd.yaml"]
+            probe.startPolling()
+        }
+        let daemon = try RunningDaemon(binDir: bin, state: state, rules: rules, extraArguments: extra)
         let pid = daemon.pid
         let idle = Double(Self.status(pid, "VmRSS:")) / 1024
 
@@ -161,6 +173,9 @@ struct DaemonBenchmark: ParsableCommand {
             throw ValidationError("raqamd acknowledged \(acks.withLock { $0.count }) of \(total) events within 30 s of the last")
         }
         let loaded = Double(Self.status(pid, "VmHWM:")) / 1024
+        // The last transitions' way to Alertmanager (a few ms), then the probe stops.
+        if probe != nil { usleep(500_000) }
+        let seen = probe?.stop() ?? [:]
         daemon.stop()
         let received = acks.withLock { $0 }
         guard received.count == total else { throw ValidationError("raqamd closed the connection after \(received.count) of \(total) acks") }
@@ -170,25 +185,35 @@ struct DaemonBenchmark: ParsableCommand {
         for (i, a) in received.enumerated() { sentBySeq[a.seq] = sentAt[i] }
         let journalctl = Process()
         journalctl.executableURL = URL(fileURLWithPath: "/bin/journalctl")
-        journalctl.arguments = ["-o", "json", "--no-pager", "_PID=\(pid)", "RAQAM_RULE=BenchLowScore", "--output-fields=RAQAM_EVENT_SEQ,_SOURCE_REALTIME_TIMESTAMP"]
+        journalctl.arguments = ["-o", "json", "--no-pager", "_PID=\(pid)", "RAQAM_RULE=BenchLowScore", "--output-fields=RAQAM_EVENT_SEQ,_SOURCE_REALTIME_TIMESTAMP,RAQAM_STATE,RAQAM_ENTITY,RAQAM_ACTIVE_SINCE"]
         let out = Pipe()
         journalctl.standardOutput = out
         try journalctl.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         journalctl.waitUntilExit()
-        var latencies: [Double] = []
+        var latencies: [Double] = [], amLatencies: [Double] = []
+        var firings = 0
         for line in data.split(separator: 0x0A) {
             guard let o = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
                   let seq = (o["RAQAM_EVENT_SEQ"] as? String).flatMap(UInt64.init),
                   let at = (o["_SOURCE_REALTIME_TIMESTAMP"] as? String).flatMap(Int64.init),
                   let sent = sentBySeq[seq] else { continue }
             latencies.append(Double(at - sent) / 1000)
+            // The same transition's firing, as Alertmanager first showed it.
+            if o["RAQAM_STATE"] as? String == "firing", let entity = o["RAQAM_ENTITY"] as? String,
+               let since = (o["RAQAM_ACTIVE_SINCE"] as? String).flatMap({ Timestamp(rfc3339: $0) }) {
+                firings += 1
+                if let visible = seen[AlertmanagerProbe.key(subject: entity, startsAt: since.micros)] { amLatencies.append(Double(visible - sent) / 1000) }
+            }
         }
         latencies.sort()
+        amLatencies.sort()
         return Result(p50: Self.percentile(latencies, 0.5), p99: Self.percentile(latencies, 0.99),
                       ackP50: Self.percentile(ackLatencies, 0.5), ackP99: Self.percentile(ackLatencies, 0.99),
                       syncP50: Self.percentile(syncs, 0.5) / 1000, syncP99: Self.percentile(syncs, 0.99) / 1000,
-                      idleMiB: idle, loadMiB: loaded, fraction: Double(latencies.count) / Double(total))
+                      idleMiB: idle, loadMiB: loaded, fraction: Double(latencies.count) / Double(total),
+                      amP50: Self.percentile(amLatencies, 0.5), amP99: Self.percentile(amLatencies, 0.99),
+                      amFraction: firings == 0 ? 0 : Double(amLatencies.count) / Double(firings))
     }
 
     /// `clients` connections to the raqamd in `binDir`, each sending an event and waiting for
