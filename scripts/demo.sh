@@ -134,7 +134,8 @@ if [ -n "$am_url" ]; then
     n=0
     for _ in $(seq 1 100); do n=$(count); [ "$n" -gt 0 ] && break; sleep 0.1; done
     say "  $n alerts firing there (amtool --alertmanager.url=$am_url alert query); those of Andijan region's districts:"
-    amtool --alertmanager.url="$am_url" alert query scope=district region=region:1703 2>/dev/null | head -6 | sed 's/^/  /'
+    amtool --alertmanager.url="$am_url" alert query scope=district region=region:1703 > "$dir/alertmanager-andijan.txt" 2>/dev/null || true
+    head -6 "$dir/alertmanager-andijan.txt" | sed 's/^/  /'
 fi
 say ""
 say "Who lags on 30 June 2021 (raqamctl lagging --at 2021-06-30), by region:"

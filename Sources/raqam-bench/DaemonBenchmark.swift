@@ -65,7 +65,8 @@ struct DaemonBenchmark: ParsableCommand {
             for (k, v) in [("p50_ms", med(\.p50)), ("p99_ms", med(\.p99)), ("ack_p50_ms", med(\.ackP50)), ("ack_p99_ms", med(\.ackP99)),
                            ("fdatasync_p50_ms", med(\.syncP50)), ("fdatasync_p99_ms", med(\.syncP99)), ("ack_p99_over_fdatasync_p99", ackRatio),
                            ("rss_idle_mib", med(\.idleMiB)), ("rss_load_mib", med(\.loadMiB)), ("entries_found", med(\.fraction)),
-                           ("alertmanager_p50_ms", med(\.amP50)), ("alertmanager_p99_ms", med(\.amP99)), ("alertmanager_found", med(\.amFraction))] {
+                           ("alertmanager_p50_ms", med(\.amP50)), ("alertmanager_p99_ms", med(\.amP99)), ("alertmanager_found", med(\.amFraction))]
+            where v.isFinite {
                 fields.append(#""\#(k)":\#(v)"#)
             }
             if clients > 0 { fields += [#""clients":\#(clients)"#, #""clients_events_per_s":\#(medianOf(throughput))"#] }

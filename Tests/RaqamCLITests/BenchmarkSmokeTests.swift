@@ -29,6 +29,8 @@ import Testing
         positive(objects[3], ["p50_ms", "p99_ms", "ack_p50_ms", "ack_p99_ms", "fdatasync_p50_ms", "fdatasync_p99_ms", "ack_p99_over_fdatasync_p99",
                               "rss_idle_mib", "rss_load_mib", "clients_events_per_s"])
         #expect(objects[3]["entries_found"] as? Double == 1.0)
+        // Beside the journal, the same transitions as a real Alertmanager shows them.
+        positive(objects[3], ["alertmanager_p50_ms", "alertmanager_p99_ms", "alertmanager_found"])
         let engine = try #require(objects[4]["results"] as? [[String: Any]])
         #expect(engine.count == 2)
         positive(engine[0], ["events", "replay_s", "full", "full_rss", "snapshot", "snapshot_rss", "reload", "lagging", "lagging_full", "tail_s"])
