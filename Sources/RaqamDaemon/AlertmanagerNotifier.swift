@@ -26,6 +26,8 @@ public final class AlertmanagerNotifier: Service, Sendable {
     let wallClock: @Sendable () -> Int64
     private let book = Mutex(AlertmanagerBook())
     private let targets: [Target]
+    /// `Authorization:` for every POST (nil: none).
+    private let authorization: String?
 
     /// One Alertmanager: its queue and what wakes its sender.
     final class Target: Sendable {
@@ -44,8 +46,9 @@ public final class AlertmanagerNotifier: Service, Sendable {
     }
 
     public init(configuration: AlertmanagerConfiguration, linkBase: String?, logger: Logger, metrics: ServiceMetrics,
-                wallClock: @escaping @Sendable () -> Int64 = { wallClockMicros() }) {
+                wallClock: @escaping @Sendable () -> Int64 = { wallClockMicros() }) throws {
         self.configuration = configuration
+        authorization = try Self.authorizationHeader(configuration)
         self.linkBase = linkBase
         self.logger = logger
         self.metrics = metrics
@@ -100,10 +103,9 @@ public final class AlertmanagerNotifier: Service, Sendable {
         if let ca = configuration.caFile { tls.trustRoots = .file(ca) }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
             tlsConfiguration: tls, timeout: .init(connect: .microseconds(configuration.timeout), read: .microseconds(configuration.timeout))))
-        let authorization = try authorizationHeader()
         logger.info("sending alerts to \(targets.map(\.url).joined(separator: ", ")) every \(configuration.resendDelay / 1_000_000) s")
         await withTaskGroup(of: Void.self) { group in
-            for t in targets { group.addTask { await self.send(to: t, client: client, authorization: authorization) } }
+            for t in targets { group.addTask { await self.send(to: t, client: client, authorization: self.authorization) } }
             group.addTask { await self.resendLoop() }
         }
         try? await client.shutdown()
@@ -111,7 +113,7 @@ public final class AlertmanagerNotifier: Service, Sendable {
 
     /// `Authorization:` from the bearer token or basic-auth password file (read at start: a
     /// missing file fails the start with its name).
-    func authorizationHeader() throws -> String? {
+    static func authorizationHeader(_ configuration: AlertmanagerConfiguration) throws -> String? {
         func read(_ path: String) throws -> String {
             do { return try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
                 throw DaemonConfiguration.Problem(description: "alertmanager: cannot read \(path): \(error.localizedDescription)")

@@ -208,9 +208,8 @@ public enum Daemon {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         // Shut down last: in-flight requests are answered (503 once raqamd stops).
         if let http { services.append(.init(service: http, failureTerminationBehavior: .gracefullyShutdownGroup)) }
-        let alertmanager = AlertmanagerNotifier(configuration: configuration.alertmanager, linkBase: configuration.http.linkBase, logger: logger, metrics: metrics)
         // A token file that cannot be read fails the start, with its name.
-        _ = try alertmanager.authorizationHeader()
+        let alertmanager = try AlertmanagerNotifier(configuration: configuration.alertmanager, linkBase: configuration.http.linkBase, logger: logger, metrics: metrics)
         services.append(.init(service: EngineServices(configuration: configuration, journal: journal, logger: logger, gate: gate, hangups: hangups,
                                                       metrics: metrics, alertmanager: alertmanager)))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
