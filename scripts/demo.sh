@@ -100,11 +100,11 @@ for month in 2020-10 2020-11 2020-12 2021-01 2021-02 2021-03 2021-04 2021-05 202
     done
     tail -n +$((seen + 1)) "$dir/alerts.txt" > "$dir/new.txt"
     seen=$total
-    resolved=$(grep -c '^resolved: ' "$dir/new.txt" || true)
+    resolved=$(grep -c '^Resolved: ' "$dir/new.txt" || true)
     fired=$(( $(wc -l < "$dir/new.txt") - resolved ))
     firing=$(ctl status | awk '$1 == "firing" { print $2 }')
     printf '  %s  %5d events  %4d alerts fired, %4d resolved, %4s firing  (%s)\n' "$month" "$count" "$fired" "$resolved" "${firing:-?}" "${appended% (*}"
-    grep -v '^resolved: ' "$dir/new.txt" | tail -n 2 | sed 's/^/      firing: /' || true
+    grep -v '^Resolved: ' "$dir/new.txt" | tail -n 2 | sed 's/^/      firing: /' || true
 done
 rm -f "$dir/month.ndjson" "$dir/new.txt"
 

@@ -3,6 +3,7 @@ import Foundation
 import RaqamControl
 import RaqamEngine
 import RaqamModel
+import Rules
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -87,14 +88,21 @@ struct AlertsCommand: ParsableCommand {
             Reads <state-dir>/alerts/ (no daemon needed; safe while it runs; when raqamd listens \
             on --socket, after it has evaluated what it acknowledged). Without flags: \
             the latest transition of every alert. --firing: only alerts whose latest \
-            transition is firing. --history: every transition, oldest first. -o json prints \
-            {alert_id, rule, subject, name, scope, region, severity, state, active_since, at, \
-            value, summary, event_seq} objects.
+            transition is firing, each with its value, summary and annotations as they are now \
+            (the log folded to the present with --rules, --clock and --interval, as raqamd \
+            folds it), not as they were when it fired. --history: every transition, oldest \
+            first. -o json prints {alert_id, rule, subject, name, scope, region, severity, \
+            state, active_since, at, value, summary, description, labels, annotations, \
+            event_seq} objects.
             """
     )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var remote: RemoteOptions
+    @OptionGroup var ruleOptions: RuleOptions
+    @OptionGroup var clockOptions: ClockOptions
+    @Option(help: ArgumentHelp("With --firing: the evaluation grid's step (default 1d, as raqamd's evaluation_interval).", valueName: "duration"))
+    var interval: String = "1d"
     @Flag(help: "Only alerts firing now.") var firing = false
     @Flag(help: "Every transition, oldest first.") var history = false
     @Option(name: .shortAndLong, help: "Output format: table, json, ndjson or csv.") var output: OutputFormat = .table
@@ -126,7 +134,20 @@ struct AlertsCommand: ParsableCommand {
             printError("raqamctl: no alert log in \(global.stateDirectory) (raqamd has not run there)")
             throw Exit.ioError
         }
-        let rows = try Queries.alertRecords(stateDirectory: global.stateDirectory, history: history, firingOnly: firing)
+        let rows: [AlertRecord]
+        if firing && !history {
+            guard let step = parseDuration(interval), step > 0 else {
+                throw ValidationError("--interval: \"\(interval)\" is not a duration such as 1d or 1h")
+            }
+            let rules = try ruleOptions.load()
+            let clock = try clockOptions.resolved(stateDirectory: global.stateDirectory)
+            rows = try withStoreErrors {
+                try Queries.firingNow(stateDirectory: global.stateDirectory, rules: rules, clock: clock, interval: step,
+                                      now: Int64(Date().timeIntervalSince1970 * 1_000_000))
+            }
+        } else {
+            rows = try Queries.alertRecords(stateDirectory: global.stateDirectory, history: history, firingOnly: firing)
+        }
         func time(_ t: Int64) -> String { Timestamp(micros: t, offsetMinutes: 300).rfc3339 }
         switch output {
         case .json, .ndjson:

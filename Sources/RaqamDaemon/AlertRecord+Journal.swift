@@ -6,7 +6,8 @@ extension AlertRecord {
     /// The journal entry, per the journal contract (docs/journal.md).
     public var journalEntry: JournalEntry {
         let priority: JournalEntry.Priority = severity == "critical" ? .critical : severity == "info" ? .info : .warning
-        var e = JournalEntry(message: state == .firing ? summary : "resolved: \(summary)", priority: priority,
+        // A resolved record's summary already reads "Resolved: …" (`Evaluator.resolvedText`).
+        var e = JournalEntry(message: summary, priority: priority,
                              messageID: state == .firing ? .alertFiring : .alertResolved)
         e.add("RAQAM_RULE", rule)
         e.add("RAQAM_STATE", state.rawValue)
@@ -19,6 +20,8 @@ extension AlertRecord {
         e.add("RAQAM_ALERT_ID", alertID)
         e.add("RAQAM_ACTIVE_SINCE", Timestamp(micros: activeSince, offsetMinutes: 300).rfc3339)
         e.add("RAQAM_EVENT_SEQ", String(eventSeq))
+        // The rule's labels, checked when the rules load to make valid journal field names.
+        for (name, value) in labels.sorted(by: { $0.key < $1.key }) { e.add("RAQAM_LABEL_" + name.uppercased(), value) }
         return e
     }
 }

@@ -35,7 +35,9 @@ public struct AlertmanagerAlert: Sendable, Equatable {
         labels["subject_name"] = r.entityName
         if !r.region.isEmpty { labels["region"] = r.region }
         self.labels = labels
-        var annotations = ["summary": r.summary, "value": r.value]
+        var annotations = r.annotations
+        annotations["summary"] = r.summary
+        annotations["value"] = r.value
         if !r.description.isEmpty { annotations["description"] = r.description }
         self.annotations = annotations
         startsAt = r.activeSince

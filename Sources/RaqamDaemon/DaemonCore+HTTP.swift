@@ -8,6 +8,8 @@ public import Rules
 
 /// The HTTP API's intake and reads, over the same pipeline and log as the control socket.
 extension DaemonCore: IntakeBackend {
+    public func firingAlerts() -> [AlertReport] { engineView().1.filter { $0.state == .firing } }
+
     public func submit(_ lines: [InputLine], decoded: [EventDecoder.Decoded], policy: Ingest.Policy) throws(StoreError) -> [LineResult] {
         let started = DispatchTime.now().uptimeNanoseconds
         let results = try ingest.submit(lines, decoded: decoded, policy: policy)

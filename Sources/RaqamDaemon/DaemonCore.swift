@@ -116,7 +116,7 @@ public final class DaemonCore: Sendable {
         // Alertmanager learns the firing set (and what resolved lately) again: it may have
         // restarted too, and it dedups alerts by their labels.
         alertmanager?.restore(Array(delivery.reported.values))
-        let records = delivery.reconcile(firing: folded.firing, at: folded.at, eventSeq: folded.engine.position)
+        let records = delivery.reconcile(firing: folded.firing, at: folded.at, eventSeq: folded.engine.position, resolution: Self.resolution(in: folded))
         var initial = State(reader: reader, engine: folded.engine, delivery: delivery, alertLog: alertLog)
         Self.deliver(records, in: &initial, journal: journal, alertmanager: alertmanager, logger: logger, stateDirectory: configuration.stateDirectory)
         state = Mutex(initial)
@@ -140,11 +140,17 @@ public final class DaemonCore: Sendable {
     /// reload compare with what the journal was told.
     static func fold(_ start: EngineState, reader: StoredEventReader, now: Int64) throws -> (engine: EngineState, firing: [AlertReport], at: Int64) {
         var engine = start
-        try AlertFold.fold(&engine, from: reader)
-        let at = engine.timeline.clock == .wall ? max(now, engine.timeline.now ?? 0) : (engine.timeline.now ?? 0)
-        AlertFold.evaluate(&engine, at: at)
+        let at = try AlertFold.foldToPresent(&engine, from: reader, now: now)
         let firing = engine.timeline.evaluator.active(in: engine.timeline.projections, at: at, includePending: false)
         return (engine, firing, at)
+    }
+
+    /// How an alert that resolved unseen reads as things are at the fold's time.
+    static func resolution(in folded: (engine: EngineState, firing: [AlertReport], at: Int64)) -> (AlertRecord) -> AlertReport? {
+        { last in
+            folded.engine.timeline.evaluator.resolution(rule: last.rule, entity: last.entity, activeSince: last.activeSince,
+                                                        in: folded.engine.timeline.projections, at: folded.at)
+        }
     }
 
     static func monotonicMicros() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1000) }
@@ -320,7 +326,7 @@ public final class DaemonCore: Sendable {
             try AlertFold.fold(&engine, from: reader)
             try state.withLock { s in
                 let folded = try Self.fold(engine, reader: reader, now: wallClock())
-                let records = s.delivery.reconcile(firing: folded.firing, at: folded.at, eventSeq: folded.engine.position)
+                let records = s.delivery.reconcile(firing: folded.firing, at: folded.at, eventSeq: folded.engine.position, resolution: Self.resolution(in: folded))
                 s.engine = folded.engine
                 deliver(records, in: &s)
             }

@@ -1,4 +1,5 @@
 public import Rules
+import RaqamStore
 
 /// What the journal has been told, and what to tell it next: a value. Given the evaluator's
 /// transitions (live) or its active alerts (after a restart), it returns the records to write
@@ -32,8 +33,11 @@ public struct AlertDelivery: Sendable {
     }
 
     /// The records that bring the journal in line with the alerts firing now (`firing`: the
-    /// evaluator's firing alerts at `at`).
-    public mutating func reconcile(firing: [AlertReport], at: Int64, eventSeq: UInt64) -> [AlertRecord] {
+    /// evaluator's firing alerts at `at`). `resolution` describes an alert that resolved
+    /// unseen as it is at `at` (`Evaluator.resolution`), so its resolved record carries the
+    /// present value, not the one it fired with.
+    public mutating func reconcile(firing: [AlertReport], at: Int64, eventSeq: UInt64,
+                                   resolution: (AlertRecord) -> AlertReport? = { _ in nil }) -> [AlertRecord] {
         var out: [AlertRecord] = []
         var now: Set<AlertIdentity> = []
         for r in firing where r.state == .firing {
@@ -43,24 +47,35 @@ public struct AlertDelivery: Sendable {
             if let last = reported[id], last.state == .firing {
                 if last.alertID == record.alertID { continue }
                 // Resolved and fired again while raqamd was down: end the old episode first.
-                var end = last
-                end.state = .resolved
-                end.at = at
-                end.eventSeq = eventSeq
-                out.append(end)
+                out.append(Self.ended(last, at: at, eventSeq: eventSeq, resolution: resolution))
             }
             reported[id] = record
             out.append(record)
         }
         for (id, last) in reported.sorted(by: { ($0.key.rule, $0.key.entity) < ($1.key.rule, $1.key.entity) })
         where last.state == .firing && !now.contains(id) {
-            var end = last
-            end.state = .resolved
-            end.at = at
-            end.eventSeq = eventSeq
+            let end = Self.ended(last, at: at, eventSeq: eventSeq, resolution: resolution)
             reported[id] = end
             out.append(end)
         }
         return out
+    }
+
+    /// The resolved record that ends `last`'s episode at `at`: described as things are then
+    /// when `resolution` can, else (its rule is gone) with no value and a wording that says so.
+    static func ended(_ last: AlertRecord, at: Int64, eventSeq: UInt64, resolution: (AlertRecord) -> AlertReport?) -> AlertRecord {
+        if let r = resolution(last) {
+            var end = AlertRecord(report: r, state: .resolved, at: at, eventSeq: eventSeq)
+            end.alertID = last.alertID
+            return end
+        }
+        var end = last
+        end.state = .resolved
+        end.at = at
+        end.eventSeq = eventSeq
+        end.value = ""
+        end.summary = "Resolved: \(last.rule) for \(last.entityName.isEmpty ? last.entity.description : last.entityName) (no rule of that name is loaded now)"
+        end.notedAt = wallClockMicros()
+        return end
     }
 }

@@ -52,4 +52,14 @@ public enum AlertFold {
     public static func evaluate(_ state: inout EngineState, at t: Int64) -> [AlertReport] {
         state.timeline.evaluate(at: t)
     }
+
+    /// Folds the rest of the log and evaluates at the present, as raqamd does when it starts:
+    /// on the wall clock at `now` (never before the last evaluation), on the events clock at
+    /// the last evaluation time (the newest event's). Returns that time.
+    public static func foldToPresent(_ state: inout EngineState, from reader: StoredEventReader, now: Int64) throws -> Int64 {
+        try fold(&state, from: reader)
+        let at = state.timeline.clock == .wall ? max(now, state.timeline.now ?? 0) : (state.timeline.now ?? 0)
+        evaluate(&state, at: at)
+        return at
+    }
 }

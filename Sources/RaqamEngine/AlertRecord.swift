@@ -1,4 +1,4 @@
-import Projections
+public import Projections
 import RaqamStore
 public import RaqamModel
 public import Rules
@@ -23,6 +23,8 @@ public struct AlertRecord: Sendable, Equatable {
     public var summary: String
     /// The rule's description, rendered when it happened ("" when the rule has none).
     public var description: String
+    /// The rule's other annotations, rendered when it happened.
+    public var annotations: [String: String]
     /// The rule's `labels:` (fixed text: part of the alert's identity).
     public var labels: [String: String]
     /// The last log position folded when it happened.
@@ -55,16 +57,19 @@ public struct AlertRecord: Sendable, Equatable {
         self.state = state
         activeSince = r.activeSince
         self.at = at
-        if case .time(let t) = r.value {
-            value = Timestamp(micros: t.micros, offsetMinutes: CalendarDate.tashkentOffsetMinutes).rfc3339
-        } else {
-            value = r.value.description
-        }
+        value = Self.text(of: r.value)
         summary = r.summary
         description = r.description
+        annotations = r.annotations
         labels = r.rule.labels
         self.eventSeq = eventSeq
         notedAt = wallClockMicros()
+    }
+
+    /// A metric value as records carry it: a time in RFC 3339 at Tashkent's offset.
+    public static func text(of value: MetricValue) -> String {
+        if case .time(let t) = value { return Timestamp(micros: t.micros, offsetMinutes: CalendarDate.tashkentOffsetMinutes).rfc3339 }
+        return value.description
     }
 
     /// The alert-log payload: one JSON object.
@@ -84,6 +89,9 @@ public struct AlertRecord: Sendable, Equatable {
         w.key("value"); w.string(value)
         w.key("summary"); w.string(summary)
         w.key("description"); w.string(description)
+        w.key("annotations"); w.beginObject()
+        for (k, v) in annotations.sorted(by: { $0.key < $1.key }) { w.key(k); w.string(v) }
+        w.endObject()
         w.key("labels"); w.beginObject()
         for (k, v) in labels.sorted(by: { $0.key < $1.key }) { w.key(k); w.string(v) }
         w.endObject()
@@ -95,13 +103,15 @@ public struct AlertRecord: Sendable, Equatable {
 
     init?(json: JSONValue) {
         guard case .object(let members) = json else { return nil }
-        var s: [String: String] = [:], n: [String: Double] = [:], labels: [String: String] = [:]
+        var s: [String: String] = [:], n: [String: Double] = [:], labels: [String: String] = [:], annotations: [String: String] = [:]
         for (k, v) in members {
             switch v {
             case .string(let x): s[k] = x
             case .number(let x, _, _): n[k] = x
             case .object(let l) where k == "labels":
                 for (lk, lv) in l { if case .string(let x) = lv { labels[lk] = x } }
+            case .object(let l) where k == "annotations":
+                for (lk, lv) in l { if case .string(let x) = lv { annotations[lk] = x } }
             default: break
             }
         }
@@ -120,6 +130,7 @@ public struct AlertRecord: Sendable, Equatable {
         value = s["value"] ?? ""
         summary = s["summary"] ?? ""
         description = s["description"] ?? ""
+        self.annotations = annotations
         self.labels = labels
         eventSeq = UInt64(n["event_seq"] ?? 0)
         // Records written before raqam kept it: their evaluation time stands in.

@@ -79,8 +79,39 @@ public enum Queries {
         return (alerts, engine.timeline.projections, notices)
     }
 
+    /// The alerts firing now, as `alerts --firing` shows them: the alert log's firing
+    /// records, each with the value and texts of the present (`current(_:from:)`), the log
+    /// folded to the present as raqamd folds it (`AlertFold.foldToPresent`, from its newest
+    /// engine snapshot under the same rules, clock and step).
+    public static func firingNow(stateDirectory: String, rules: RuleSet, clock: EvaluationClock, interval: Int64, now: Int64) throws -> [AlertRecord] {
+        let reader = StoredEventReader(stateDirectory: stateDirectory)
+        var notices: [String] = []
+        var engine = EngineSnapshotStore(stateDirectory: stateDirectory).newest(
+            rules: rules, clock: clock, interval: interval, recordedAt: reader.recordedAt(seq:), notices: &notices, usable: { _ in true })
+            ?? EngineState(rules: rules, clock: clock, interval: interval)
+        let at = try AlertFold.foldToPresent(&engine, from: reader, now: now)
+        let active = engine.timeline.evaluator.active(in: engine.timeline.projections, at: at, includePending: false)
+        return current(try alertRecords(stateDirectory: stateDirectory, history: false, firingOnly: true), from: active)
+    }
+
+    /// Firing records with the present value, summary, description and annotations of the
+    /// same episode (same alert id) among `active`; a record whose episode is not among them
+    /// (other rules evaluated) stays as recorded.
+    public static func current(_ records: [AlertRecord], from active: [AlertReport]) -> [AlertRecord] {
+        let now = Dictionary(active.map { ($0.alertID, $0) }, uniquingKeysWith: { a, _ in a })
+        return records.map { r in
+            guard r.state == .firing, let a = now[r.alertID] else { return r }
+            var c = r
+            c.value = AlertRecord.text(of: a.value)
+            c.summary = a.summary
+            c.description = a.description
+            c.annotations = a.annotations
+            return c
+        }
+    }
+
     /// One `lagging -o json` object: rule, subject, name, scope, region, severity, state,
-    /// value, active_since, fired_at, summary.
+    /// value, active_since, fired_at, summary, description, labels, annotations.
     public static func laggingJSON(_ a: AlertReport) -> String {
         func time(_ micros: Int64?) -> String? { micros.map { Timestamp(micros: $0, offsetMinutes: 300).rfc3339 } }
         var w = JSONWriter()
@@ -96,21 +127,33 @@ public enum Queries {
         w.key("active_since"); w.string(time(a.activeSince)!)
         w.key("fired_at"); if let f = time(a.firedAt) { w.string(f) } else { w.null() }
         w.key("summary"); w.string(a.summary)
+        w.key("description"); w.string(a.description)
+        writeTexts(("labels", a.rule.labels), ("annotations", a.annotations), into: &w)
         w.endObject()
         return w.text
     }
 
+    /// Objects of names to texts, keys sorted.
+    static func writeTexts(_ objects: (String, [String: String])..., into w: inout JSONWriter) {
+        for (key, texts) in objects {
+            w.key(key); w.beginObject()
+            for (k, v) in texts.sorted(by: { $0.key < $1.key }) { w.key(k); w.string(v) }
+            w.endObject()
+        }
+    }
+
     /// One `alerts -o json` object: alert_id, rule, subject, name, scope, region, severity,
-    /// state, active_since, at, value, summary, event_seq.
+    /// state, active_since, at, value, summary, description, labels, annotations, event_seq.
     public static func alertJSON(_ r: AlertRecord) -> String {
         func time(_ t: Int64) -> String { Timestamp(micros: t, offsetMinutes: 300).rfc3339 }
         var w = JSONWriter()
         w.beginObject()
         for (k, v) in [("alert_id", r.alertID), ("rule", r.rule), ("subject", r.entity.description), ("name", r.entityName), ("scope", r.scope),
                        ("region", r.region), ("severity", r.severity), ("state", r.state.rawValue), ("active_since", time(r.activeSince)),
-                       ("at", time(r.at)), ("value", r.value), ("summary", r.summary)] {
+                       ("at", time(r.at)), ("value", r.value), ("summary", r.summary), ("description", r.description)] {
             w.key(k); w.string(v)
         }
+        writeTexts(("labels", r.labels), ("annotations", r.annotations), into: &w)
         w.key("event_seq"); w.integer(r.eventSeq)
         w.endObject()
         return w.text

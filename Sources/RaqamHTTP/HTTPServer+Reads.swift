@@ -85,9 +85,11 @@ extension HTTPServer {
                 let pending = found.alerts.filter { $0.state == .pending && principal.mayRead($0.entity) }
                 return jsonResponse(.ok, "[" + pending.map(Queries.laggingJSON).joined(separator: ",\n") + "]")
             }
-            let records = try await self.blocking.runIfActive {
+            var records = try await self.blocking.runIfActive {
                 try Queries.alertRecords(stateDirectory: backend.stateDirectory, history: history, firingOnly: state == "firing")
             }
+            // Alerts firing now show the present value and texts, not those they fired with.
+            if state == "firing" && !history { records = Queries.current(records, from: backend.firingAlerts()) }
             let visible = records.filter { principal.mayRead($0.entity) }
             return jsonResponse(.ok, "[" + visible.map(Queries.alertJSON).joined(separator: ",\n") + "]")
         }

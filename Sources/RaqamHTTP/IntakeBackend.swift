@@ -23,4 +23,6 @@ public protocol IntakeBackend: Sendable {
     func waitUntilEvaluated(seconds: Double) -> Bool
     /// The gauges' values for a `/metrics` scrape.
     func metricsSnapshot() -> MetricsSnapshot
+    /// The alerts firing now, as the live evaluator has them (present values and texts).
+    func firingAlerts() -> [AlertReport]
 }

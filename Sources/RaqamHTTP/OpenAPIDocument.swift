@@ -392,7 +392,7 @@ components:
       additionalProperties: true
     LaggingAlert:
       type: object
-      required: [rule, subject, name, scope, region, severity, state, value, active_since, fired_at, summary]
+      required: [rule, subject, name, scope, region, severity, state, value, active_since, fired_at, summary, description, labels, annotations]
       properties:
         rule: {type: string}
         subject: {type: string}
@@ -405,9 +405,16 @@ components:
         active_since: {type: string}
         fired_at: {type: [string, "null"]}
         summary: {type: string}
+        description: {type: string}
+        labels: {$ref: '#/components/schemas/Texts'}
+        annotations: {$ref: '#/components/schemas/Texts'}
+    Texts:
+      type: object
+      description: Names to texts (a rule's labels, or its annotations other than summary and description).
+      additionalProperties: {type: string}
     AlertRecord:
       type: object
-      required: [alert_id, rule, subject, name, scope, region, severity, state, active_since, at, value, summary, event_seq]
+      required: [alert_id, rule, subject, name, scope, region, severity, state, active_since, at, value, summary, description, labels, annotations, event_seq]
       properties:
         alert_id: {type: string}
         rule: {type: string}
@@ -420,7 +427,10 @@ components:
         active_since: {type: string}
         at: {type: string}
         value: {type: string}
-        summary: {type: string}
+        summary: {type: string, description: "The rendered summary; for a resolved transition, its resolved wording (Resolved: …)."}
+        description: {type: string}
+        labels: {$ref: '#/components/schemas/Texts'}
+        annotations: {$ref: '#/components/schemas/Texts'}
         event_seq: {type: integer}
 """##
 }

@@ -22,8 +22,12 @@ public struct AlertReport: Sendable {
     /// The value of the metric that decides the rule (`Expression.decidingMetric`) when the
     /// condition last held.
     public var value: MetricValue
+    /// The summary; for a resolved transition, what it says at resolution
+    /// (`Evaluator.resolvedText`).
     public var summary: String
     public var description: String
+    /// The rule's other annotations, rendered.
+    public var annotations: [String: String]
 
     /// A stable id for one episode of one alert (rule, entity, `activeSince`): the firing and
     /// the resolved entry of an episode share it, and a repeated delivery carries the same one.
@@ -155,7 +159,9 @@ public struct Evaluator: Sendable {
                 let holds = verdict.holds[n]
                 if !holds && mine[n].instance.state == .inactive { continue }
                 let transition = mine[n].instance.evaluate(holds: holds, at: t, holdFor: holdFor[i], keepFiringFor: keepFiringFor[i])
-                if holds, let slot = valueSlots[i] { mine[n].value = verdict.metrics[slot: slot] }
+                // The value while the condition holds, and at resolution the present one: a
+                // resolved alert never shows the numbers of when it fired.
+                if holds || transition == .resolved, let slot = valueSlots[i] { mine[n].value = verdict.metrics[slot: slot] }
                 if let transition {
                     reports.append(report(rule: rules.rules[i], entry: mine[n], metrics: verdict.metrics, transition: transition, at: t))
                 }
@@ -198,8 +204,40 @@ public struct Evaluator: Sendable {
                     state: entry.instance.state, transition: transition,
                     activeSince: entry.instance.activeSince ?? entry.instance.firedAt ?? t, firedAt: entry.instance.firedAt,
                     at: t, value: entry.value,
-                    summary: rule.summary.render(metrics, value: entry.value, now: t),
-                    description: rule.description.render(metrics, value: entry.value, now: t))
+                    summary: transition == .resolved
+                        ? Self.resolvedText(rule, metrics, value: entry.value, now: t)
+                        : rule.summary.render(metrics, value: entry.value, now: t),
+                    description: rule.description.render(metrics, value: entry.value, now: t),
+                    annotations: rule.annotations.mapValues { $0.render(metrics, value: entry.value, now: t) })
+    }
+
+    /// The report of an alert that resolved while nobody evaluated it (raqamd was down, or the
+    /// rules were reloaded): the present value and the resolved wording, from the projections
+    /// at `t`. Nil when no rule of that name applies to the entity's scope, or the entity is
+    /// not registered at `t`.
+    public func resolution(rule name: String, entity: EntityKey, activeSince: Int64, in state: ProjectionState, at t: Int64) -> AlertReport? {
+        guard let rule = rules.rules.first(where: { $0.name == name && $0.scope == entity.kind }),
+              let metrics = state.metrics(for: entity, now: Timestamp(micros: t)) else { return nil }
+        let value = rule.expression.expression.decidingMetric.flatMap { metrics[$0] } ?? .none
+        var entry = Entry()
+        entry.value = value
+        var r = report(rule: rule, entry: entry, metrics: metrics, transition: .resolved, at: t)
+        r.activeSince = activeSince
+        return r
+    }
+
+    /// What a resolved transition says, from the state at resolution: "Resolved: " and the
+    /// rule's `resolved_summary` (`Resolved: Shahrikhan District now has a hokim's portal`),
+    /// else the fixed form `Resolved: DistrictWithoutPortal for Shahrikhan District
+    /// (activity.last_event is now 2021-03-02)` (the deciding metric and its present value; without one,
+    /// just the rule and the entity). Never the firing summary: its wording says what is wrong.
+    public static func resolvedText(_ rule: Rule, _ metrics: EntityMetrics, value: MetricValue, now t: Int64) -> String {
+        if let r = rule.resolvedSummary { return "Resolved: " + r.render(metrics, value: value, now: t) }
+        let subject = "Resolved: \(rule.name) for \(metrics.name.isEmpty ? metrics.key.description : metrics.name)"
+        guard let metric = rule.expression.expression.decidingMetric else { return subject }
+        // A time reads as its day in Tashkent, as `| date` renders it.
+        let format: Template.Format = if case .time = value { .date } else { .plain }
+        return subject + " (\(metric) is now \(Template(parts: [.field("value", format: format)]).render(metrics, value: value, now: t)))"
     }
 }
 

@@ -86,6 +86,22 @@ struct ExpressionParser {
                 let unitStart = j
                 while j < chars.count, chars[j].isLetter { j += 1 }
                 let unit = String(chars[unitStart..<j])
+                // A compound duration (1h30m): more digits right after the unit.
+                var compound = false
+                while !unit.isEmpty, j < chars.count, chars[j].isNumber {
+                    compound = true
+                    while j < chars.count, chars[j].isNumber || chars[j] == "." { j += 1 }
+                    while j < chars.count, chars[j].isLetter { j += 1 }
+                }
+                if compound {
+                    let text = String(chars[i..<j])
+                    guard let micros = parseDuration(text) else {
+                        throw ExpressionProblem(position: start, message: "'\(text)' is not a duration: a compound one has whole numbers with units from the largest down, each once (1h30m, 2d12h)")
+                    }
+                    out.append(Lexed(token: .duration(micros), position: start, text: text))
+                    advance(j - i)
+                    continue
+                }
                 guard let value = Double(digits) else {
                     throw ExpressionProblem(position: start, message: "'\(String(chars[i..<j]))' is not a number")
                 }
@@ -93,7 +109,7 @@ struct ExpressionParser {
                     out.append(Lexed(token: .number(value), position: start, text: digits))
                 } else {
                     guard DurationUnit.scales[unit] != nil else {
-                        throw ExpressionProblem(position: start, message: "unknown duration unit '\(unit)' in '\(String(chars[i..<j]))'; use s, m, h, d or w")
+                        throw ExpressionProblem(position: start, message: "unknown duration unit '\(unit)' in '\(String(chars[i..<j]))'; use ms, s, m, h, d, w or y")
                     }
                     guard let micros = DurationUnit.micros(value, unit: unit) else {
                         throw ExpressionProblem(position: start, message: "duration '\(String(chars[i..<j]))' is too long; at most 36500d (100 years)")

@@ -19,6 +19,12 @@ public struct Rule: Sendable {
     public var severity: Severity
     public var summary: Template
     public var description: Template
+    /// What a resolved transition says (after "Resolved: "); nil: the fixed form
+    /// (`Evaluator.resolvedText`).
+    public var resolvedSummary: Template?
+    /// The rule's other `annotations:` (not summary, description, resolved_summary), by name.
+    public var annotations: [String: Template]
+    /// The rule's `labels:`, fixed text; a `severity` label is taken out into `severity`.
     public var labels: [String: String]
     public var file: String
     public var line: Int
@@ -77,7 +83,8 @@ struct RuleSetBuilder {
     var lints: [RuleError] = []
     var files: [String] = []
 
-    static let ruleKeys: Set<String> = ["alert", "scope", "expr", "for", "keep_firing_for", "severity", "summary", "description", "labels"]
+    static let ruleKeys: Set<String> = ["alert", "scope", "expr", "for", "keep_firing_for", "severity", "summary", "description",
+                                        "resolved_summary", "labels", "annotations"]
 
     /// The lines of the file being read, for the indentation of block scalars.
     var lines: [Substring] = []
@@ -157,33 +164,48 @@ struct RuleSetBuilder {
         }
         let holdFor = duration(file, m["for"], name: "for") ?? 0
         let keep = duration(file, m["keep_firing_for"], name: "keep_firing_for") ?? 0
-        var severity = Severity.warning
+        var severity: Severity?
         if let s = m["severity"] {
             if let v = s.string.flatMap(Severity.init(rawValue:)) { severity = v } else {
                 error(file, s, "severity '\(s.string ?? "?")' is not one of critical, warning, info")
             }
         }
-        let summary = template(file, m["summary"], scope: scope) ?? Template(parts: [.text(name)])
-        let description = template(file, m["description"], scope: scope) ?? Template(parts: [])
-        var labels: [String: String] = [:]
-        if let l = m["labels"] {
-            if let lm = l.mapping {
-                for (k, v) in lm {
-                    labels[k.string ?? ""] = v.string ?? ""
-                    if v.string?.contains("{{") == true {
-                        lints.append(RuleError(file: file, line: v.mark?.line ?? 1, column: v.mark?.column ?? 1,
-                                               message: "label \(k.string ?? "?") of \(name) is a template: labels are part of an alert's identity, so a value in one would make a new alert whenever the value changes; put values in summary or description"))
+        let labels = labels(file, m["labels"], rule: name, severity: &severity)
+        // The texts: top-level summary, description and resolved_summary are shorthand for
+        // the same keys under annotations; saying one twice is an error.
+        var texts: [String: Node] = [:]
+        for key in ["summary", "description", "resolved_summary"] { texts[key] = m[key] }
+        var annotations: [String: Template] = [:]
+        if let a = m["annotations"] {
+            if let am = a.mapping {
+                for (k, v) in am {
+                    guard let key = k.string, Self.isLabelName(key) else {
+                        error(file, k, "annotation name '\(k.string ?? "?")' must be letters, digits and underscores, not starting with a digit")
+                        continue
+                    }
+                    if let top = texts[key] {
+                        error(file, k, "\(key) of \(name) is given twice: at line \(top.mark?.line ?? 0) and under annotations; keep one")
+                    } else if ["summary", "description", "resolved_summary"].contains(key) {
+                        texts[key] = v
+                    } else if key == "value" {
+                        error(file, k, "annotation 'value' is set by raqam (the deciding metric's value); choose another name")
+                    } else if let t = template(file, v, scope: scope) {
+                        annotations[key] = t
                     }
                 }
             } else {
-                error(file, l, "labels must be a mapping of names to values")
+                error(file, a, "annotations must be a mapping of names to texts (summary, description, runbook_url, …)")
             }
         }
+        let summary = template(file, texts["summary"], scope: scope) ?? Template(parts: [.text(name)])
+        let description = template(file, texts["description"], scope: scope) ?? Template(parts: [])
+        let resolvedSummary = template(file, texts["resolved_summary"], scope: scope)
         guard errors.count == before, let expression else { return }
         rules.append(Rule(name: name, group: group, scope: scope, expression: expression, holdFor: holdFor, keepFiringFor: keep,
-                          severity: severity, summary: summary, description: description, labels: labels,
+                          severity: severity ?? .warning, summary: summary, description: description, resolvedSummary: resolvedSummary,
+                          annotations: annotations, labels: labels,
                           file: file, line: nameNode.mark?.line ?? 0, exprLine: line, exprColumn: column,
-                          summaryLine: m["summary"]?.mark?.line ?? nameNode.mark?.line ?? 0, summaryColumn: m["summary"]?.mark?.column ?? 1))
+                          summaryLine: texts["summary"]?.mark?.line ?? nameNode.mark?.line ?? 0, summaryColumn: texts["summary"]?.mark?.column ?? 1))
     }
 
     func build() -> Result<RuleSet, RuleErrors> {
@@ -222,10 +244,75 @@ struct RuleSetBuilder {
     mutating func duration(_ file: String, _ node: Node?, name: String) -> Int64? {
         guard let node else { return nil }
         guard let text = node.string, let d = parseDuration(text) else {
-            error(file, node, "\(name) '\(node.string ?? "?")' is not a duration such as 14d, 12h or 30m")
+            error(file, node, "\(name) '\(node.string ?? "?")' is not a duration such as 14d, 12h, 30m or 1h30m")
             return nil
         }
         return d
+    }
+
+    /// The labels raqam sets on every alert itself: a rule may not set them.
+    static let raqamLabels: Set<String> = ["alertname", "scope", "subject", "region", "subject_name"]
+
+    /// A Prometheus label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+    static func isLabelName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+    }
+
+    /// A rule's `labels:`, checked: Prometheus label names, not raqam's own, each a journal
+    /// field `RAQAM_LABEL_<NAME>` within journald's rules (at most 64 characters of
+    /// `[A-Z0-9_]`, so two names that differ only in case would collide). A `severity` label
+    /// is the rule's severity: it is taken out of the labels and must agree with `severity:`.
+    mutating func labels(_ file: String, _ node: Node?, rule: String, severity: inout Severity?) -> [String: String] {
+        guard let node else { return [:] }
+        guard let lm = node.mapping else {
+            error(file, node, "labels must be a mapping of names to values")
+            return [:]
+        }
+        var labels: [String: String] = [:]
+        var fields: [String: String] = [:]
+        for (k, v) in lm {
+            guard let key = k.string, Self.isLabelName(key), !key.hasPrefix("__") else {
+                error(file, k, "label name '\(k.string ?? "?")' must be letters, digits and underscores, not starting with a digit or '__' (Prometheus label names)")
+                continue
+            }
+            guard !Self.raqamLabels.contains(key) else {
+                error(file, k, "label '\(key)' is set by raqam on every alert (\(Self.raqamLabels.sorted().joined(separator: ", "))); choose another name")
+                continue
+            }
+            guard case .scalar(let scalar) = v, !scalar.string.isEmpty else {
+                error(file, v, "label \(key) must be a non-empty text (an empty label is no label to Alertmanager)")
+                continue
+            }
+            let value = scalar.string
+            if key == "severity" {
+                guard let s = Severity(rawValue: value) else {
+                    error(file, v, "label severity '\(value)' is not one of critical, warning, info")
+                    continue
+                }
+                if let said = severity, said != s {
+                    error(file, v, "\(rule) says severity \(said.rawValue) and label severity \(value); the label is the severity, say it once")
+                }
+                severity = s
+                continue
+            }
+            let field = "RAQAM_LABEL_" + key.uppercased()
+            if field.count > 64 {
+                error(file, k, "label name '\(key)' is too long: its journal field \(field) has \(field.count) characters, journald takes at most 64")
+                continue
+            }
+            if let other = fields[field] {
+                error(file, k, "labels '\(other)' and '\(key)' would both be the journal field \(field); journal field names have no case")
+                continue
+            }
+            fields[field] = key
+            if value.contains("{{") {
+                lints.append(RuleError(file: file, line: v.mark?.line ?? 1, column: v.mark?.column ?? 1,
+                                       message: "label \(key) of \(rule) is a template: labels are part of an alert's identity, so a value in one would make a new alert whenever the value changes; put values in summary or description"))
+            }
+            labels[key] = value
+        }
+        return labels
     }
 
     mutating func template(_ file: String, _ node: Node?, scope: EntityKey.Kind) -> Template? {
@@ -250,16 +337,42 @@ struct RuleSetBuilder {
     }
 }
 
-/// `14d`, `12h`, `30m`, `45s`, `2w` in µs; nil for anything else, a negative duration or
-/// one longer than `Duration.longest`.
+/// A duration in µs: `14d`, `12h`, `30m`, `45s`, `2w`, `500ms`, `1y` (365 days), a decimal
+/// one such as `1.5d`, or Prometheus' compound form with units from the largest down, each
+/// once, in whole numbers (`1h30m`, `2d12h`, `1m30s500ms`); `0` is zero. Nil for anything
+/// else, a negative duration or one longer than `DurationUnit.longest`.
 public func parseDuration(_ text: String) -> Int64? {
-    guard let unit = text.last, let value = Double(text.dropLast()), value >= 0 else { return text == "0" ? 0 : nil }
-    return DurationUnit.micros(value, unit: String(unit))
+    if text == "0" { return 0 }
+    var parts: [(number: Substring, unit: Substring)] = []
+    var rest = Substring(text)
+    while !rest.isEmpty {
+        let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+        rest = rest.dropFirst(number.count)
+        let unit = rest.prefix { $0.isASCII && $0.isLetter }
+        rest = rest.dropFirst(unit.count)
+        guard !number.isEmpty, !unit.isEmpty else { return nil }
+        parts.append((number, unit))
+    }
+    if parts.count == 1, let value = Double(parts[0].number), value >= 0 {
+        return DurationUnit.micros(value, unit: String(parts[0].unit))
+    }
+    var total: Double = 0
+    var previous = Int.max
+    for (number, unit) in parts {
+        guard let rank = DurationUnit.order.firstIndex(of: String(unit)).map({ DurationUnit.order.count - $0 }), rank < previous,
+              let value = Int64(number), let micros = DurationUnit.micros(Double(value), unit: String(unit)) else { return nil }
+        previous = rank
+        total += Double(micros)
+    }
+    guard !parts.isEmpty, total <= DurationUnit.longest else { return nil }
+    return Int64(total)
 }
 
 /// The units of durations, shared by rule files, expressions and the CLI.
 enum DurationUnit {
-    static let scales: [String: Double] = ["d": 86_400e6, "h": 3_600e6, "m": 60e6, "s": 1e6, "w": 7 * 86_400e6]
+    static let scales: [String: Double] = ["y": 365 * 86_400e6, "w": 7 * 86_400e6, "d": 86_400e6, "h": 3_600e6, "m": 60e6, "s": 1e6, "ms": 1e3]
+    /// The units from the largest down: the order of a compound duration's parts.
+    static let order = ["y", "w", "d", "h", "m", "s", "ms"]
     /// 100 years: far beyond any rule's horizon, far inside Int64 µs.
     static let longest: Double = 36_500 * 86_400e6
 

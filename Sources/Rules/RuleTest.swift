@@ -56,6 +56,8 @@ public struct RuleTestFile: Sendable {
         var line: Int
         var events: [Event]
         var expectations: [Expectation]
+        /// Every alert name the case mentions, where: each must be a rule of the files under test.
+        var alertNames: [(name: String, line: Int, column: Int)] = []
     }
 
     /// Runs the tests of one file. `read` returns the text of a path relative to the file's
@@ -106,6 +108,17 @@ public struct RuleTestFile: Sendable {
             switch RuleSet.load(files: ruleFiles) {
             case .success(let set): rules = set
             case .failure(let e): problems += e.errors.map(\.description)
+            }
+        }
+        if let rules {
+            // An expectation about an alert no rule defines would pass by never matching.
+            let names = rules.rules.map(\.name)
+            for c in cases {
+                for ref in c.alertNames where !names.contains(ref.name) {
+                    problems.append("\(path):\(ref.line):\(ref.column): no rule file under test defines alert \(ref.name)"
+                                    + (ExpressionParser.suggestion(ref.name, names).isEmpty ? " (the rules are: \(names.joined(separator: ", ")))"
+                                                                                        : ExpressionParser.suggestion(ref.name, names)))
+                }
             }
         }
         guard problems.isEmpty, let rules else {
@@ -202,6 +215,7 @@ public struct RuleTestFile: Sendable {
             }
         }
         var expectations: [Expectation] = []
+        var alertNames: [(name: String, line: Int, column: Int)] = []
         guard let xs = m["expect"]?.sequence, !xs.isEmpty else { problem(m["expect"] ?? node, "test \"\(name)\" needs 'expect': a list of times and alerts"); return nil }
         for x in xs {
             guard let xm = x.mapping else { problem(x, "an expectation is a mapping with at and firing"); continue }
@@ -212,6 +226,7 @@ public struct RuleTestFile: Sendable {
                 problem(xm["at"] ?? x, "'at' must be a day (2021-06-30, its end in Tashkent) or an RFC 3339 instant"); continue
             }
             let alert = xm["alert"]?.string
+            if let n = xm["alert"], let name = alert { alertNames.append((name, n.mark?.line ?? 0, n.mark?.column ?? 0)) }
             func alerts(_ key: String) -> [Expected]? {
                 guard let n = xm[key] else { return nil }
                 guard let items = n.sequence else { problem(n, "'\(key)' must be a list of alerts"); return [] }
@@ -220,6 +235,7 @@ public struct RuleTestFile: Sendable {
                         problem(item, "an expected alert has subject (and alert, summary, active_since)"); return nil
                     }
                     guard let rule = im["alert"]?.string ?? alert else { problem(item, "say which alert: 'alert' here or on the expectation"); return nil }
+                    if let n = im["alert"], let name = n.string { alertNames.append((name, n.mark?.line ?? 0, n.mark?.column ?? 0)) }
                     var since: Int64?
                     if let s = im["active_since"] {
                         guard let v = s.string.flatMap(parseInstant) else { problem(s, "active_since must be an RFC 3339 instant or a day"); return nil }
@@ -231,7 +247,7 @@ public struct RuleTestFile: Sendable {
             expectations.append(Expectation(line: x.mark?.line ?? 0, at: at, atText: atText, alert: alert,
                                             firing: alerts("firing") ?? [], pending: alerts("pending")))
         }
-        return Case(name: name, line: node.mark?.line ?? 0, events: events, expectations: expectations)
+        return Case(name: name, line: node.mark?.line ?? 0, events: events, expectations: expectations, alertNames: alertNames)
     }
 
     /// A YAML value as the JSON value it spells (plain scalars typed by YAML's core schema).

@@ -33,7 +33,7 @@ public struct Template: Sendable {
     init(parts: [Part]) { self.parts = parts }
 
     /// The names of its fields, in order.
-    var fields: [String] {
+    public var fields: [String] {
         parts.compactMap { if case .field(let name, _) = $0 { name } else { nil } }
     }
 

@@ -13,11 +13,14 @@ import Testing
               - alert: DistrictAssessmentPoor
                 scope: district
                 expr: assessment.score < 50
-                severity: critical
-                summary: "{{ name }}: assessment score {{ assessment.score }}"
-                description: "The latest assessment scored it below 50."
                 labels:
                   team: digital
+                  severity: critical
+                annotations:
+                  summary: "{{ name }}: assessment score {{ assessment.score }}"
+                  description: "The latest assessment scored it below 50."
+                  runbook_url: "https://wiki.example.uz/runbooks/assessment#{{ key }}"
+                resolved_summary: "{{ name }}: assessment score {{ assessment.score }} now"
         """
 
     /// raqamd (control socket only) sending to `alertmanager` every `resend` seconds.
@@ -69,6 +72,7 @@ import Testing
         let annotations = altinkul["annotations"] as? [String: String] ?? [:]
         #expect(annotations["summary"] == "Altinkul District: assessment score 20")
         #expect(annotations["description"] == "The latest assessment scored it below 50.")
+        #expect(annotations["runbook_url"] == "https://wiki.example.uz/runbooks/assessment#district:1703202")
         // One notification for the three districts of one region; none for the silenced one.
         let first = hook.waitFor(20) { !$0.isEmpty }
         #expect(first.count == 1, "one notification for the group: \(first.count)")
@@ -83,6 +87,11 @@ import Testing
         #expect(Self.subjects(after) == ["district:1703203", "district:1703206"])
         let resolved = hook.waitFor(20) { $0.contains { Self.notified($0)["district:1703202"] == "resolved" } }
         #expect(resolved.contains { Self.notified($0)["district:1703202"] == "resolved" }, "the webhook receives the resolution: \(resolved.map(Self.notified))")
+        // The resolution reads as things are at resolution, in the rule's resolved wording.
+        let ended = resolved.flatMap { $0["alerts"] as? [[String: Any]] ?? [] }
+            .first { ($0["labels"] as? [String: String])?["subject"] == "district:1703202" && $0["status"] as? String == "resolved" }
+        #expect((ended?["annotations"] as? [String: String])?["summary"] == "Resolved: Altinkul District: assessment score 80 now")
+        #expect((ended?["annotations"] as? [String: String])?["value"] == "80")
         #expect(!hook.notifications.contains { Self.notified($0)["district:1706204"] != nil }, "silenced: never notified")
         d.signal(SIGTERM)
         #expect(d.waitExit() == 0)

@@ -220,6 +220,9 @@ let journaldRunning: Bool = {
             #expect(!((r[field] as? String) ?? "").isEmpty, "the resolved entry has no \(field)")
         }
         #expect(r["RAQAM_EVENT_SEQ"] as? String == "318")
+        // It describes the state at resolution (organized, score 90), not the firing time's.
+        #expect(r["MESSAGE"] as? String == "Resolved: Andijan District: digitalization now organized at the proper level (score 90)")
+        #expect(r["RAQAM_VALUE"] as? String == "yes")
         // No process after the first sent a firing entry for it.
         let firing = try runProcess("/bin/journalctl", ["-o", "json", "--no-pager", "RAQAM_ENTITY=district:1703203", "RAQAM_STATE=firing",
                                                         "RAQAM_RULE=DistrictDigitalizationNotOrganized",
@@ -232,6 +235,7 @@ let journaldRunning: Bool = {
         let rulesDir = StateDirectory("rules")
         let file = rulesDir.path + "/r.yaml"
         let good = "groups:\n  - name: g\n    rules:\n      - alert: Assessed\n        scope: district\n        expr: assessment.score < 50\n        summary: \"{{ name }}\"\n"
+            + "        labels:\n          team: digital_districts\n"
         try good.write(toFile: file, atomically: true, encoding: .utf8)
         let d = try DaemonProcess(rules: [file])
         _ = d.notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }
@@ -245,7 +249,10 @@ let journaldRunning: Bool = {
         #expect((rejected.first?["MESSAGE"] as? String)?.contains("\(file):6:15: unknown metric 'assessment.scor'; did you mean 'assessment.score'?") == true, "\(rejected)")
         // The old rule still runs: a new low score fires.
         _ = try d.send([Self.assessment("1703203", organized: true, score: 10)], replies: 1)
-        #expect(try journalEntries(["RAQAM_RULE=Assessed", "RAQAM_ENTITY=district:1703203", "_PID=\(d.current!.processIdentifier)"]).count == 1)
+        let low = try journalEntries(["RAQAM_RULE=Assessed", "RAQAM_ENTITY=district:1703203", "_PID=\(d.current!.processIdentifier)"])
+        #expect(low.count == 1)
+        // The rule's label is a journal field: admins select by it.
+        #expect(low.first?["RAQAM_LABEL_TEAM"] as? String == "digital_districts")
         // Fixed: the new rule takes effect, the old alerts end.
         try good.replacingOccurrences(of: "alert: Assessed", with: "alert: AssessedLow").write(toFile: file, atomically: true, encoding: .utf8)
         d.signal(SIGHUP)
@@ -285,6 +292,29 @@ let journaldRunning: Bool = {
         #expect(!alerts.stdout.contains(#""rule":"DistrictDigitalizationNotOrganized","subject":"district:1703203""#))
         let reload = try run("raqamctl", ["reload"] + base)
         #expect(reload.status == 0)
+        d.signal(SIGTERM)
+        #expect(d.waitExit() == 0)
+    }
+
+    @Test func alertsFiringShowsTheValuesOfNowNotThoseItFiredWith() throws {
+        let d = try DaemonProcess(rules: [districtRules])
+        _ = d.notify.receive(for: 20) { $0.contains { $0.contains("READY=1") } }
+        #expect(try d.send([Self.assessment("1703202", organized: false, score: 12)], replies: 1).first?.hasPrefix("ok ") == true)
+        #expect(try d.send([Self.assessment("1703202", organized: false, score: 30)], replies: 1).first?.hasPrefix("ok ") == true)
+        let base = ["--state-dir", d.dir.path, "--socket", d.socketPath, "--rules", districtRules, "-o", "json"]
+        func row(_ arguments: [String]) throws -> [String: Any]? {
+            let r = try run("raqamctl", arguments + base)
+            #expect(r.status == 0, "\(r.stderr)")
+            let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]] ?? []
+            return rows.first { $0["rule"] as? String == "DistrictDigitalizationNotOrganized" && $0["subject"] as? String == "district:1703202" }
+        }
+        // The alert log keeps what it fired with; --firing tells how things are now.
+        let recorded = try #require(try row(["alerts"]))
+        let now = try #require(try row(["alerts", "--firing"]))
+        #expect(recorded["summary"] as? String == "Altinkul District: digitalization not organized at the proper level (score 12)")
+        #expect(now["summary"] as? String == "Altinkul District: digitalization not organized at the proper level (score 30)")
+        #expect(now["alert_id"] as? String == recorded["alert_id"] as? String)
+        #expect(now["at"] as? String == recorded["at"] as? String, "it fired once, when it fired")
         d.signal(SIGTERM)
         #expect(d.waitExit() == 0)
     }

@@ -136,4 +136,64 @@ import Testing
         #expect(history.latest[AlertIdentity(rule: "Silent", entity: Self.altinkul)]?.state == .resolved)
         #expect(history.latest[AlertIdentity(rule: "Silent", entity: Self.andijan)]?.state == .firing)
     }
+
+    static let labelled = try! RuleSet.load(files: [("rules/t.yaml", """
+        groups:
+          - name: g
+            rules:
+              - alert: Silent
+                scope: district
+                expr: days_since(activity.last_event) > 10
+                labels: {team: regional_programmes, severity: critical}
+                annotations:
+                  summary: "{{ name }}: no report for {{ activity.last_event | days_since }}"
+                  runbook_url: "https://wiki.example.uz/silent"
+                resolved_summary: "{{ name }} reports again"
+        """)]).get()
+
+    @Test func aResolvedEntryDescribesTheStateAtResolutionAndCarriesTheRulesLabels() throws {
+        var t = AlertTimeline(rules: Self.labelled, clock: .events)
+        var reports: [AlertReport] = []
+        reports += t.apply(Self.event(.entityRegistered, Self.altinkul, day: 0, [.string("district"), .string("Altinkul District"), .string("region:1703")], seq: 1))
+        reports += t.evaluate(at: Self.start + 12 * Self.day)
+        reports += t.apply(Self.event(.portalUpdated, Self.altinkul, day: 20, [.integer(3)], seq: 2))
+        reports += t.evaluate(at: Self.start + 20 * Self.day)
+        var d = AlertDelivery()
+        let records = d.records(for: reports, eventSeq: 2)
+        let fired = try #require(records.first { $0.state == .firing }).journalEntry
+        let resolved = try #require(records.first { $0.state == .resolved }).journalEntry
+        #expect(fired["MESSAGE"] == "Altinkul District: no report for 11 days")
+        #expect(fired["RAQAM_VALUE"] == "2021-01-01T00:00:00+05:00")
+        #expect(fired["RAQAM_LABEL_TEAM"] == "regional_programmes")
+        #expect(fired["RAQAM_SEVERITY"] == "critical")
+        #expect(fired["RAQAM_LABEL_SEVERITY"] == nil, "the severity label is the severity, not a label twice")
+        // Resolved: the value at resolution (the report of day 20) and the resolved wording.
+        #expect(resolved["MESSAGE"] == "Resolved: Altinkul District reports again")
+        #expect(resolved["RAQAM_VALUE"] == "2021-01-21T00:00:00+05:00")
+        #expect(resolved["MESSAGE_ID"] == MessageID.alertResolved.rawValue)
+        #expect(resolved["RAQAM_LABEL_TEAM"] == "regional_programmes")
+        let am = AlertmanagerAlert(records[0], firingEndsAt: 0, linkBase: nil)
+        #expect(am.labels["team"] == "regional_programmes")
+        #expect(am.labels["severity"] == "critical")
+        #expect(am.annotations == ["summary": "Altinkul District: no report for 11 days", "runbook_url": "https://wiki.example.uz/silent",
+                                   "value": "2021-01-01T00:00:00+05:00"])
+    }
+
+    @Test func anAlertThatResolvedWhileDownIsRecordedWithThePresentValueNotTheFiringOne() throws {
+        let (_, reports) = Self.timeline(until: 15)
+        var d = AlertDelivery()
+        var history = AlertHistory()
+        history.records = d.records(for: reports, eventSeq: 2)
+        let (after, _) = Self.timeline(until: 18, reportDay: 16)
+        var delivery = AlertDelivery(history: history)
+        let at = Self.start + 18 * Self.day
+        let sent = delivery.reconcile(firing: Self.firing(after, at: 18), at: at, eventSeq: 3) { last in
+            after.evaluator.resolution(rule: last.rule, entity: last.entity, activeSince: last.activeSince, in: after.projections, at: at)
+        }
+        let end = try #require(sent.first)
+        #expect(end.state == .resolved)
+        #expect(end.alertID == history.records.first { $0.entity == Self.altinkul }?.alertID)
+        #expect(end.value == "2021-01-17T00:00:00+05:00")
+        #expect(end.summary == "Resolved: Silent for Altinkul District (activity.last_event is now 2021-01-17)")
+    }
 }

@@ -21,7 +21,7 @@ import Rules
         ("days_since(projects.planned) > 30", "rules/lagging.yaml:12:9: days_since takes one time (days_since(portal.last_update)), got (number)"),
         ("day_since(portal.last_update) > 30", "rules/lagging.yaml:12:9: unknown function 'day_since'; did you mean 'days_since'?"),
         ("now - portal.last_update > 30", "rules/lagging.yaml:12:34: cannot compare duration with number"),
-        ("now - portal.last_update > 30x", "rules/lagging.yaml:12:36: unknown duration unit 'x' in '30x'; use s, m, h, d or w"),
+        ("now - portal.last_update > 30x", "rules/lagging.yaml:12:36: unknown duration unit 'x' in '30x'; use ms, s, m, h, d, w or y"),
         ("now - portal.last_update > 99999999999999999999d", "rules/lagging.yaml:12:36: duration '99999999999999999999d' is too long; at most 36500d (100 years)"),
         ("(projects.overdue > 3", "rules/lagging.yaml:12:30: expected ')' but found 'end of expression'"),
         ("projects.overdue > 3)", "rules/lagging.yaml:12:29: unexpected ')' after a complete expression"),

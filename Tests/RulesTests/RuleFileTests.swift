@@ -44,7 +44,7 @@ import Rules
         ("groups:\n  - name: g\n    rules:\n      - alert: A\n        scope: org\n        expr: projects.planned\n",
          "rules/test.yaml:6:15: expr of A is a number; a rule's expr must be a condition (true or false)"),
         ("groups:\n  - name: g\n    rules:\n      - alert: A\n        scope: org\n        expr: true\n        for: two weeks\n",
-         "rules/test.yaml:7:14: for 'two weeks' is not a duration such as 14d, 12h or 30m"),
+         "rules/test.yaml:7:14: for 'two weeks' is not a duration such as 14d, 12h, 30m or 1h30m"),
         ("groups:\n  - name: g\n    rules:\n      - alert: A\n        scope: org\n        expr: true\n        severity: urgent\n",
          "rules/test.yaml:7:19: severity 'urgent' is not one of critical, warning, info"),
         ("groups:\n  - name: g\n    rules:\n      - alert: A\n        scope: org\n        expr: true\n        sumary: x\n",
