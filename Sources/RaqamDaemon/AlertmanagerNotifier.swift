@@ -101,8 +101,12 @@ public final class AlertmanagerNotifier: Service, Sendable {
         guard isEnabled else { try? await gracefulShutdown(); return }
         var tls = TLSConfiguration.makeClientConfiguration()
         if let ca = configuration.caFile { tls.trustRoots = .file(ca) }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
-            tlsConfiguration: tls, timeout: .init(connect: .microseconds(configuration.timeout), read: .microseconds(configuration.timeout))))
+        var http = HTTPClient.Configuration(
+            tlsConfiguration: tls, timeout: .init(connect: .microseconds(configuration.timeout), read: .microseconds(configuration.timeout)))
+        // A refused connection fails the POST at once: the queue's own backoff retries it, and
+        // the outage is said (and counted) now, not after `timeout` of silent reconnecting.
+        http.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
         logger.info("sending alerts to \(targets.map(\.url).joined(separator: ", ")) every \(configuration.resendDelay / 1_000_000) s")
         await withTaskGroup(of: Void.self) { group in
             for t in targets { group.addTask { await self.send(to: t, client: client, authorization: self.authorization) } }

@@ -8,11 +8,39 @@ import Synchronization
 final class AlertmanagerProcess: @unchecked Sendable {  // driven by one test
     let directory: String
     let port = freePort()
-    var url: String { "http://127.0.0.1:\(port)" }
+    let web: Web?
+    var url: String { "\(web == nil ? "http" : "https")://127.0.0.1:\(port)" }
     var process: Process?
 
-    init(directory: String, webhook: String, groupBy: [String] = ["alertname", "region"]) throws {
+    /// HTTPS with a certificate for 127.0.0.1 (made here with openssl, `certificate` is also
+    /// the CA a client trusts) and one basic-auth user: Alertmanager's `--web.config.file`.
+    struct Web {
+        var username: String
+        var password: String
+    }
+
+    /// What curl needs to reach it: the CA and the user.
+    var curlAccess: [String] { web.map { ["--cacert", directory + "/am-cert.pem", "-u", "\($0.username):\($0.password)"] } ?? [] }
+
+    init(directory: String, webhook: String, groupBy: [String] = ["alertname", "region"], web: Web? = nil) throws {
         self.directory = directory
+        self.web = web
+        if let web {
+            let cert = try runProcess("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                                                           "-addext", "subjectAltName=IP:127.0.0.1",
+                                                           "-keyout", directory + "/am-key.pem", "-out", directory + "/am-cert.pem"])
+            guard cert.status == 0 else { throw CLITestError("openssl: \(cert.stderr)") }
+            let hash = try runProcess("/usr/bin/python3", ["-W", "ignore", "-c",
+                                                           "import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))", web.password])
+            guard hash.status == 0, hash.stdout.hasPrefix("$2") else { throw CLITestError("bcrypt: \(hash.stderr)") }
+            try """
+                tls_server_config:
+                  cert_file: \(directory)/am-cert.pem
+                  key_file: \(directory)/am-key.pem
+                basic_auth_users:
+                  \(web.username): '\(hash.stdout.trimmingCharacters(in: .whitespacesAndNewlines))'
+                """.write(toFile: directory + "/am-web.yml", atomically: true, encoding: .utf8)
+        }
         let config = """
             route:
               receiver: hook
@@ -35,12 +63,13 @@ final class AlertmanagerProcess: @unchecked Sendable {  // driven by one test
         p.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus-alertmanager")
         p.arguments = ["--config.file=\(directory)/alertmanager.yml", "--storage.path=\(directory)/am-data",
                        "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address="]
+            + (web == nil ? [] : ["--web.config.file=\(directory)/am-web.yml"])
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try p.run()
         process = p
         for _ in 0..<200 {
-            if let r = try? runProcess("/usr/bin/curl", ["-sf", url + "/-/ready"]), r.status == 0 { return }
+            if let r = try? runProcess("/usr/bin/curl", ["-sf"] + curlAccess + [url + "/-/ready"]), r.status == 0 { return }
             usleep(50_000)
         }
         throw CLITestError("Alertmanager did not become ready on \(url)")
@@ -56,6 +85,13 @@ final class AlertmanagerProcess: @unchecked Sendable {  // driven by one test
     func query(_ matchers: [String] = []) throws -> [[String: Any]] {
         let r = try runProcess("/usr/bin/amtool", ["--alertmanager.url=\(url)", "alert", "query", "-o", "json"] + matchers)
         guard r.status == 0 else { throw CLITestError("amtool alert query failed: \(r.stderr)") }
+        return (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]) ?? []
+    }
+
+    /// `GET /api/v2/alerts` with curl (through TLS and basic auth when it has them).
+    func apiAlerts() throws -> [[String: Any]] {
+        let r = try runProcess("/usr/bin/curl", ["-sf"] + curlAccess + [url + "/api/v2/alerts"])
+        guard r.status == 0 else { throw CLITestError("GET /api/v2/alerts failed (\(r.status)): \(r.stderr)") }
         return (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]) ?? []
     }
 

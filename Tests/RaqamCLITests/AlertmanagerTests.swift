@@ -157,4 +157,74 @@ import Testing
         d.signal(SIGTERM)
         #expect(d.waitExit() == 0)
     }
+
+    @Test func anAlertmanagerBehindTLSAndBasicAuthGetsAlertsAndABadPasswordIsRefusedLoudly() throws {
+        let dir = StateDirectory()
+        let hook = try WebhookReceiver()
+        let am = try AlertmanagerProcess(directory: dir.path, webhook: hook.url, web: .init(username: "raqam", password: "s3cret-\(UUID().uuidString.prefix(8))"))
+        #expect(am.url.hasPrefix("https://"))
+        // Without the credentials Alertmanager answers 401: the test talks to the real thing.
+        #expect(try runProcess("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", dir.path + "/am-cert.pem", am.url + "/api/v2/alerts"]).stdout == "401")
+        let password = dir.path + "/am-password"
+        try (am.web!.password + "\n").write(toFile: password, atomically: true, encoding: .utf8)
+        let access = "  ca_file: \(dir.path)/am-cert.pem\n  basic_auth:\n    username: raqam\n    password_file: \(password)\n"
+        let d = try Self.daemon(am, extra: access)
+        #expect(try d.send([DaemonProcessTests.assessment("1703202", organized: true, score: 20)], replies: 1).first?.hasPrefix("ok ") == true)
+        let deadline = Date(timeIntervalSinceNow: 20)
+        var seen: [[String: Any]] = []
+        while Date() < deadline {
+            seen = try am.apiAlerts()
+            if !seen.isEmpty { break }
+            usleep(100_000)
+        }
+        #expect(Self.subjects(seen) == ["district:1703202"], "\(seen)")
+        d.signal(SIGTERM)
+        #expect(d.waitExit() == 0)
+
+        // A wrong password: Alertmanager refuses, raqamd says so (naming the answer) and counts it.
+        try "not-the-password\n".write(toFile: password, atomically: true, encoding: .utf8)
+        let wrong = try Self.daemon(am, extra: access)
+        #expect(try wrong.send([DaemonProcessTests.assessment("1703203", organized: true, score: 20)], replies: 1).first?.hasPrefix("ok ") == true)
+        let refused = try journalEntries(["_PID=\(wrong.current!.processIdentifier)", "PRIORITY=3"], count: 2)
+        let message = refused.compactMap { $0["MESSAGE"] as? String }.first { $0.contains("HTTP 401") } ?? ""
+        #expect(message.contains("Alertmanager \(am.url) refused") && message.contains("HTTP 401"), "\(refused.compactMap { $0["MESSAGE"] })")
+        #expect(!Self.subjects(try am.apiAlerts()).contains("district:1703203"))
+        wrong.signal(SIGTERM)
+        #expect(wrong.waitExit() == 0)
+    }
+
+    @Test func aFullQueueForAnUnreachableAlertmanagerDropsCountsAndSaysSoWhileIntakeGoesOn() async throws {
+        let dir = StateDirectory()
+        let rules = dir.path + "/am-rules.yaml"
+        try Self.rules.write(toFile: rules, atomically: true, encoding: .utf8)
+        let dead = "http://127.0.0.1:\(freePort())"  // nothing listens there
+        let secret = "metrics-\(UUID().uuidString.prefix(8))"
+        let d = try HTTPDaemon(config: "  metrics_token: \(secret)\nalertmanager:\n  urls: [\(dead)]\n  queue_capacity: 2\n  resend_delay: 1m\n", rules: [rules])
+        // Five districts score poorly: five alerts for a queue of two.
+        let poor = ["1703202", "1703203", "1703206", "1706204", "1706207"]
+        let acks = try d.daemon.send(poor.map { DaemonProcessTests.assessment($0, organized: true, score: 20) }, replies: 5)
+        #expect(acks.allSatisfy { $0.hasPrefix("ok ") }, "intake goes on: \(acks)")
+        func metric(_ name: String) async throws -> Double? {
+            let text = try await d.request("GET", "/metrics", headers: ["Authorization": "Bearer \(secret)"]).text
+            return text.split(separator: "\n").first { $0.hasPrefix(name) }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        let deadline = Date(timeIntervalSinceNow: 20)
+        var dropped: Double?
+        while Date() < deadline {
+            dropped = try await metric("raqam_alertmanager_alerts_dropped_total{alertmanager=\"\(dead)\",reason=\"queue_full\"}")
+            if dropped == 3 { break }
+            usleep(100_000)
+        }
+        let got = dropped.map { "\($0)" } ?? "none"
+        #expect(dropped == 3, "five alerts, a queue of two: three dropped (got \(got))")
+        #expect(try await metric("raqam_alertmanager_queue_length{alertmanager=\"\(dead)\"}") == 2)
+        // A refused connection is a failure at once (then retried with backoff), not after the timeout.
+        #expect((try await metric("raqam_alertmanager_send_failures_total{alertmanager=\"\(dead)\"}") ?? 0) >= 1)
+        // Said in the journal, with where and why; the five transitions are there all the same.
+        let pid = d.daemon.current!.processIdentifier
+        let said = try journalEntries(["_PID=\(pid)", "PRIORITY=3"]).compactMap { $0["MESSAGE"] as? String }
+        #expect(said.contains { $0.contains("Alertmanager \(dead):") && $0.contains("dropped (its queue of 2 is full while it cannot be reached)") }, "\(said)")
+        #expect(try journalEntries(["_PID=\(pid)", "RAQAM_RULE=DistrictAssessmentPoor", "RAQAM_STATE=firing"], count: 5).count == 5)
+        #expect(d.stop() == 0)
+    }
 }
