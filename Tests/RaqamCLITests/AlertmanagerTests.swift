@@ -227,4 +227,15 @@ import Testing
         #expect(try journalEntries(["_PID=\(pid)", "RAQAM_RULE=DistrictAssessmentPoor", "RAQAM_STATE=firing"], count: 5).count == 5)
         #expect(d.stop() == 0)
     }
+
+    @Test func theAlertmanagerConfigurationInTheDocsIsOneAlertmanagerAccepts() throws {
+        let docs = try String(contentsOfFile: DaemonProcessTests().root.path + "/docs/alerting.md", encoding: .utf8)
+        let start = try #require(docs.range(of: "```yaml\n# /etc/prometheus/alertmanager.yml\n"))
+        let end = try #require(docs.range(of: "```", range: start.upperBound..<docs.endIndex))
+        let dir = StateDirectory()
+        try String(docs[start.upperBound..<end.lowerBound]).write(toFile: dir.path + "/alertmanager.yml", atomically: true, encoding: .utf8)
+        let check = try runProcess("/usr/bin/amtool", ["check-config", dir.path + "/alertmanager.yml"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(check.stdout.contains("SUCCESS"))
+    }
 }
