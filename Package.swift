@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C: libsystemd (journal, notify), from Debian's libsystemd-dev.
@@ -76,10 +78,18 @@ let package = Package(
             swiftSettings: strict
         ),
         // The HTTP API (Hummingbird 2): intake through Ingest, reads, health, TLS.
+        // The web view's pages: what each page shows (from projections and alerts), rendered
+        // with Mustache templates and server-drawn SVG. Pure: no I/O, no HTTP.
+        .target(
+            name: "RaqamWeb",
+            dependencies: ["RaqamEngine", "RaqamModel", "Rules", "Projections", .product(name: "Mustache", package: "swift-mustache")],
+            swiftSettings: strict
+        ),
         .target(
             name: "RaqamHTTP",
             dependencies: [
-                "RaqamAccess", "RaqamEngine", "RaqamStore", "RaqamModel", "Rules", "Projections",
+                "RaqamAccess", "RaqamEngine", "RaqamStore", "RaqamModel", "Rules", "Projections", "RaqamWeb",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

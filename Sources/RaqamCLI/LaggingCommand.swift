@@ -92,12 +92,7 @@ struct LaggingCommand: ParsableCommand {
             }
             if output == .json { out.line(alerts.isEmpty ? "[]" : "]") }
         case .csv:
-            out.line("rule,subject,name,scope,region,severity,state,value,active_since,fired_at,summary")
-            for a in alerts {
-                out.line([a.rule.name, a.entity.description, a.entityName, a.entity.kind.description, a.region?.description ?? "",
-                          a.rule.severity.rawValue, a.state.rawValue, csvValue(a.value), time(a.activeSince)!, time(a.firedAt) ?? "", a.summary]
-                    .map(csvField).joined(separator: ","))
-            }
+            Swift.print(Queries.laggingCSV(alerts), terminator: "")
         case .table:
             // Grouped: the nation, each region (its own alerts and its districts'), then organizations.
             func group(_ a: AlertReport) -> (Int, String) {

@@ -169,13 +169,7 @@ struct SummaryCommand: ParsableCommand {
 }
 
 /// A metric value in a CSV cell: empty for no data.
-func csvValue(_ v: MetricValue) -> String {
-    switch v {
-    case .none: ""
-    case .flag(let b): b ? "true" : "false"
-    default: v.description
-    }
-}
+func csvValue(_ v: MetricValue) -> String { Queries.csvValue(v) }
 
 /// `--scope region|district|org`.
 enum ScopeArgument: String, ExpressibleByArgument, CaseIterable {

@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import RaqamModel
 import RaqamStore
+import RaqamEngine
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
@@ -96,9 +97,7 @@ func renderTable(_ header: [String], _ rows: [[String]]) -> String {
 }
 
 /// A CSV field, quoted when it must be (RFC 4180).
-func csvField(_ s: String) -> String {
-    s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-}
+func csvField(_ s: String) -> String { Queries.csvField(s) }
 
 /// Standard output, written in large blocks (a log dump can be millions of lines).
 final class Output {

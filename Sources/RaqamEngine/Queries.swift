@@ -133,6 +133,32 @@ public enum Queries {
         return w.text
     }
 
+    /// `lagging -o csv`: a header, then one row per alert (RFC 4180 quoting).
+    public static func laggingCSV(_ alerts: [AlertReport]) -> String {
+        func time(_ micros: Int64?) -> String { micros.map { Timestamp(micros: $0, offsetMinutes: 300).rfc3339 } ?? "" }
+        var out = "rule,subject,name,scope,region,severity,state,value,active_since,fired_at,summary\n"
+        for a in alerts {
+            out += [a.rule.name, a.entity.description, a.entityName, a.entity.kind.description, a.region?.description ?? "",
+                    a.rule.severity.rawValue, a.state.rawValue, csvValue(a.value), time(a.activeSince), time(a.firedAt), a.summary]
+                .map(csvField).joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    /// A CSV field, quoted when it holds a comma, a quote or a line break.
+    public static func csvField(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    /// A metric value in CSV: flags as true/false, nothing for none, else as `show` prints it.
+    public static func csvValue(_ v: MetricValue) -> String {
+        switch v {
+        case .none: ""
+        case .flag(let b): b ? "true" : "false"
+        default: v.description
+        }
+    }
+
     /// Objects of names to texts, keys sorted.
     static func writeTexts(_ objects: (String, [String: String])..., into w: inout JSONWriter) {
         for (key, texts) in objects {

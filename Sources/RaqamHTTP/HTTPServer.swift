@@ -10,6 +10,7 @@ public import Logging
 public import RaqamAccess
 import RaqamModel
 public import RaqamStore
+import RaqamWeb
 import Foundation
 
 /// raqamd's HTTP API (docs/api.md): the intake, status and health. Built once, then run as a
@@ -27,6 +28,9 @@ public struct HTTPServer: Sendable {
     let blocking: NIOThreadPool
     /// The wall clock, µs (expiry, rate limits).
     let now: @Sendable () -> Int64
+    /// The web view's templates and its sign-in sessions.
+    let pages: WebPages
+    let sessions = WebSessions()
 
     /// A configuration that cannot be served.
     public struct Problem: Error, Sendable, CustomStringConvertible {
@@ -43,6 +47,8 @@ public struct HTTPServer: Sendable {
         self.now = now
         limiter = RateLimiter(rate: configuration.rateLimit, burst: max(configuration.rateBurst, 1))
         blocking = NIOThreadPool(numberOfThreads: 64)
+        // The templates are compiled into raqamd; one that does not parse is a build defect.
+        pages = try! WebPages()
     }
 
     /// The listener as a Service: binds `http.listen` (plain or TLS) when the group runs it.
@@ -88,6 +94,8 @@ public struct HTTPServer: Sendable {
     static let routes: [(path: [Substring], methods: String)] = [
         ("/healthz", "GET"), ("/readyz", "GET"), ("/metrics", "GET"), ("/v1/openapi.yaml", "GET"), ("/v1/status", "GET"),
         ("/v1/events", "GET, POST"), ("/v1/subjects/{key}", "GET"), ("/v1/lagging", "GET"), ("/v1/alerts", "GET"),
+        ("/", "GET"), ("/login", "GET, POST"), ("/logout", "POST"), ("/lagging", "GET"), ("/lagging.csv", "GET"),
+        ("/regions/{key}", "GET"), ("/subjects/{key}", "GET"),
     ].map { ($0.0.split(separator: "/"), $0.1) }
 
     func makeRouter() -> Router<BasicRequestContext> {
@@ -120,6 +128,7 @@ public struct HTTPServer: Sendable {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         addReads(to: router)
+        addPages(to: router)
         return router
     }
 

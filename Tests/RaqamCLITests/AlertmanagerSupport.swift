@@ -119,9 +119,16 @@ final class WebhookReceiver: Sendable {
     let port: Int
     var url: String { "http://127.0.0.1:\(port)/hook" }
     private let fd: Int32
-    private let inbox = Inbox()
+    let inbox = Inbox()
 
-    final class Inbox: Sendable { let bodies = Mutex<[Data]>([]) }
+    final class Inbox: Sendable {
+        let bodies = Mutex<[Data]>([])
+        /// Each request's line and headers, lower-cased.
+        let heads = Mutex<[String]>([])
+    }
+
+    /// The requests' lines and headers so far, lower-cased.
+    var heads: [String] { inbox.heads.withLock { $0 } }
 
     init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -163,18 +170,22 @@ final class WebhookReceiver: Sendable {
             var data = [UInt8]()
             var buffer = [UInt8](repeating: 0, count: 65536)
             var body: [UInt8]?
+            var head = ""
             while body == nil {
                 let n = recv(c, &buffer, buffer.count, 0)
                 if n <= 0 { break }
                 data += buffer[0..<n]
                 if let end = data.firstRange(of: Array("\r\n\r\n".utf8)) {
-                    let head = String(decoding: data[..<end.lowerBound], as: UTF8.self).lowercased()
+                    head = String(decoding: data[..<end.lowerBound], as: UTF8.self).lowercased()
                     let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                         .flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? 0
                     if data.count - end.upperBound >= length { body = Array(data[end.upperBound..<(end.upperBound + length)]) }
                 }
             }
-            if let body { inbox.bodies.withLock { $0.append(Data(body)) } }
+            if let body {
+                inbox.heads.withLock { $0.append(head) }
+                inbox.bodies.withLock { $0.append(Data(body)) }
+            }
             let reply = Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
             _ = send(c, reply, reply.count, Int32(MSG_NOSIGNAL))
             close(c)

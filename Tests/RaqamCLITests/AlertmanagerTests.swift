@@ -238,4 +238,30 @@ import Testing
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         #expect(check.stdout.contains("SUCCESS"))
     }
+
+    /// Alertmanager itself checks no bearer token: a reverse proxy in front of it does. The
+    /// stand-in here is that proxy, a real HTTP server that keeps what reaches it.
+    @Test func aBearerTokenFromItsFileGoesWithEveryPost() throws {
+        let proxy = try WebhookReceiver()
+        let dir = StateDirectory()
+        let token = "rq-am-\(UUID().uuidString)"
+        try (token + "\n").write(toFile: dir.path + "/am-token", atomically: true, encoding: .utf8)
+        let d = try DaemonProcess(rules: [], start: false)
+        let rules = d.dir.path + "/am-rules.yaml"
+        try Self.rules.write(toFile: rules, atomically: true, encoding: .utf8)
+        let config = d.dir.path + "/raqamd.yaml"
+        try "alertmanager:\n  urls: [http://127.0.0.1:\(proxy.port)]\n  bearer_token_file: \(dir.path)/am-token\n".write(toFile: config, atomically: true, encoding: .utf8)
+        d.extraArguments = ["--config", config]
+        try d.start(rules: [rules])
+        _ = d.notify.receive(for: 60) { $0.contains { $0.contains("READY=1") } }
+        #expect(try d.send([DaemonProcessTests.assessment("1703202", organized: true, score: 20)], replies: 1).first?.hasPrefix("ok ") == true)
+        _ = proxy.waitFor(20) { !$0.isEmpty || !proxy.heads.isEmpty }
+        let head = try #require(proxy.heads.first)
+        #expect(head.hasPrefix("post /api/v2/alerts http/1.1"))
+        #expect(head.contains("authorization: bearer \(token.lowercased())"), "\(head)")
+        let sent = try JSONSerialization.jsonObject(with: try #require(proxy.inbox.bodies.withLock { $0.first })) as? [[String: Any]]
+        #expect((sent?.first?["labels"] as? [String: String])?["subject"] == "district:1703202")
+        d.signal(SIGTERM)
+        #expect(d.waitExit() == 0)
+    }
 }

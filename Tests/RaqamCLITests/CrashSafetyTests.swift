@@ -25,7 +25,8 @@ import Testing
             // Resume a little before the end of the log, as a reporter retrying would: the
             // overlap must come back as duplicates with their original seqs.
             let first = max(0, lastCount - 20)
-            let acks = try appendAndKill(dir.path, input: Array(input[lines[first]...]), afterMicroseconds: UInt32.random(in: 0...150_000, using: &rng))
+            let acks = try appendAndKill(dir.path, input: Array(input[lines[first]...]), afterMicroseconds: UInt32.random(in: 0...150_000, using: &rng),
+                                         afterAcks: lastCount - first + 1)
                 .map { (line: first + $0.line, seq: $0.seq) }
             kills += 1
             acknowledgedTotal += acks.count
@@ -65,7 +66,10 @@ import Testing
 
     /// Starts `raqamctl append --stream -`, feeds it `input`, SIGKILLs it after the delay, and
     /// returns the (line, seq) pairs it acknowledged on stdout before it died.
-    func appendAndKill(_ stateDir: String, input: [UInt8], afterMicroseconds delay: UInt32) throws -> [(line: Int, seq: Int)] {
+    /// Streams `input` into `raqamctl append`, and SIGKILLs it `delay` µs after its
+    /// `afterAcks`-th acknowledgement (the first of an event not stored before: a loaded
+    /// machine that is slow to get going must not make every round a kill before anything new).
+    func appendAndKill(_ stateDir: String, input: [UInt8], afterMicroseconds delay: UInt32, afterAcks: Int = 1) throws -> [(line: Int, seq: Int)] {
         let p = Process()
         p.executableURL = buildDirectory.appendingPathComponent("raqamctl")
         p.arguments = ["append", "--state-dir", stateDir, "--stream", "--durability", "always", "-"]
@@ -91,17 +95,18 @@ import Testing
         let firstAck = DispatchSemaphore(value: 0)
         let reader = Thread {
             var signalled = false
+            var acks = 0
             while true {
                 let chunk = stdout.fileHandleForReading.availableData
                 if chunk.isEmpty { break }
                 collected.withLock { $0.append(chunk) }
-                if !signalled && chunk.contains(0x0A) { signalled = true; firstAck.signal() }
+                acks += chunk.filter { $0 == 0x0A }.count
+                if !signalled && acks >= afterAcks { signalled = true; firstAck.signal() }
             }
             if !signalled { firstAck.signal() }
         }
         reader.start()
-        // The kill lands at a random instant after the appender got going (a slow start on a
-        // loaded machine must not make the round a kill before anything was sent).
+        // The kill lands at a random instant after the appender got going.
         _ = firstAck.wait(timeout: .now() + 30)
         usleep(delay)
         kill(p.processIdentifier, SIGKILL)

@@ -1,0 +1,267 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+import Projections
+import RaqamAccess
+import RaqamEngine
+import RaqamModel
+import RaqamWeb
+import Rules
+
+/// The web view (docs/web.md): server-rendered pages from the same engine as the API, behind a
+/// sign-in with a read token (a session cookie) or `Authorization: Bearer`.
+extension HTTPServer {
+    static let sessionCookie = "raqam_session"
+    static let languageCookie = "raqam_lang"
+
+    func addPages(to router: Router<BasicRequestContext>) {
+        router.get("static/raqam.css") { _, _ in Self.asset(WebPages.stylesheet, type: "text/css; charset=utf-8") }
+        router.get("static/favicon.svg") { _, _ in Self.asset(WebPages.favicon, type: "image/svg+xml") }
+        router.get("favicon.ico") { _, _ in Self.asset(WebPages.favicon, type: "image/svg+xml") }
+        router.get("login") { request, _ in
+            let lang = self.language(request)
+            return self.html(.ok, self.pages.login(lang: lang, message: nil, next: Self.safeNext(NonEmptyQuery(request).get("next"))), lang: lang, request: request)
+        }
+        router.post("login") { request, _ in try await self.signIn(request) }
+        router.post("logout") { request, _ in
+            if let id = Self.cookie(Self.sessionCookie, in: request) { self.sessions.close(id) }
+            var r = Self.redirect("/login?lang=\(self.language(request).rawValue)")
+            r.headers.append(HTTPField(name: .setCookie, value: self.sessionCookieHeader("", maxAge: 0)))
+            return r
+        }
+        router.get("") { request, _ in
+            try await self.page(request) { frame, backend, principal in
+                guard principal.mayRead(.nation) else { throw Self.forbidden(principal, .nation) }
+                let (state, alerts) = try await self.view(backend, frame: frame, request: request, pending: false)
+                return self.pages.nation(state: state, alerts: alerts.filter { principal.mayRead($0.entity) }, frame: frame)
+            }
+        }
+        router.get("lagging") { request, _ in
+            try await self.page(request) { frame, backend, principal in
+                let filters = try Self.laggingFilters(request)
+                let (state, alerts) = try await self.view(backend, frame: frame, request: request, pending: filters.pending)
+                let visible = filters.apply(alerts).filter { principal.mayRead($0.entity) }
+                return self.pages.lagging(state: state, alerts: visible, rules: backend.evaluation.rules, filters: filters, frame: frame)
+            }
+        }
+        router.get("lagging.csv") { request, _ in
+            let (backend, principal) = try self.pageReader(request)
+            let filters = try Self.laggingFilters(request)
+            let frame = try self.frame(request)
+            let (_, alerts) = try await self.view(backend, frame: frame, request: request, pending: filters.pending)
+            let csv = Queries.laggingCSV(filters.apply(alerts).filter { principal.mayRead($0.entity) })
+            var headers = HTTPFields()
+            headers[.contentType] = "text/csv; charset=utf-8"
+            headers[.contentDisposition] = "attachment; filename=\"lagging-\(WebDay.of(frame.at)).csv\""
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: csv)))
+        }
+        router.get("regions/{key}") { request, context in
+            try await self.page(request) { frame, backend, principal in
+                let key = try Self.entity(context.parameters.get("key"), kind: .region)
+                guard principal.mayRead(key) else { throw Self.forbidden(principal, key) }
+                let (state, alerts) = try await self.view(backend, frame: frame, request: request, pending: false)
+                guard let page = self.pages.region(key, state: state, alerts: alerts.filter { principal.mayRead($0.entity) }, frame: frame) else {
+                    throw APIError(status: .notFound, code: "unknown_subject", message: "\(key) is not registered")
+                }
+                return page
+            }
+        }
+        router.get("subjects/{key}") { request, context in
+            try await self.page(request) { frame, backend, principal in
+                let text = context.parameters.get("key") ?? ""
+                let (state, alerts) = try await self.view(backend, frame: frame, request: request, pending: true)
+                let key: EntityKey
+                do { key = try SubjectResolver(state: state).resolve(text) } catch {
+                    throw APIError(status: .notFound, code: "unknown_subject", message: "\(error)")
+                }
+                guard principal.mayRead(key) else { throw Self.forbidden(principal, key) }
+                guard let page = self.pages.subject(key, state: state, alerts: alerts, frame: frame) else {
+                    throw APIError(status: .notFound, code: "unknown_subject", message: "\(key) is not registered")
+                }
+                return page
+            }
+        }
+    }
+
+    // MARK: Sign-in
+
+    /// `POST /login` with `token` (and `next`) as a form: a valid token opens a session.
+    func signIn(_ request: Request) async throws -> Response {
+        let lang = language(request)
+        var request = request
+        let body = try await request.collectBody(upTo: 16 << 10)
+        let form = Self.form(String(buffer: body))
+        let next = Self.safeNext(form["next"])
+        let token = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        do {
+            _ = try tokens.authenticate(authorization: "Bearer " + token, now: now())
+        } catch let r as TokenRegistry.Refusal {
+            return html(.unauthorized, pages.login(lang: lang, message: lang.word("bad_token") + ": " + r.message, next: next), lang: lang, request: request)
+        }
+        let id = sessions.open(token: token, now: now())
+        var r = Self.redirect(next)
+        r.headers.append(HTTPField(name: .setCookie, value: sessionCookieHeader(id, maxAge: Int(WebSessions.lifetime / 1_000_000))))
+        return r
+    }
+
+    func sessionCookieHeader(_ value: String, maxAge: Int) -> String {
+        "\(Self.sessionCookie)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (configuration.tlsCertificate != nil ? "; Secure" : "")
+    }
+
+    /// The reader of a page: `Authorization: Bearer`, else the session's token.
+    func pageReader(_ request: Request) throws -> (any IntakeBackend, Principal) {
+        let backend = try backend()
+        if request.headers[.authorization] != nil { return (backend, try principal(request)) }
+        guard let id = Self.cookie(Self.sessionCookie, in: request), let token = sessions.token(id, now: now()) else {
+            throw SignInNeeded(reason: nil)
+        }
+        do {
+            return (backend, try tokens.authenticate(authorization: "Bearer " + token, now: now()))
+        } catch let r as TokenRegistry.Refusal {
+            sessions.close(id)
+            throw SignInNeeded(reason: r.message)
+        }
+    }
+
+    struct SignInNeeded: Error { var reason: String? }
+
+    /// Runs a page: who reads, at what time, in what language; errors become pages (a missing
+    /// sign-in a redirect to `/login`).
+    func page(_ request: Request, _ body: (WebPages.Frame, any IntakeBackend, Principal) async throws -> String) async throws -> Response {
+        let lang = language(request)
+        do {
+            let (backend, principal) = try pageReader(request)
+            let frame = try self.frame(request)
+            return html(.ok, try await body(frame, backend, principal), lang: lang, request: request)
+        } catch let s as SignInNeeded {
+            let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+            var r = Self.redirect("/login?lang=\(lang.rawValue)&next=\(WebPages.Frame.encode(next))")
+            if s.reason != nil { r.headers.append(HTTPField(name: .setCookie, value: sessionCookieHeader("", maxAge: 0))) }
+            return r
+        } catch let e as APIError {
+            return html(e.status, Self.errorPage(e, lang: lang), lang: lang, request: request)
+        }
+    }
+
+    /// The projections at `at` as known at `known_at` (as `show --at --known-at`), and the
+    /// alerts evaluated at `at` (as `lagging --at`).
+    func view(_ backend: any IntakeBackend, frame: WebPages.Frame, request: Request, pending: Bool) async throws -> (ProjectionState, [AlertReport]) {
+        let (at, knownAt) = try Self.times(request)
+        _ = backend.waitUntilEvaluated(seconds: 5)
+        let evaluation = backend.evaluation
+        return try await blocking.runIfActive {
+            let state = try Replay.run(stateDirectory: backend.stateDirectory, at: at, knownAt: knownAt).state
+            let alerts = try Queries.lagging(stateDirectory: backend.stateDirectory, rules: evaluation.rules, clock: evaluation.clock,
+                                             interval: evaluation.interval, at: frame.at, includePending: pending).alerts
+            return (state, alerts)
+        }
+    }
+
+    func frame(_ request: Request) throws -> WebPages.Frame {
+        let (at, _) = try Self.times(request)
+        let query = NonEmptyQuery(request)
+        var extra: [(String, String)] = []
+        for name in ["scope", "region", "rule", "severity", "pending"] { if let v = query.get(name) { extra.append((name, v)) } }
+        return WebPages.Frame(lang: language(request), at: at?.micros ?? now(), atText: query.get("at"), knownAtText: query.get("known_at"),
+                              path: request.uri.path, extra: extra)
+    }
+
+    static func laggingFilters(_ request: Request) throws -> WebPages.LaggingFilters {
+        let q = NonEmptyQuery(request)
+        var f = WebPages.LaggingFilters()
+        if let s = q.get("scope") {
+            guard let k = EntityKey.Kind.allCases.first(where: { $0.description == s }) else {
+                throw APIError(status: .badRequest, code: "bad_request", message: "?scope= must be nation, region, district or org, got \"\(s)\"")
+            }
+            f.scope = k
+        }
+        if let r = q.get("region") { f.region = try entity(r.hasPrefix("region:") ? r : "region:" + r, kind: .region) }
+        f.rule = q.get("rule")
+        if let s = q.get("severity") {
+            guard let v = Severity(rawValue: s) else { throw APIError(status: .badRequest, code: "bad_request", message: "?severity= must be critical, warning or info, got \"\(s)\"") }
+            f.severity = v
+        }
+        f.pending = try flag(q.get("pending"), name: "pending", default: false)
+        return f
+    }
+
+    static func entity(_ text: String?, kind: EntityKey.Kind) throws -> EntityKey {
+        guard let text, let k = try? EntityKey(parsing: text), k.kind == kind else {
+            throw APIError(status: .notFound, code: "unknown_subject", message: "\"\(text ?? "")\" is not a \(kind) key such as \(kind == .region ? "region:1703" : "district:1703202")")
+        }
+        return k
+    }
+
+    static func forbidden(_ principal: Principal, _ key: EntityKey) -> APIError {
+        APIError(status: .forbidden, code: "forbidden", message: "a token of \(principal.subject) may not read \(key)")
+    }
+
+    // MARK: HTTP details
+
+    /// `?lang=`, else the remembered one (cookie), else English.
+    func language(_ request: Request) -> WebLanguage {
+        WebLanguage(code: NonEmptyQuery(request).get("lang")) ?? WebLanguage(code: Self.cookie(Self.languageCookie, in: request)) ?? .en
+    }
+
+    func html(_ status: HTTPResponse.Status, _ text: String, lang: WebLanguage, request: Request) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        headers[.contentSecurityPolicy] = "default-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"
+        headers[.xContentTypeOptions] = "nosniff"
+        headers.append(HTTPField(name: .setCookie, value: "\(Self.languageCookie)=\(lang.rawValue); Path=/; Max-Age=31536000; SameSite=Strict"))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        headers[.cacheControl] = "public, max-age=3600"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    /// A place to go after signing in: a path of this server, never another site.
+    static func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/" }
+        return next
+    }
+
+    static func cookie(_ name: String, in request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for part in header.split(separator: ";") {
+                let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if kv.count == 2, kv[0] == name { return String(kv[1]) }
+            }
+        }
+        return nil
+    }
+
+    /// An `application/x-www-form-urlencoded` body.
+    static func form(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0) }
+            if let k = kv.first { out[k] = kv.count > 1 ? kv[1] : "" }
+        }
+        return out
+    }
+
+    static func errorPage(_ e: APIError, lang: WebLanguage) -> String {
+        func escape(_ s: String) -> String { s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;") }
+        return """
+            <!doctype html><html lang="\(lang.rawValue)"><head><meta charset="utf-8"><title>\(e.status.code) · raqam</title>
+            <link rel="stylesheet" href="/static/raqam.css"><link rel="icon" href="/static/favicon.svg" type="image/svg+xml"></head>
+            <body><main><h1>\(e.status.code) \(escape(e.status.reasonPhrase))</h1><p class="error" role="alert">\(escape(e.message))</p>
+            <p><a href="/?lang=\(lang.rawValue)">\(escape(lang.word("nation")))</a></p></main></body></html>
+            """
+    }
+}
+
+enum WebDay {
+    static func of(_ micros: Int64) -> String { CalendarDate(tashkentDayOf: Timestamp(micros: micros)).description }
+}

@@ -1,0 +1,119 @@
+public import RaqamModel
+
+/// The web view's languages: English, Oʻzbek (Latin) and Русский, for the interface's words and
+/// for entity names (the reference data has each name in all three).
+public enum WebLanguage: String, Sendable, CaseIterable {
+    case en, uz, ru
+
+    /// The language a `?lang=` value names, nil for anything else.
+    public init?(code: String?) {
+        guard let code, let l = WebLanguage(rawValue: code.lowercased()) else { return nil }
+        self = l
+    }
+
+    /// The language's own name, for the switcher.
+    public var ownName: String {
+        switch self {
+        case .en: "English"
+        case .uz: "Oʻzbek"
+        case .ru: "Русский"
+        }
+    }
+
+    /// An entity's name in this language (the reference data's), else `fallback` (the name
+    /// it was registered with).
+    public func name(of key: EntityKey, fallback: String) -> String {
+        guard self != .en, let names = Self.names[key] else { return fallback }
+        let n = self == .uz ? names.uz : names.ru
+        return n.isEmpty ? fallback : n
+    }
+
+    static let names: [EntityKey: (uz: String, ru: String)] = {
+        let r = ReferenceData.bundled
+        var out: [EntityKey: (uz: String, ru: String)] = [.nation: ("Oʻzbekiston Respublikasi", "Республика Узбекистан")]
+        for x in r.regions { out[x.key] = (x.nameUz, x.nameRu) }
+        for x in r.districts { out[x.key] = (x.nameUz, x.nameRu) }
+        for x in r.organizations { out[x.key] = (x.nameUz, x.nameRu) }
+        return out
+    }()
+
+    /// The interface's words, by key; English where a translation is missing.
+    public func word(_ key: String) -> String { Self.words[key]?[self] ?? Self.words[key]?[.en] ?? key }
+
+    /// Every word in this language, for a template (`{{ t.nation }}`).
+    var table: [String: String] { Self.words.mapValues { $0[self] ?? $0[.en] ?? "" } }
+
+    static let words: [String: [WebLanguage: String]] = [
+        "programme": [.en: "Digital Uzbekistan 2030", .uz: "Raqamli Oʻzbekiston 2030", .ru: "Цифровой Узбекистан 2030"],
+        "nation": [.en: "Nation", .uz: "Respublika", .ru: "Республика"],
+        "who_lags": [.en: "Who lags", .uz: "Kim orqada qolmoqda", .ru: "Кто отстаёт"],
+        "sign_in": [.en: "Sign in", .uz: "Kirish", .ru: "Войти"],
+        "sign_out": [.en: "Sign out", .uz: "Chiqish", .ru: "Выйти"],
+        "token": [.en: "Read token", .uz: "Oʻqish tokeni", .ru: "Токен чтения"],
+        "token_help": [.en: "A token from raqamctl tokens issue (rq_…). It is kept in this browser as a session cookie only.",
+                       .uz: "raqamctl tokens issue bergan token (rq_…). U brauzerda faqat sessiya cookie sifatida saqlanadi.",
+                       .ru: "Токен из raqamctl tokens issue (rq_…). В браузере он хранится только как cookie сеанса."],
+        "as_of": [.en: "As of", .uz: "Holat", .ru: "По состоянию на"],
+        "known_at": [.en: "as known at", .uz: "maʼlum boʻlgan vaqt", .ru: "по данным на"],
+        "known_now": [.en: "as known now", .uz: "hozir maʼlum boʻlganicha", .ru: "по текущим данным"],
+        "newest_event": [.en: "Newest event", .uz: "Eng yangi hodisa", .ru: "Последнее событие"],
+        "silent_longest": [.en: "Silent longest", .uz: "Eng uzoq jim", .ru: "Дольше всех молчат"],
+        "since": [.en: "since", .uz: "dan beri", .ru: "с"],
+        "show": [.en: "Show", .uz: "Koʻrsatish", .ru: "Показать"],
+        "at": [.en: "At", .uz: "Sana", .ru: "На дату"],
+        "figure": [.en: "Figure", .uz: "Koʻrsatkich", .ru: "Показатель"],
+        "value": [.en: "Value", .uz: "Qiymat", .ru: "Значение"],
+        "target": [.en: "Target", .uz: "Maqsad", .ru: "Цель"],
+        "progress": [.en: "Progress", .uz: "Bajarilish", .ru: "Выполнение"],
+        "pace": [.en: "Pace", .uz: "Sur'at", .ru: "Темп"],
+        "pace_help": [.en: "Pace: progress over the share of the target's time gone; 1 is on track, below 0.8 the target will be missed by a fifth or more.",
+                      .uz: "Surʼat: bajarilish ulushi oʻtgan vaqt ulushiga nisbatan; 1 — reja boʻyicha, 0,8 dan past — maqsadga yetilmaydi.",
+                      .ru: "Темп: доля выполнения к доле прошедшего срока; 1 — по плану, ниже 0,8 цель будет недовыполнена на пятую часть и более."],
+        "sector_projects": [.en: "Sector projects implemented", .uz: "Amalga oshirilgan tarmoq loyihalari", .ru: "Реализованные отраслевые проекты"],
+        "regional_projects": [.en: "Regional projects implemented", .uz: "Amalga oshirilgan hududiy loyihalar", .ru: "Реализованные региональные проекты"],
+        "portal_services": [.en: "Services on the single portal", .uz: "Yagona portaldagi xizmatlar", .ru: "Услуги на едином портале"],
+        "mobile_services": [.en: "Services in the mobile app", .uz: "Mobil ilovadagi xizmatlar", .ru: "Услуги в мобильном приложении"],
+        "simplified_services": [.en: "Simplified services", .uz: "Soddalashtirilgan xizmatlar", .ru: "Упрощённые услуги"],
+        "economy_volume": [.en: "Digital-economy services", .uz: "Raqamli iqtisodiyot xizmatlari", .ru: "Услуги цифровой экономики"],
+        "software_export": [.en: "Software export", .uz: "Dasturiy mahsulotlar eksporti", .ru: "Экспорт программных продуктов"],
+        "planned": [.en: "planned", .uz: "rejada", .ru: "запланировано"],
+        "alerts_firing": [.en: "Alerts firing", .uz: "Faol ogohlantirishlar", .ru: "Активные оповещения"],
+        "scope": [.en: "Scope", .uz: "Daraja", .ru: "Уровень"],
+        "critical": [.en: "critical", .uz: "jiddiy", .ru: "критично"],
+        "warning": [.en: "warning", .uz: "ogohlantirish", .ru: "предупреждение"],
+        "info": [.en: "info", .uz: "maʼlumot", .ru: "сведения"],
+        "total": [.en: "total", .uz: "jami", .ru: "всего"],
+        "scope_nation": [.en: "the nation", .uz: "respublika", .ru: "республика"],
+        "scope_region": [.en: "regions", .uz: "viloyatlar", .ru: "регионы"],
+        "scope_district": [.en: "districts and cities", .uz: "tuman va shaharlar", .ru: "районы и города"],
+        "scope_org": [.en: "organizations", .uz: "tashkilotlar", .ru: "организации"],
+        "map": [.en: "Regions: share of districts and cities flagged", .uz: "Viloyatlar: belgilangan tuman va shaharlar ulushi",
+                .ru: "Регионы: доля отмеченных районов и городов"],
+        "map_note": [.en: "A tile map laid out geographically (west to east, north to south), not the regions' boundaries.",
+                     .uz: "Geografik tartibdagi kataklar xaritasi (gʻarbdan sharqqa, shimoldan janubga), viloyat chegaralari emas.",
+                     .ru: "Плиточная карта в географическом порядке (с запада на восток, с севера на юг), а не границы регионов."],
+        "flagged": [.en: "flagged", .uz: "belgilangan", .ru: "отмечено"],
+        "subject": [.en: "Subject", .uz: "Subyekt", .ru: "Субъект"],
+        "name": [.en: "Name", .uz: "Nomi", .ru: "Название"],
+        "alert": [.en: "Alert", .uz: "Ogohlantirish", .ru: "Оповещение"],
+        "severity": [.en: "Severity", .uz: "Darajasi", .ru: "Важность"],
+        "summary": [.en: "Summary", .uz: "Qisqacha", .ru: "Описание"],
+        "region": [.en: "Region", .uz: "Viloyat", .ru: "Регион"],
+        "rule": [.en: "Rule", .uz: "Qoida", .ru: "Правило"],
+        "any": [.en: "any", .uz: "barchasi", .ru: "все"],
+        "download_csv": [.en: "Download CSV", .uz: "CSV yuklab olish", .ru: "Скачать CSV"],
+        "firing_count": [.en: "alerts firing", .uz: "faol ogohlantirish", .ru: "активных оповещений"],
+        "pending": [.en: "pending", .uz: "kutilmoqda", .ru: "ожидает"],
+        "include_pending": [.en: "with pending", .uz: "kutilayotganlar bilan", .ru: "с ожидающими"],
+        "no_session": [.en: "Sign in with a read token to see the programme's figures.", .uz: "Dastur koʻrsatkichlarini koʻrish uchun oʻqish tokeni bilan kiring.",
+                       .ru: "Войдите с токеном чтения, чтобы увидеть показатели программы."],
+        "bad_token": [.en: "That token was refused", .uz: "Bu token rad etildi", .ru: "Токен отклонён"],
+        "events": [.en: "events", .uz: "hodisa", .ru: "событий"],
+        "sums": [.en: "sums", .uz: "soʻm", .ru: "сумов"],
+        "trillion": [.en: "trillion", .uz: "trln", .ru: "трлн"],
+        "billion": [.en: "billion", .uz: "mlrd", .ru: "млрд"],
+        "million": [.en: "million", .uz: "mln", .ru: "млн"],
+        "usd": [.en: "USD", .uz: "AQSh dollari", .ru: "долларов США"],
+        "none": [.en: "none", .uz: "yoʻq", .ru: "нет"],
+    ]
+}
