@@ -3,11 +3,11 @@
 
 SWIFT    ?= swift
 PREFIX   ?= /usr/local
-DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux systemd zlib1g-dev curl openssl python3 python3-venv prometheus-alertmanager
+DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux systemd zlib1g-dev curl openssl python3 python3-venv prometheus-alertmanager chromium chromium-driver
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= $(shell mktemp -d /tmp/raqam-demo.XXXXXX)
 
-.PHONY: all deps journald build release test demo bench torture fuzz install systemd-e2e clean
+.PHONY: browser-venv all deps journald build release test demo bench torture fuzz install systemd-e2e clean
 
 all: build
 
@@ -34,7 +34,12 @@ journald: deps
 	@echo | systemd-cat -t raqam-make 2>/dev/null || { echo "starting a standalone systemd-journald"; \
 		setsid /lib/systemd/systemd-journald </dev/null >/dev/null 2>&1 & sleep 1; }
 
-test: deps journald
+# selenium (PyPI) for the web view's browser tests, in a venv of its own.
+BROWSER_VENV := .build/venv-browser
+browser-venv: deps
+	@$(BROWSER_VENV)/bin/python -c "import selenium" 2>/dev/null || { python3 -m venv $(BROWSER_VENV) && $(BROWSER_VENV)/bin/pip install -q selenium==4.51.0; }
+
+test: deps journald browser-venv
 	$(SWIFT) build --build-tests
 	.build/debug/raqamctl rules check rules/
 	.build/debug/raqamctl rules test rules/tests/*.yaml

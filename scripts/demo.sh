@@ -138,6 +138,18 @@ if [ -n "$am_url" ]; then
     head -6 "$dir/alertmanager-andijan.txt" | sed 's/^/  /'
 fi
 say ""
+say "The web view ($api/, sign in with the programme office's token in $dir/office.token): the nation page as of 30 June 2021 reads"
+curl -s -H "Authorization: Bearer $(cat "$dir/office.token")" "$api/?at=2021-06-30" > "$dir/nation.html"
+python3 - "$dir/nation.html" <<'PY' | sed 's/^/  /'
+import html, re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+for row in re.findall(r'<tr id="figure-[^"]*"[^>]*>(.*?)</tr>', page, re.S):
+    cells = [html.unescape(re.sub(r"<[^>]+>", " ", c)).split() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+    label, value, target, progress, pace = (" ".join(c) for c in cells)
+    print(f"{label:32} {value:>20}" + (f"  of {target} ({progress}{', pace ' + pace if pace else ''})" if target else ""))
+PY
+say "  (also $api/lagging, $api/lagging.csv, $api/regions/region:1703 and $api/subjects/district:1703202, each with ?at=, ?known_at= and ?lang=uz or ru)"
+say ""
 say "Who lags on 30 June 2021 (raqamctl lagging --at 2021-06-30), by region:"
 ctl lagging --at 2021-06-30
 say ""
@@ -157,6 +169,7 @@ say "  $bin/raqamctl summary --scope region --at 2021-06-30"
 say "  $bin/raqamctl events --subject org:ministry-digital-technologies"
 say "  $bin/raqamctl alerts --history | tail"
 say "  $bin/raqamctl tokens list                      # the HTTP API's tokens, never the tokens themselves"
+say "  $bin/raqamd --state-dir $state --rules rules --clock events --http-listen 127.0.0.1:8080   # then open http://127.0.0.1:8080/?at=2021-06-30 and sign in with $dir/office.token"
 if [ "$source" = journal ]; then
     say "  journalctl _PID=$raqamd -p warning            # the alerts raqamd sent"
     say "  journalctl RAQAM_RULE=DistrictDigitalizationNotOrganized RAQAM_STATE=firing -o verbose"

@@ -42,8 +42,8 @@ enum RegionTileMap {
             out += "<title>\(escape(t.name)): \(t.flagged)/\(t.districts) \(escape(flaggedWord))</title>"
             out += "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(width)\" height=\"\(height)\" rx=\"6\" fill=\"rgb(\(c.r),\(c.g),\(c.b))\"/>"
             let label = t.name.count > 18 ? String(t.name.prefix(17)) + "…" : t.name
-            out += "<text x=\"\(x + 8)\" y=\"\(y + 24)\"\(dark ? " style=\"fill:#fff\"" : "")>\(escape(label))</text>"
-            out += "<text x=\"\(x + 8)\" y=\"\(y + 46)\"\(dark ? " style=\"fill:#fff\"" : "")>\(t.flagged)/\(t.districts) · \(WebFormat.percent(t.share))</text>"
+            out += "<text x=\"\(x + 8)\" y=\"\(y + 24)\"\(dark ? " class=\"dark\"" : "")>\(escape(label))</text>"
+            out += "<text x=\"\(x + 8)\" y=\"\(y + 46)\"\(dark ? " class=\"dark\"" : "")>\(t.flagged)/\(t.districts) · \(WebFormat.percent(t.share))</text>"
             out += "</a>"
         }
         return out + "</svg>"

@@ -178,6 +178,7 @@ enum WebTemplates {
         tr.pending { color: var(--muted); }
         tr.flagged td:first-child { border-left: 3px solid var(--warn); }
         figure.map svg text { font-size: 11px; fill: #1d2430; pointer-events: none; }
+        figure.map svg text.dark { fill: #fff; }
         figure.map svg rect { stroke: #fff; stroke-width: 2; }
         figcaption { color: var(--muted); font-size: 13px; }
         footer { padding: 1rem 1.2rem; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); }

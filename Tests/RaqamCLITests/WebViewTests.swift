@@ -1,0 +1,151 @@
+import Foundation
+import RaqamTestSupport
+import Testing
+
+/// The web view in a real browser: headless Chromium (Debian's, driven by chromium-driver and
+/// selenium from PyPI through scripts/browser-check.py) against a real raqamd on the H1-2021
+/// scenario. The page's numbers are compared with what raqamctl prints for the same time.
+@Suite(.serialized) struct WebViewTests {
+    let root = DaemonProcessTests().root
+
+    var python: String { root.path + "/.build/venv-browser/bin/python" }
+
+    func cli(_ arguments: [String]) throws -> String {
+        let r = try run("raqamctl", arguments)
+        #expect(r.status == 0, "\(arguments): \(r.stderr)")
+        return r.stdout
+    }
+
+    /// `show nation --at` as it prints it: metric → value.
+    func shown(_ state: String, at: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for line in try cli(["show", "nation", "--state-dir", state, "--at", at]).split(separator: "\n").dropFirst() {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count >= 2 { out[String(parts[0])] = String(parts[1]) }
+        }
+        return out
+    }
+
+    static func grouped(_ text: String?) -> String {
+        guard let text, let n = Double(text) else { return "—" }
+        let f = NumberFormatter()
+        f.numberStyle = .decimal
+        f.groupingSeparator = ","
+        f.usesGroupingSeparator = true
+        f.locale = Locale(identifier: "en_US_POSIX")
+        return f.string(from: NSNumber(value: n)) ?? text
+    }
+
+    @Test func thePagesShowWhatTheCLIPrintsInARealBrowserBehindASignIn() throws {
+        #expect(FileManager.default.isExecutableFile(atPath: python), "no selenium venv at \(python): run make test (it installs chromium, chromium-driver and selenium)")
+        let d = try HTTPReadTests().scenarioDaemon()
+        let token = try d.token("nation", role: "read")
+        let shots = StateDirectory("shots")
+        let browser = try runProcess(python, [root.path + "/scripts/browser-check.py", d.base, token, shots.path])
+        #expect(browser.status == 0, "browser-check failed: \(browser.stderr.suffix(3000))")
+        let seen = try #require(try JSONSerialization.jsonObject(with: Data(browser.stdout.utf8)) as? [String: Any], "\(browser.stdout.prefix(500))")
+        let pages = seen["pages"] as? [String: [String: Any]] ?? [:]
+
+        // Sign-in required; a session cookie as it should be; back where one was going.
+        #expect((seen["unsigned"] as? String)?.contains("/login?") == true, "\(seen["unsigned"] ?? "")")
+        #expect((seen["unsigned_lagging"] as? String)?.contains("/login?") == true)
+        #expect((seen["after_login"] as? String)?.hasSuffix("/?at=2021-06-30") == true, "\(seen["after_login"] ?? "")")
+        let cookie = seen["session_cookie"] as? [String: Any] ?? [:]
+        #expect(cookie["httpOnly"] as? Bool == true && cookie["sameSite"] as? String == "Strict", "\(cookie)")
+
+        // The nation page: the programme's figures as show nation prints them, on each day.
+        for (page, day) in [("nation", "2021-06-30"), ("nation-march", "2021-03-31")] {
+            let show = try shown(d.state, at: day)
+            let figures = pages[page]?["figures"] as? [String: [String: String]] ?? [:]
+            func figure(_ id: String) -> [String: String] { figures["figure-" + id] ?? [:] }
+            #expect(figure("sector-projects")["value"] == Self.grouped(show["projects.sector.implemented"]), "\(day)")
+            #expect(figure("sector-projects")["target"] == Self.grouped(show["projects.sector.planned"]), "\(day)")
+            #expect(figure("regional-projects")["value"] == Self.grouped(show["projects.regional.implemented"]), "\(day)")
+            #expect(figure("regional-projects")["target"] == Self.grouped(show["projects.regional.planned"]), "\(day)")
+            #expect(figure("portal-services")["value"] == Self.grouped(show["services.portal"]), "\(day)")
+            #expect(figure("mobile-services")["pace"] == show["targets.services.mobile.pace"], "\(day)")
+            if day == "2021-06-30" {
+                #expect(figure("sector-projects")["value"] == "194" && figure("sector-projects")["target"] == "443")
+                #expect(figure("regional-projects")["value"] == "1,172" && figure("regional-projects")["target"] == "1,643")
+                #expect(figure("portal-services")["value"] == "253")
+                #expect(figure("economy-volume")["value"] == "7.2 trillion sums")
+                #expect(figure("software-export")["value"] == "17.5 million USD")
+                #expect(figure("economy-volume")["pace"] == show["targets.economy.services_volume_uzs.pace"])
+                #expect(figure("software-export")["pace"] == show["targets.export.software_usd.pace"])
+            }
+        }
+        #expect((pages["nation"]?["as_of"] as? String) == "2021-06-30 23:59")
+        #expect((pages["nation"]?["freshness"] as? String)?.contains("Newest event: 2021-06-") == true, "\(pages["nation"]?["freshness"] ?? "")")
+
+        // Who lags: the counts of raqamctl lagging for the same day.
+        let lagging = try JSONSerialization.jsonObject(with: Data(try cli(["lagging", "--state-dir", d.state, "--rules", root.path + "/rules", "--at", "2021-06-30", "-o", "json"]).utf8)) as? [[String: Any]] ?? []
+        func flagged(_ scope: String) -> Set<String> { Set(lagging.filter { $0["scope"] as? String == scope }.compactMap { $0["subject"] as? String }) }
+        let count = pages["lagging"]?["count"] as? [String: String] ?? [:]
+        #expect(count["orgs"] == "65" && count["districts"] == "116", "\(count)")
+        #expect(count["orgs"] == String(flagged("org").count) && count["districts"] == String(flagged("district").count))
+        #expect(pages["lagging"]?["rows"] as? Int == lagging.count)
+        #expect((pages["lagging-andijan"]?["scopes"] as? [String]) == ["district"])
+        #expect(pages["lagging-andijan"]?["rows"] as? Int == lagging.filter { $0["scope"] as? String == "district" && $0["region"] as? String == "region:1703" }.count)
+
+        // The map: each region's shade is its share of districts flagged, by lagging's count.
+        let tiles = pages["nation"]?["tiles"] as? [[String: Any]] ?? []
+        #expect(tiles.count == 14)
+        for t in tiles {
+            let region = t["region"] as? String ?? ""
+            let districts = t["districts"] as? Int ?? 0, shownFlagged = t["flagged"] as? Int ?? -1
+            let expected = Set(lagging.filter { $0["scope"] as? String == "district" && $0["region"] as? String == region }.compactMap { $0["subject"] as? String }).count
+            #expect(shownFlagged == expected, "\(region)")
+            let share = districts == 0 ? 0 : Double(shownFlagged) / Double(districts)
+            let fill = "rgb(\(255 - Int(91 * share)),\(255 - Int(233 * share)),\(255 - Int(229 * share)))"
+            #expect(t["fill"] as? String == fill, "\(region): \(t["fill"] ?? "") for \(shownFlagged)/\(districts)")
+        }
+        #expect((pages["region-from-map"]?["url"] as? String)?.contains("/regions/region:") == true)
+
+        // Languages: the reference data's names, and the choice remembered.
+        #expect((pages["region-uz"]?["h1"] as? String)?.hasPrefix("Andijon viloyati") == true)
+        #expect((pages["region-uz"]?["names"] as? [String])?.contains("Oltinkoʻl tumani") == true)
+        #expect((pages["region-ru"]?["h1"] as? String)?.hasPrefix("Андижанская область") == true)
+        #expect((pages["region-ru"]?["names"] as? [String])?.contains("Алтынкульский район") == true)
+        #expect(pages["subject-remembered"]?["html_lang"] as? String == "ru")
+        #expect((pages["subject-remembered"]?["metrics"] as? Int ?? 0) > 10)
+
+        // No console errors or warnings on any page; every page under 200 KB; a screenshot each.
+        let problems = (seen["console"] as? [[String: Any]] ?? []).filter { ["SEVERE", "WARNING"].contains($0["level"] as? String ?? "") }
+        #expect(problems.isEmpty, "\(problems)")
+        for (name, p) in pages where p["bytes"] != nil {
+            #expect((p["bytes"] as? Int ?? 0) < 200_000, "\(name) weighs \(p["bytes"] ?? 0) bytes")
+        }
+        for name in ["nation", "nation-march", "lagging", "region-uz", "region-ru", "subject-remembered", "login"] {
+            let size = (try? FileManager.default.attributesOfItem(atPath: shots.path + "/\(name).png")[.size] as? Int) ?? 0
+            #expect(size > 10_000, "no screenshot of \(name)")
+        }
+        // Signed out: pages send to the sign-in again.
+        #expect((seen["after_logout_page"] as? String)?.contains("/login?") == true)
+        #expect(d.stop() == 0)
+    }
+
+    @Test func aRevokedTokensSessionEndsAndTheCSVIsTheCLIs() throws {
+        let d = try HTTPReadTests().scenarioDaemon()
+        let token = try d.token("nation", role: "read")
+        let jarDirectory = StateDirectory("jar")
+        let jar = jarDirectory.path + "/cookies"
+        func curl(_ arguments: [String]) throws -> String {
+            try runProcess("/usr/bin/curl", ["-s", "-b", jar, "-c", jar] + arguments).stdout
+        }
+        let signIn = try curl(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--data-urlencode", "token=\(token)", "-d", "next=/lagging", d.base + "/login"])
+        #expect(signIn == "303 \(d.base)/lagging", "\(signIn)")
+        #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", d.base + "/?at=2021-06-30"]) == "200")
+        // A wrong token signs nobody in, and says why.
+        let wrong = try runProcess("/usr/bin/curl", ["-s", "-w", "\n%{http_code}", "-d", "token=rq_not-a-token", d.base + "/login"]).stdout
+        #expect(wrong.hasSuffix("\n401") && wrong.contains("That token was refused"), "\(wrong.suffix(300))")
+        // The CSV download is raqamctl lagging -o csv, byte for byte.
+        let csv = try curl([d.base + "/lagging.csv?at=2021-06-30"])
+        #expect(csv == (try cli(["lagging", "--state-dir", d.state, "--rules", root.path + "/rules", "--at", "2021-06-30", "-o", "csv"])))
+        // Revoked: the session ends at the next page.
+        let id = try #require(try cli(["tokens", "list", "--state-dir", d.state]).split(separator: "\n").dropFirst().first?.split(separator: " ").first)
+        _ = try cli(["tokens", "revoke", String(id), "--state-dir", d.state])
+        let after = try curl(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", d.base + "/?at=2021-06-30"])
+        #expect(after.hasPrefix("303 \(d.base)/login?"), "\(after)")
+        #expect(d.stop() == 0)
+    }
+}
