@@ -104,7 +104,16 @@ try:
     p["h1"] = driver.find_element(By.TAG_NAME, "h1").text
     p["html_lang"] = driver.find_element(By.TAG_NAME, "html").get_attribute("lang")
     p["metrics"] = len(driver.find_elements(By.CSS_SELECTOR, "#metrics tbody tr"))
+    p["events"] = [int(t) for t in texts("#events tbody td:first-child")]
+    p["event_total"] = int(driver.find_element(By.ID, "event-total").text)
+    p["history"] = texts("#history tbody td:nth-child(2)")
     seen["pages"]["subject-remembered"] = p
+    # The older page of its events goes on where the first stopped.
+    older = driver.find_elements(By.ID, "older")
+    if older:
+        older[0].click()
+        WebDriverWait(driver, 30).until(lambda d: "page=2" in d.current_url)
+        seen["pages"]["subject-older"] = {"events": [int(t) for t in texts("#events tbody td:first-child")], "url": driver.current_url}
 
     # Sign out: the session ends, pages send to sign-in again.
     visit("before-logout", "/?lang=en")

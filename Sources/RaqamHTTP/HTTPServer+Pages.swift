@@ -6,6 +6,7 @@ import Projections
 import RaqamAccess
 import RaqamEngine
 import RaqamModel
+import RaqamStore
 import RaqamWeb
 import Rules
 
@@ -76,7 +77,9 @@ extension HTTPServer {
                     throw APIError(status: .notFound, code: "unknown_subject", message: "\(error)")
                 }
                 guard principal.mayRead(key) else { throw Self.forbidden(principal, key) }
-                guard let page = self.pages.subject(key, state: state, alerts: alerts, frame: frame) else {
+                let number = Int(try Self.integer(NonEmptyQuery(request).get("page"), name: "page", default: 1, range: 1...1_000_000))
+                let (events, history) = try await self.subjectRecords(key, backend: backend, request: request, page: number)
+                guard let page = self.pages.subject(key, state: state, alerts: alerts, events: events, history: history, frame: frame) else {
                     throw APIError(status: .notFound, code: "unknown_subject", message: "\(key) is not registered")
                 }
                 return page
@@ -158,11 +161,30 @@ extension HTTPServer {
         }
     }
 
+    /// A page of the subject's events (newest first; those that occurred by `at` and were
+    /// recorded by `known_at`), and its alert history, newest first.
+    func subjectRecords(_ key: EntityKey, backend: any IntakeBackend, request: Request, page: Int) async throws -> (WebPages.EventPage, [AlertRecord]) {
+        let (at, knownAt) = try Self.times(request)
+        return try await blocking.runIfActive {
+            var mine: [StoredEvent] = []
+            let occurred: ClosedRange<Int64>? = at.map { Int64.min...$0.micros }
+            try StoredEventReader(stateDirectory: backend.stateDirectory).scan(from: 1, occurred: occurred) { s in
+                if let knownAt, s.recordedAt.micros > knownAt.micros { return false }
+                if s.event.subject == key { mine.append(s) }
+                return true
+            }
+            let size = WebPages.EventPage.size
+            let newest = Array(mine.reversed().dropFirst((page - 1) * size).prefix(size))
+            let history = (try? AlertLog.read(stateDirectory: backend.stateDirectory).records.filter { $0.entity == key }.reversed()) ?? []
+            return (WebPages.EventPage(events: newest, total: mine.count, page: page), Array(history.prefix(50)))
+        }
+    }
+
     func frame(_ request: Request) throws -> WebPages.Frame {
         let (at, _) = try Self.times(request)
         let query = NonEmptyQuery(request)
         var extra: [(String, String)] = []
-        for name in ["scope", "region", "rule", "severity", "pending"] { if let v = query.get(name) { extra.append((name, v)) } }
+        for name in ["scope", "region", "rule", "severity", "pending", "page"] { if let v = query.get(name) { extra.append((name, v)) } }
         return WebPages.Frame(lang: language(request), at: at?.micros ?? now(), atText: query.get("at"), knownAtText: query.get("known_at"),
                               path: request.uri.path, extra: extra)
     }

@@ -115,5 +115,15 @@ public enum WebLanguage: String, Sendable, CaseIterable {
         "million": [.en: "million", .uz: "mln", .ru: "млн"],
         "usd": [.en: "USD", .uz: "AQSh dollari", .ru: "долларов США"],
         "none": [.en: "none", .uz: "yoʻq", .ru: "нет"],
+        "events_title": [.en: "Events", .uz: "Hodisalar", .ru: "События"],
+        "event_type": [.en: "Type", .uz: "Turi", .ru: "Тип"],
+        "occurred": [.en: "Occurred", .uz: "Sodir boʻlgan", .ru: "Произошло"],
+        "recorded": [.en: "Recorded", .uz: "Qayd etilgan", .ru: "Записано"],
+        "lateness": [.en: "Lateness", .uz: "Kechikish", .ru: "Задержка"],
+        "source": [.en: "Source", .uz: "Manba", .ru: "Источник"],
+        "newer": [.en: "newer", .uz: "yangiroq", .ru: "новее"],
+        "older": [.en: "older", .uz: "eskiroq", .ru: "старше"],
+        "alert_history": [.en: "Alert history", .uz: "Ogohlantirishlar tarixi", .ru: "История оповещений"],
+        "state": [.en: "State", .uz: "Holati", .ru: "Состояние"],
     ]
 }

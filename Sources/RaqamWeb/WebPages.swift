@@ -3,7 +3,7 @@ import Mustache
 public import Projections
 public import RaqamModel
 public import Rules
-import RaqamEngine
+public import RaqamEngine
 
 /// The web view's pages (docs/web.md), rendered from what the API and the CLI read: the
 /// projections at a time and the alerts evaluated then. A value built once (the templates
@@ -64,6 +64,7 @@ public struct WebPages: Sendable {
     public func login(lang: WebLanguage, message: String?, next: String) -> String {
         var c = base(title: lang.word("sign_in"), lang: lang, path: "/login", signedIn: false)
         c["message"] = message ?? ""
+        c["hasMessage"] = message != nil
         c["next"] = next
         c["langs"] = WebLanguage.allCases.map { l in ["code": l.rawValue, "name": l.ownName, "href": "/login?lang=\(l.rawValue)&next=\(Frame.encode(next))", "current": l == lang] }
         return library.render(c, withTemplate: "login") ?? ""
@@ -212,8 +213,24 @@ public struct WebPages: Sendable {
         return library.render(c, withTemplate: "region") ?? ""
     }
 
-    /// A subject: its metrics now and its alerts.
-    public func subject(_ key: EntityKey, state: ProjectionState, alerts: [AlertReport], frame: Frame) -> String? {
+    /// One page of a subject's events, newest first.
+    public struct EventPage: Sendable {
+        public var events: [StoredEvent]
+        public var total: Int
+        /// 1-based.
+        public var page: Int
+        public static let size = 50
+
+        public init(events: [StoredEvent], total: Int, page: Int) {
+            self.events = events
+            self.total = total
+            self.page = page
+        }
+    }
+
+    /// A subject: its alerts, every metric, its events (paged, newest first) and its alert
+    /// history (the alert log's transitions, newest first).
+    public func subject(_ key: EntityKey, state: ProjectionState, alerts: [AlertReport], events: EventPage, history: [AlertRecord], frame: Frame) -> String? {
         guard let m = state.metrics(for: key, now: Timestamp(micros: frame.at)) else { return nil }
         let lang = frame.lang
         var c = context(title: lang.name(of: key, fallback: m.name), state: state, frame: frame)
@@ -226,10 +243,36 @@ public struct WebPages: Sendable {
             ["rule": a.rule.name, "severityLabel": lang.word(a.rule.severity.rawValue), "state": a.state.rawValue, "pending": a.state == .pending,
              "summary": a.summary, "since": WebFormat.day(a.activeSince)]
         }
+        c["events"] = events.events.map { e -> [String: Any] in
+            ["seq": e.seq, "type": e.event.type.rawValue, "occurred": WebFormat.minute(e.event.occurredAt.micros),
+             "recorded": WebFormat.minute(e.recordedAt.micros), "lateness": Self.lateness(e.recordedAt.micros - e.event.occurredAt.micros),
+             "source": e.event.source ?? "", "href": "/v1/events?subject=\(key)&after_seq=\(e.seq - 1)&limit=1"]
+        }
+        c["eventTotal"] = events.total
+        let pages = max(1, (events.total + EventPage.size - 1) / EventPage.size)
+        c["eventPages"] = "\(events.page) / \(pages)"
+        let others = frame.extra.filter { $0.0 != "page" }
+        c["hasNewer"] = events.page > 1
+        c["hasOlder"] = events.page < pages
+        c["newer"] = events.page > 1 ? frame.path + frame.query(others + [("page", String(events.page - 1))]) : ""
+        c["older"] = events.page < pages ? frame.path + frame.query(others + [("page", String(events.page + 1))]) : ""
+        c["history"] = history.map { r -> [String: Any] in
+            ["state": r.state.rawValue, "rule": r.rule, "at": WebFormat.minute(r.at), "since": WebFormat.day(r.activeSince), "value": r.value, "summary": r.summary]
+        }
+        c["hasHistory"] = !history.isEmpty
         return library.render(c, withTemplate: "subject") ?? ""
     }
 
     // MARK: Shared parts
+
+    /// How long after it happened an event was recorded: 45 min, 6 h, 3 d 4 h.
+    static func lateness(_ micros: Int64) -> String {
+        let minutes = max(0, micros / 60_000_000)
+        if minutes < 60 { return "\(minutes) min" }
+        if minutes < 24 * 60 { return "\(minutes / 60) h" }
+        let hours = minutes / 60
+        return hours % 24 == 0 ? "\(hours / 24) d" : "\(hours / 24) d \(hours % 24) h"
+    }
 
     static func valueText(_ v: MetricValue) -> String {
         if case .time(let t) = v { return WebFormat.day(t.micros) }

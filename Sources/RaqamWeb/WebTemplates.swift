@@ -55,7 +55,7 @@ enum WebTemplates {
         {{> head}}
         <h1>{{t.sign_in}}</h1>
         <p>{{t.no_session}}</p>
-        {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+        {{#hasMessage}}<p class="error" role="alert">{{message}}</p>{{/hasMessage}}
         <form method="post" action="/login" class="login">
           <label for="token">{{t.token}}</label>
           <input id="token" name="token" type="password" autocomplete="current-password" required>
@@ -145,6 +145,19 @@ enum WebTemplates {
           <thead><tr><th>{{t.figure}}</th><th class="n">{{t.value}}</th></tr></thead>
           <tbody>{{#metrics}}<tr><th scope="row"><code>{{name}}</code></th><td class="n">{{value}}</td></tr>{{/metrics}}</tbody>
         </table>
+        <h2>{{t.events_title}} <small id="event-total">{{eventTotal}}</small></h2>
+        <table class="events" id="events">
+          <thead><tr><th class="n">seq</th><th>{{t.event_type}}</th><th>{{t.occurred}}</th><th>{{t.recorded}}</th><th>{{t.lateness}}</th><th>{{t.source}}</th></tr></thead>
+          <tbody>{{#events}}<tr><td class="n"><a href="{{href}}">{{seq}}</a></td><td><code>{{type}}</code></td><td>{{occurred}}</td><td>{{recorded}}</td><td>{{lateness}}</td><td>{{source}}</td></tr>{{/events}}</tbody>
+        </table>
+        <p class="pager">{{#hasNewer}}<a id="newer" href="{{newer}}">← {{t.newer}}</a> {{/hasNewer}}<span>{{eventPages}}</span>{{#hasOlder}} <a id="older" href="{{older}}">{{t.older}} →</a>{{/hasOlder}}</p>
+        {{#hasHistory}}
+        <h2>{{t.alert_history}}</h2>
+        <table class="history" id="history">
+          <thead><tr><th>{{t.state}}</th><th>{{t.alert}}</th><th>{{t.at}}</th><th>{{t.since}}</th><th class="n">{{t.value}}</th><th>{{t.summary}}</th></tr></thead>
+          <tbody>{{#history}}<tr class="{{state}}"><td>{{state}}</td><td>{{rule}}</td><td>{{at}}</td><td>{{since}}</td><td class="n">{{value}}</td><td>{{summary}}</td></tr>{{/history}}</tbody>
+        </table>
+        {{/hasHistory}}
         {{> foot}}
         """
 

@@ -108,6 +108,19 @@ import Testing
         #expect((pages["region-ru"]?["names"] as? [String])?.contains("Алтынкульский район") == true)
         #expect(pages["subject-remembered"]?["html_lang"] as? String == "ru")
         #expect((pages["subject-remembered"]?["metrics"] as? Int ?? 0) > 10)
+        // Its events: those of the log about it that occurred by that day, newest first, paged.
+        let end = "2021-06-30T23:59:59.999999+05:00"
+        let logged = try cli(["events", "--state-dir", d.state, "--subject", "district:1703202", "-o", "ndjson"]).split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { ($0["occurred_at"] as? String).flatMap { ISO8601DateFormatter().date(from: String($0.prefix(19)) + String($0.suffix(6))) }.map { $0 <= ISO8601DateFormatter().date(from: "2021-06-30T23:59:59+05:00")! } ?? false }
+            .compactMap { $0["seq"] as? Int }
+        _ = end
+        let shownEvents = pages["subject-remembered"]?["events"] as? [Int] ?? []
+        #expect(pages["subject-remembered"]?["event_total"] as? Int == logged.count)
+        #expect(shownEvents == Array(logged.reversed().prefix(50)), "\(shownEvents.prefix(5)) vs \(logged.reversed().prefix(5))")
+        if logged.count > 50 {
+            #expect((pages["subject-older"]?["events"] as? [Int]) == Array(logged.reversed().dropFirst(50).prefix(50)))
+        }
 
         // No console errors or warnings on any page; every page under 200 KB; a screenshot each.
         let problems = (seen["console"] as? [[String: Any]] ?? []).filter { ["SEVERE", "WARNING"].contains($0["level"] as? String ?? "") }
