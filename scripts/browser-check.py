@@ -4,7 +4,7 @@ raqam's web view and prints, as one JSON object, what a person would see: where 
 visit lands, the figures of the nation page, the who-lags counts, the map's tiles, names in
 Oʻzbek and Russian, and every console message. Screenshots of each page go to OUT_DIR.
 
-    scripts/browser-check.py BASE_URL TOKEN OUT_DIR
+    scripts/browser-check.py BASE_URL TOKEN OUT_DIR [FLAGGED_SUBJECT]
 
 The assertions are the caller's (Tests/RaqamCLITests/WebViewTests.swift): this script only looks.
 """
@@ -18,6 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 base, token, out = sys.argv[1], sys.argv[2], sys.argv[3]
+flagged = sys.argv[4] if len(sys.argv) > 4 else None  # a subject flagged on 2021-06-30, to explain
 options = Options()
 options.binary_location = "/usr/bin/chromium"
 for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1100",
@@ -114,6 +115,17 @@ try:
         older[0].click()
         WebDriverWait(driver, 30).until(lambda d: "page=2" in d.current_url)
         seen["pages"]["subject-older"] = {"events": [int(t) for t in texts("#events tbody td:first-child")], "url": driver.current_url}
+
+    if flagged:
+        p = visit("explained", f"/subjects/{flagged}?at=2021-06-30&lang=en")
+        p["explanations"] = []
+        for sec in driver.find_elements(By.CSS_SELECTOR, "section.explanation"):
+            p["explanations"].append({
+                "rule": sec.get_attribute("data-rule"),
+                "clauses": [[td.text for td in tr.find_elements(By.TAG_NAME, "td")] for tr in sec.find_elements(By.CSS_SELECTOR, "table.clauses tr")],
+                "events": [{"seq": int(li.get_attribute("data-seq")), "type": li.get_attribute("data-type")} for li in sec.find_elements(By.CSS_SELECTOR, "li.evidence-event")],
+            })
+        seen["pages"]["explained"] = p
 
     # Sign out: the session ends, pages send to sign-in again.
     visit("before-logout", "/?lang=en")

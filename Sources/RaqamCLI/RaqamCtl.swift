@@ -16,7 +16,7 @@ public struct RaqamCtl: ParsableCommand {
             locked log).
             """,
         version: RaqamVersion.string,
-        subcommands: [InitCommand.self, DemoCommand.self, AppendCommand.self, EventsCommand.self, ShowCommand.self, SummaryCommand.self, LaggingCommand.self, AlertsCommand.self, StatusCommand.self, ReloadCommand.self, ReplayCommand.self, RulesCommand.self, VerifyCommand.self, StatsCommand.self, TokensCommand.self]
+        subcommands: [InitCommand.self, DemoCommand.self, AppendCommand.self, EventsCommand.self, ShowCommand.self, SummaryCommand.self, LaggingCommand.self, AlertsCommand.self, StatusCommand.self, ReloadCommand.self, ReplayCommand.self, RulesCommand.self, VerifyCommand.self, StatsCommand.self, TokensCommand.self, ExplainCommand.self]
     )
 
     public init() {}

@@ -79,7 +79,12 @@ extension HTTPServer {
                 guard principal.mayRead(key) else { throw Self.forbidden(principal, key) }
                 let number = Int(try Self.integer(NonEmptyQuery(request).get("page"), name: "page", default: 1, range: 1...1_000_000))
                 let (events, history) = try await self.subjectRecords(key, backend: backend, request: request, page: number)
-                guard let page = self.pages.subject(key, state: state, alerts: alerts, events: events, history: history, frame: frame) else {
+                let rules = backend.evaluation.rules
+                let explanations = try await self.blocking.runIfActive {
+                    try Queries.explain(state: state, alerts: alerts, rules: rules, stateDirectory: backend.stateDirectory, subject: key, rule: nil,
+                                        at: frame.at, knownAt: try Self.times(request).knownAt) ?? []
+                }
+                guard let page = self.pages.subject(key, state: state, alerts: alerts, events: events, history: history, explanations: explanations, frame: frame) else {
                     throw APIError(status: .notFound, code: "unknown_subject", message: "\(key) is not registered")
                 }
                 return page

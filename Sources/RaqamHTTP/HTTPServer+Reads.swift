@@ -64,6 +64,37 @@ extension HTTPServer {
             }
             return jsonResponse(.ok, "[" + alerts.map(Queries.laggingJSON).joined(separator: ",\n") + "]")
         }
+        router.get("v1/explain") { request, _ in
+            let (backend, principal) = try self.reader(request)
+            let query = NonEmptyQuery(request)
+            guard let text = query.get("subject") else {
+                throw APIError(status: .badRequest, code: "bad_request", message: "?subject= is required: an entity key (district:1703202), a slug or a name")
+            }
+            let (at, knownAt) = try Self.times(request)
+            let t = at?.micros ?? self.now()
+            _ = backend.waitUntilEvaluated(seconds: 5)
+            let evaluation = backend.evaluation
+            let rule = query.get("rule")
+            if let rule, !evaluation.rules.rules.contains(where: { $0.name == rule }) {
+                throw APIError(status: .badRequest, code: "bad_request", message: "?rule=\(rule): raqamd runs no rule of that name")
+            }
+            let found = try await self.blocking.runIfActive { () -> (EntityKey, [Explanation]?) in
+                let state = try Replay.run(stateDirectory: backend.stateDirectory, at: Timestamp(micros: t), knownAt: knownAt).state
+                let key: EntityKey
+                do { key = try SubjectResolver(state: state).resolve(text) } catch {
+                    throw APIError(status: .notFound, code: "unknown_subject", message: "\(error)")
+                }
+                guard principal.mayRead(key) else {
+                    throw APIError(status: .forbidden, code: "forbidden", message: "a token of \(principal.subject) may not read \(key)")
+                }
+                return (key, try Queries.explain(stateDirectory: backend.stateDirectory, rules: evaluation.rules, clock: evaluation.clock,
+                                                 interval: evaluation.interval, subject: key, rule: rule, at: t, knownAt: knownAt))
+            }
+            guard let explanations = found.1 else {
+                throw APIError(status: .notFound, code: "unknown_subject", message: "\(found.0) is not registered\(at.map { " as of \($0.rfc3339)" } ?? "")")
+            }
+            return jsonResponse(.ok, "[" + explanations.map(Queries.explanationJSON).joined(separator: ",\n") + "]")
+        }
         router.get("v1/alerts") { request, _ in
             let (backend, principal) = try self.reader(request)
             let query = NonEmptyQuery(request)

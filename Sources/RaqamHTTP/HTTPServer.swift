@@ -93,7 +93,7 @@ public struct HTTPServer: Sendable {
     /// Every path and its methods (for 405 with `Allow` on a method a path does not list).
     static let routes: [(path: [Substring], methods: String)] = [
         ("/healthz", "GET"), ("/readyz", "GET"), ("/metrics", "GET"), ("/v1/openapi.yaml", "GET"), ("/v1/status", "GET"),
-        ("/v1/events", "GET, POST"), ("/v1/subjects/{key}", "GET"), ("/v1/lagging", "GET"), ("/v1/alerts", "GET"),
+        ("/v1/events", "GET, POST"), ("/v1/subjects/{key}", "GET"), ("/v1/lagging", "GET"), ("/v1/alerts", "GET"), ("/v1/explain", "GET"),
         ("/", "GET"), ("/login", "GET, POST"), ("/logout", "POST"), ("/lagging", "GET"), ("/lagging.csv", "GET"),
         ("/regions/{key}", "GET"), ("/subjects/{key}", "GET"),
     ].map { ($0.0.split(separator: "/"), $0.1) }

@@ -175,6 +175,27 @@ paths:
         "400": {$ref: "#/components/responses/BadRequest"}
         "401": {$ref: "#/components/responses/Unauthorized"}
         "503": {$ref: "#/components/responses/Unavailable"}
+  /v1/explain:
+    get:
+      summary: Why a subject is flagged (as raqamctl explain SUBJECT [RULE] -o json).
+      parameters:
+        - {name: subject, in: query, required: true, schema: {type: string}, description: "An entity key, a slug or a registered name."}
+        - {name: rule, in: query, schema: {type: string}, description: "Explain this rule whether or not it flags the subject (default: every rule that has it pending or firing)."}
+        - {$ref: "#/components/parameters/at"}
+        - {$ref: "#/components/parameters/known_at"}
+      responses:
+        "200":
+          description: One explanation per rule.
+          content:
+            application/json:
+              schema:
+                type: array
+                items: {$ref: "#/components/schemas/Explanation"}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/Forbidden"}
+        "404": {$ref: "#/components/responses/NotFound"}
+        "503": {$ref: "#/components/responses/Unavailable"}
   /v1/alerts:
     get:
       summary: What raqamd reported (the alert log, as raqamctl alerts -o json), or the alerts pending now.
@@ -412,6 +433,48 @@ components:
       type: object
       description: Names to texts (a rule's labels, or its annotations other than summary and description).
       additionalProperties: {type: string}
+    Explanation:
+      type: object
+      required: [rule, subject, at, holds, state, active_since, expression, clauses, metrics]
+      properties:
+        rule: {type: string}
+        subject: {type: string}
+        at: {type: string}
+        holds: {type: boolean}
+        state: {type: string, enum: [pending, firing, inactive]}
+        active_since: {type: [string, "null"]}
+        expression: {type: string}
+        clauses:
+          type: array
+          items:
+            type: object
+            required: [text, value, holds, depth]
+            properties:
+              text: {type: string}
+              value: {type: string}
+              holds: {type: [boolean, "null"]}
+              depth: {type: integer}
+        metrics:
+          type: array
+          items:
+            type: object
+            required: [metric, value, events_total, events]
+            properties:
+              metric: {type: string}
+              value: {type: [number, string, boolean, "null"]}
+              events_total: {type: integer}
+              events:
+                type: array
+                items:
+                  type: object
+                  required: [seq, type, subject, occurred_at, recorded_at, source]
+                  properties:
+                    seq: {type: integer}
+                    type: {type: string}
+                    subject: {type: string}
+                    occurred_at: {type: string}
+                    recorded_at: {type: string}
+                    source: {type: [string, "null"]}
     AlertRecord:
       type: object
       required: [alert_id, rule, subject, name, scope, region, severity, state, active_since, at, value, summary, description, labels, annotations, event_seq]

@@ -230,7 +230,8 @@ public struct WebPages: Sendable {
 
     /// A subject: its alerts, every metric, its events (paged, newest first) and its alert
     /// history (the alert log's transitions, newest first).
-    public func subject(_ key: EntityKey, state: ProjectionState, alerts: [AlertReport], events: EventPage, history: [AlertRecord], frame: Frame) -> String? {
+    public func subject(_ key: EntityKey, state: ProjectionState, alerts: [AlertReport], events: EventPage, history: [AlertRecord],
+                        explanations: [Explanation], frame: Frame) -> String? {
         guard let m = state.metrics(for: key, now: Timestamp(micros: frame.at)) else { return nil }
         let lang = frame.lang
         var c = context(title: lang.name(of: key, fallback: m.name), state: state, frame: frame)
@@ -242,6 +243,20 @@ public struct WebPages: Sendable {
         c["alerts"] = mine.map { a -> [String: Any] in
             ["rule": a.rule.name, "severityLabel": lang.word(a.rule.severity.rawValue), "state": a.state.rawValue, "pending": a.state == .pending,
              "summary": a.summary, "since": WebFormat.day(a.activeSince)]
+        }
+        // Why: each alert's clauses with their values, each metric with the events behind it.
+        c["explanations"] = explanations.map { x -> [String: Any] in
+            ["rule": x.explanation.rule.name, "id": "explain-" + x.explanation.rule.name, "state": x.alert?.state.rawValue ?? "inactive",
+             "clauses": x.explanation.clauses.map { c -> [String: Any] in
+                 ["text": c.text, "value": c.value, "indent": c.depth, "holds": c.holds == true, "fails": c.holds == false]
+             },
+             "metrics": x.evidence.map { m -> [String: Any] in
+                 ["metric": m.metric, "value": WebFormat.plain(m.value), "total": m.total, "more": m.total > m.events.count,
+                  "events": m.events.map { s -> [String: Any] in
+                      ["seq": s.seq, "type": s.event.type.rawValue, "occurred": WebFormat.minute(s.event.occurredAt.micros), "source": s.event.source ?? "",
+                       "subject": s.event.subject.description, "href": "/v1/events?subject=\(s.event.subject)&after_seq=\(s.seq - 1)&limit=1"]
+                  }]
+             }]
         }
         c["events"] = events.events.map { e -> [String: Any] in
             ["seq": e.seq, "type": e.event.type.rawValue, "occurred": WebFormat.minute(e.event.occurredAt.micros),

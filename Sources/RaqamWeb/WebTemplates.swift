@@ -141,6 +141,14 @@ enum WebTemplates {
         <h1>{{name}} <small>{{key}}</small></h1>
         {{#hasAlerts}}<h2>{{t.alerts_firing}}</h2>{{/hasAlerts}}
         <ul class="subject-alerts" id="subject-alerts">{{#alerts}}<li class="{{state}}"><strong>{{rule}}</strong> ({{severityLabel}}{{#pending}}, {{t.pending}}{{/pending}}): {{summary}} <span class="since">{{t.since}} {{since}}</span></li>{{/alerts}}</ul>
+        {{#explanations}}
+        <section class="explanation" id="{{id}}" data-rule="{{rule}}">
+          <h3>{{t.why}}: {{rule}}</h3>
+          <table class="clauses"><tbody>{{#clauses}}<tr class="{{#holds}}holds{{/holds}}{{#fails}}fails{{/fails}}"><td class="depth-{{indent}}"><code>{{text}}</code></td><td class="n clause-value">{{value}}</td></tr>{{/clauses}}</tbody></table>
+          <ul class="evidence">{{#metrics}}<li data-metric="{{metric}}"><code>{{metric}}</code> = <strong>{{value}}</strong>, {{t.from}} {{total}} {{t.events}}{{#more}} ({{t.newest_shown}}){{/more}}:
+            <ul>{{#events}}<li class="evidence-event" data-seq="{{seq}}" data-type="{{type}}"><a href="{{href}}">seq {{seq}}</a> <code>{{type}}</code> {{subject}} {{occurred}} · {{source}}</li>{{/events}}</ul></li>{{/metrics}}</ul>
+        </section>
+        {{/explanations}}
         <table class="metrics" id="metrics">
           <thead><tr><th>{{t.figure}}</th><th class="n">{{t.value}}</th></tr></thead>
           <tbody>{{#metrics}}<tr><th scope="row"><code>{{name}}</code></th><td class="n">{{value}}</td></tr>{{/metrics}}</tbody>
@@ -190,6 +198,10 @@ enum WebTemplates {
         tr.warning td:first-child { border-left: 3px solid var(--warn); }
         tr.pending { color: var(--muted); }
         tr.flagged td:first-child { border-left: 3px solid var(--warn); }
+        section.explanation { border-left: 3px solid var(--warn); padding: .2rem 1rem; margin: 1rem 0; background: #fff; }
+        table.clauses tr.holds .clause-value { color: var(--crit); font-weight: 600; }
+        table.clauses tr.fails .clause-value { color: var(--muted); }
+        td.depth-1 { padding-left: 1.6rem; } td.depth-2 { padding-left: 2.8rem; } td.depth-3 { padding-left: 4rem; }
         figure.map svg text { font-size: 11px; fill: #1d2430; pointer-events: none; }
         figure.map svg text.dark { fill: #fff; }
         figure.map svg rect { stroke: #fff; stroke-width: 2; }

@@ -29,6 +29,41 @@ import Testing
 
     func same(_ a: Any, _ b: Any) -> Bool { NSDictionary(dictionary: ["v": a]).isEqual(to: ["v": b]) }
 
+    @Test func explainTellsWhyWithTheEventsTheLogHoldsAndAnswersAsTheCLIDoes() async throws {
+        let d = try scenarioDaemon()
+        let reader = try d.token("nation", role: "read")
+        let lagging = try cli(["lagging", "--state-dir", d.state, "--rules", root.path + "/rules", "--at", "2021-06-30", "-o", "json"]) as! [[String: Any]]
+        let flagged = try #require(lagging.first { $0["rule"] as? String == "DistrictDigitalizationNotOrganized" })
+        let subject = try #require(flagged["subject"] as? String)
+        let http = try await d.request("GET", "/v1/explain?subject=\(subject)&at=2021-06-30", token: reader)
+        #expect(http.status == 200, "\(http.text)")
+        let viaCLI = try cli(["explain", subject, "--state-dir", d.state, "--rules", root.path + "/rules", "--at", "2021-06-30", "-o", "json"])
+        let explanations = try #require(try JSONSerialization.jsonObject(with: http.body) as? [[String: Any]])
+        #expect(same(explanations, viaCLI))
+        let x = try #require(explanations.first { $0["rule"] as? String == "DistrictDigitalizationNotOrganized" })
+        #expect(x["holds"] as? Bool == true && x["state"] as? String == "firing")
+        #expect(x["expression"] as? String == "assessment.organized == false or assessment.score < 50")
+        let clauses = x["clauses"] as? [[String: Any]] ?? []
+        #expect(clauses.map { $0["text"] as? String ?? "" } == ["assessment.organized == false or assessment.score < 50", "assessment.organized == false", "assessment.score < 50"])
+        // The score shown is the newest assessment's, and that event is in the log under its seq.
+        let metrics = x["metrics"] as? [[String: Any]] ?? []
+        let score = try #require(metrics.first { $0["metric"] as? String == "assessment.score" })
+        let newest = try #require((score["events"] as? [[String: Any]])?.first)
+        let seq = try #require(newest["seq"] as? Int)
+        let lines = try run("raqamctl", ["events", "--state-dir", d.state, "--subject", subject, "--type", "assessment.recorded", "-o", "ndjson"]).stdout
+            .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let event = try #require(lines.first { $0["seq"] as? Int == seq })
+        #expect((event["data"] as? [String: Any])?["score"] as? Double == score["value"] as? Double, "\(event) vs \(score)")
+        #expect(event["occurred_at"] as? String == newest["occurred_at"] as? String)
+        // A rule that does not flag it is explained on request, and says so.
+        let other = try await d.request("GET", "/v1/explain?subject=\(subject)&rule=HokimPortalMissing&at=2021-06-30", token: reader)
+        let one = (try? JSONSerialization.jsonObject(with: other.body)) as? [[String: Any]] ?? []
+        #expect(one.count == 1 && one.first?["rule"] as? String == "HokimPortalMissing")
+        #expect(try await d.request("GET", "/v1/explain?subject=district:1799999", token: reader).status == 404)
+        #expect(try await d.request("GET", "/v1/explain", token: reader).status == 400)
+        #expect(d.stop() == 0)
+    }
+
     @Test func readsAnswerAsTheCLIDoesForTheSamePositionAndTime() async throws {
         let d = try scenarioDaemon()
         let reader = try d.token("nation", role: "read")

@@ -41,7 +41,9 @@ import Testing
         let d = try HTTPReadTests().scenarioDaemon()
         let token = try d.token("nation", role: "read")
         let shots = StateDirectory("shots")
-        let browser = try runProcess(python, [root.path + "/scripts/browser-check.py", d.base, token, shots.path])
+        let lagging = try JSONSerialization.jsonObject(with: Data(try cli(["lagging", "--state-dir", d.state, "--rules", root.path + "/rules", "--at", "2021-06-30", "-o", "json"]).utf8)) as? [[String: Any]] ?? []
+        let flaggedDistrict = try #require(lagging.first { $0["scope"] as? String == "district" }?["subject"] as? String)
+        let browser = try runProcess(python, [root.path + "/scripts/browser-check.py", d.base, token, shots.path, flaggedDistrict])
         #expect(browser.status == 0, "browser-check failed: \(browser.stderr.suffix(3000))")
         let seen = try #require(try JSONSerialization.jsonObject(with: Data(browser.stdout.utf8)) as? [String: Any], "\(browser.stdout.prefix(500))")
         let pages = seen["pages"] as? [String: [String: Any]] ?? [:]
@@ -78,7 +80,6 @@ import Testing
         #expect((pages["nation"]?["freshness"] as? String)?.contains("Newest event: 2021-06-") == true, "\(pages["nation"]?["freshness"] ?? "")")
 
         // Who lags: the counts of raqamctl lagging for the same day.
-        let lagging = try JSONSerialization.jsonObject(with: Data(try cli(["lagging", "--state-dir", d.state, "--rules", root.path + "/rules", "--at", "2021-06-30", "-o", "json"]).utf8)) as? [[String: Any]] ?? []
         func flagged(_ scope: String) -> Set<String> { Set(lagging.filter { $0["scope"] as? String == scope }.compactMap { $0["subject"] as? String }) }
         let count = pages["lagging"]?["count"] as? [String: String] ?? [:]
         #expect(count["orgs"] == "65" && count["districts"] == "116", "\(count)")
@@ -120,6 +121,24 @@ import Testing
         #expect(shownEvents == Array(logged.reversed().prefix(50)), "\(shownEvents.prefix(5)) vs \(logged.reversed().prefix(5))")
         if logged.count > 50 {
             #expect((pages["subject-older"]?["events"] as? [Int]) == Array(logged.reversed().dropFirst(50).prefix(50)))
+        }
+
+        // The flagged district's page explains each alert, with events the log holds under those seqs.
+        let log = Dictionary(uniqueKeysWithValues: try cli(["events", "--state-dir", d.state, "-o", "ndjson"]).split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.compactMap { e in (e["seq"] as? Int).map { ($0, e) } })
+        let explained = pages["explained"]?["explanations"] as? [[String: Any]] ?? []
+        let flaggedRules = Set(lagging.filter { $0["subject"] as? String == flaggedDistrict }.compactMap { $0["rule"] as? String })
+        #expect(Set(explained.compactMap { $0["rule"] as? String }) == flaggedRules, "\(explained.map { $0["rule"] ?? "" })")
+        for x in explained {
+            let clauses = x["clauses"] as? [[String]] ?? []
+            #expect(clauses.first?.last == "true", "the rule's whole condition holds: \(clauses)")
+            let events = x["events"] as? [[String: Any]] ?? []
+            #expect(!events.isEmpty, "\(x["rule"] ?? "") names no event")
+            for e in events {
+                let logged = log[e["seq"] as? Int ?? -1]
+                #expect(logged?["type"] as? String == e["type"] as? String, "seq \(e["seq"] ?? "") is \(logged?["type"] ?? "missing") in the log")
+                #expect(logged?["subject"] as? String == flaggedDistrict)
+            }
         }
 
         // No console errors or warnings on any page; every page under 200 KB; a screenshot each.

@@ -199,3 +199,20 @@ import Testing
         #expect(outcome.passed == 0)
     }
 }
+
+@Suite struct RuleExplanationTests {
+    @Test(arguments: [
+        "projects.planned >= 5 and projects.completion < 0.6",
+        "assessment.organized == false or assessment.score < 50",
+        "portal.launched and now - portal.last_update > 90d",
+        "days_since(activity.last_event) > 60",
+        "not portal.launched",
+        "(projects.overdue + 1) * 2 > 4 or staff.trained_share < 0.5 and staff.total > 0",
+    ])
+    func anExpressionWrittenBackParsesToTheSameExpression(text: String) throws {
+        let first = try CompiledExpression(text, scope: .district, file: "t", line: 1, column: 1, indent: 0)
+        let again = try CompiledExpression(first.expression.text, scope: .district, file: "t", line: 1, column: 1, indent: 0)
+        #expect(again.expression.text == first.expression.text)
+        #expect(first.expression.text.filter { !$0.isWhitespace } == text.filter { !$0.isWhitespace } || text.hasPrefix("("))
+    }
+}
