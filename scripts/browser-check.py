@@ -94,6 +94,19 @@ try:
     driver.get(base + first)
     seen["pages"]["region-from-map"] = {"url": driver.current_url, "h1": driver.find_element(By.TAG_NAME, "h1").text}
 
+    # The region's table sorted by a column header's link.
+    visit("region-default", "/regions/region:1703?at=2021-06-30&lang=en")
+    seen["pages"]["region-default"] = {"alerts": [int(t) for t in texts("#districts tbody td.alerts")]}
+    for column in ["alerts", "completion", "last_report"]:
+        driver.find_element(By.ID, "sort-" + column).click()
+        WebDriverWait(driver, 30).until(lambda d: f"sort={column}" in d.current_url)
+        seen["pages"]["region-sorted-" + column] = {
+            "sorted_by": driver.find_element(By.ID, "districts").get_attribute("data-sorted-by"),
+            "alerts": [int(t) for t in texts("#districts tbody td.alerts")],
+            "completion": texts("#districts tbody td.completion"),
+            "last_report": texts("#districts tbody td.last-report"),
+        }
+
     for lang in ["uz", "ru"]:
         p = visit("region-" + lang, f"/regions/region:1703?at=2021-06-30&lang={lang}")
         p["h1"] = driver.find_element(By.TAG_NAME, "h1").text

@@ -99,10 +99,7 @@ struct AlertsCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var remote: RemoteOptions
-    @OptionGroup var ruleOptions: RuleOptions
-    @OptionGroup var clockOptions: ClockOptions
-    @Option(help: ArgumentHelp("With --firing: the evaluation grid's step (default 1d, as raqamd's evaluation_interval).", valueName: "duration"))
-    var interval: String = "1d"
+    @OptionGroup var evaluation: EvaluationOptions
     @Flag(help: "Only alerts firing now.") var firing = false
     @Flag(help: "Every transition, oldest first.") var history = false
     @Option(name: .shortAndLong, help: "Output format: table, json, ndjson or csv.") var output: OutputFormat = .table
@@ -136,11 +133,7 @@ struct AlertsCommand: ParsableCommand {
         }
         let rows: [AlertRecord]
         if firing && !history {
-            guard let step = parseDuration(interval), step > 0 else {
-                throw ValidationError("--interval: \"\(interval)\" is not a duration such as 1d or 1h")
-            }
-            let rules = try ruleOptions.load()
-            let clock = try clockOptions.resolved(stateDirectory: global.stateDirectory)
+            let (rules, clock, step) = try evaluation.resolved(stateDirectory: global.stateDirectory)
             rows = try withStoreErrors {
                 try Queries.firingNow(stateDirectory: global.stateDirectory, rules: rules, clock: clock, interval: step,
                                       now: Int64(Date().timeIntervalSince1970 * 1_000_000))

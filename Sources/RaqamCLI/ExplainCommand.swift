@@ -26,23 +26,16 @@ struct ExplainCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var asOf: AsOfOptions
-    @OptionGroup var ruleOptions: RuleOptions
-    @OptionGroup var clockOptions: ClockOptions
-    @Option(help: ArgumentHelp("The evaluation grid's step (default 1d, as raqamd's evaluation_interval).", valueName: "duration"))
-    var interval: String = "1d"
+    @OptionGroup var evaluation: EvaluationOptions
     @Argument(help: ArgumentHelp("The entity: key, slug or name.", valueName: "subject")) var subject: String
     @Argument(help: ArgumentHelp("One rule (alert name) to explain.", valueName: "rule")) var rule: String?
     @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
 
     func run() throws {
-        let rules = try ruleOptions.load()
+        let (rules, clock, step) = try evaluation.resolved(stateDirectory: global.stateDirectory)
         if let rule, !rules.rules.contains(where: { $0.name == rule }) {
-            printError("raqamctl: no rule \(rule) in \(try ruleOptions.paths().joined(separator: ", "))\(NearMiss.suggestion(rule, among: rules.rules.map(\.name), quote: "'"))")
+            printError("raqamctl: no rule \(rule) in \(try evaluation.ruleOptions.paths().joined(separator: ", "))\(NearMiss.suggestion(rule, among: rules.rules.map(\.name), quote: "'"))")
             throw Exit.dataError
-        }
-        let clock = try clockOptions.resolved(stateDirectory: global.stateDirectory)
-        guard let step = parseDuration(interval), step > 0 else {
-            throw ValidationError("--interval: \"\(interval)\" is not a duration such as 1d or 1h")
         }
         let (state, now, at, knownAt) = try asOf.replay(global)
         let key: EntityKey

@@ -25,16 +25,13 @@ struct LaggingCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var remote: RemoteOptions
-    @OptionGroup var ruleOptions: RuleOptions
-    @OptionGroup var clockOptions: ClockOptions
+    @OptionGroup var evaluation: EvaluationOptions
     @Option(help: ArgumentHelp("Evaluate at this time (default: now). A bare date means the end of that day (Tashkent time).", valueName: "time"))
     var at: String?
     @Option(help: "Only entities of this scope: nation, region, district or org.") var scope: LaggingScope?
     @Flag(help: "Include pending alerts (condition holds, waiting for the rule's 'for').") var pending = false
     @Flag(help: "Fold the whole log instead of starting from raqamd's engine snapshot (the answer is the same; this is for checking that).")
     var noSnapshot = false
-    @Option(help: ArgumentHelp("The evaluation grid's step (default 1d, as raqamd's evaluation_interval).", valueName: "duration"))
-    var interval: String = "1d"
     @Option(name: .shortAndLong, help: "Output format: table, json, ndjson or csv.") var output: OutputFormat = .table
 
     func run() throws {
@@ -57,11 +54,7 @@ struct LaggingCommand: ParsableCommand {
             return
         }
         _ = try global.existingEventsDirectory()
-        let rules = try ruleOptions.load()
-        let clock = try clockOptions.resolved(stateDirectory: global.stateDirectory)
-        guard let step = parseDuration(interval), step > 0 else {
-            throw ValidationError("--interval: \"\(interval)\" is not a duration such as 1d or 1h")
-        }
+        let (rules, clock, step) = try evaluation.resolved(stateDirectory: global.stateDirectory)
         let t = try at.map { try parseTime($0, option: "--at", endOfDay: true).micros } ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
         let found = try withStoreErrors {
             try Queries.lagging(stateDirectory: global.stateDirectory, rules: rules, clock: clock, interval: step, at: t,

@@ -81,3 +81,20 @@ struct ClockOptions: ParsableArguments {
 enum ClockArgument: String, ExpressibleByArgument, CaseIterable {
     case wall, events
 }
+
+/// `--rules`, `--clock` and `--interval`: how to evaluate the rules as raqamd does, for the
+/// commands that fold the log themselves (lagging, alerts --firing, explain).
+struct EvaluationOptions: ParsableArguments {
+    @OptionGroup var ruleOptions: RuleOptions
+    @OptionGroup var clockOptions: ClockOptions
+    @Option(help: ArgumentHelp("The evaluation grid's step (default 1d, as raqamd's evaluation_interval).", valueName: "duration"))
+    var interval: String = "1d"
+
+    /// The rule set (exits 65 when broken), the clock and the step.
+    func resolved(stateDirectory: String) throws -> (rules: RuleSet, clock: EvaluationClock, step: Int64) {
+        guard let step = parseDuration(interval), step > 0 else {
+            throw ValidationError("--interval: \"\(interval)\" is not a duration such as 1d or 1h")
+        }
+        return (try ruleOptions.load(), try clockOptions.resolved(stateDirectory: stateDirectory), step)
+    }
+}

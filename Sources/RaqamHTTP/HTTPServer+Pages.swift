@@ -189,7 +189,7 @@ extension HTTPServer {
         let (at, _) = try Self.times(request)
         let query = NonEmptyQuery(request)
         var extra: [(String, String)] = []
-        for name in ["scope", "region", "rule", "severity", "pending", "page"] { if let v = query.get(name) { extra.append((name, v)) } }
+        for name in ["scope", "region", "rule", "severity", "pending", "page", "sort"] { if let v = query.get(name) { extra.append((name, v)) } }
         return WebPages.Frame(lang: language(request), at: at?.micros ?? now(), atText: query.get("at"), knownAtText: query.get("known_at"),
                               path: request.uri.path, extra: extra)
     }

@@ -125,6 +125,8 @@ public enum WebLanguage: String, Sendable, CaseIterable {
         "older": [.en: "older", .uz: "eskiroq", .ru: "старше"],
         "alert_history": [.en: "Alert history", .uz: "Ogohlantirishlar tarixi", .ru: "История оповещений"],
         "state": [.en: "State", .uz: "Holati", .ru: "Состояние"],
+        "overdue": [.en: "Overdue projects", .uz: "Muddati oʻtgan loyihalar", .ru: "Просроченные проекты"],
+        "last_report": [.en: "Last report", .uz: "Oxirgi hisobot", .ru: "Последний отчёт"],
         "why": [.en: "Why", .uz: "Nima uchun", .ru: "Почему"],
         "from": [.en: "from", .uz: "manba:", .ru: "из"],
         "newest_shown": [.en: "the newest shown", .uz: "eng yangilari", .ru: "показаны последние"],

@@ -198,18 +198,38 @@ public struct WebPages: Sendable {
         c["name"] = lang.name(of: key, fallback: m.name)
         c["key"] = key.description
         let firing = alerts.filter { $0.state == .firing }
-        let rows = state.keys(of: .district).filter { $0.regionKey == key }.compactMap { d -> (Int, Double, [String: Any])? in
+        struct Row { var alerts: Int; var completion: Double?; var overdue: Double?; var last: Int64?; var fields: [String: Any] }
+        let rows = state.keys(of: .district).filter { $0.regionKey == key }.compactMap { d -> Row? in
             guard let dm = state.metrics(for: d, now: now) else { return nil }
             let count = firing.filter { $0.entity == d }.count
             let completion = WebFormat.number(dm["projects.completion"])
-            var last = ""
-            if case .time(let t)? = dm["activity.last_event"] { last = WebFormat.day(t.micros) }
-            return (count, completion ?? 2, ["key": d.description, "href": "/subjects/\(d)" + frame.query(), "name": lang.name(of: d, fallback: dm.name),
-                                             "completion": completion.map(WebFormat.percent) ?? "—", "completionSort": completion ?? -1,
-                                             "overdue": WebFormat.number(dm["projects.overdue"]).map { WebFormat.count($0, lang) } ?? "—",
-                                             "alerts": count, "flagged": count > 0, "lastReport": last])
+            let overdue = WebFormat.number(dm["projects.overdue"])
+            var last: Int64?
+            if case .time(let t)? = dm["activity.last_event"] { last = t.micros }
+            return Row(alerts: count, completion: completion, overdue: overdue, last: last, fields: [
+                "key": d.description, "href": "/subjects/\(d)" + frame.query(), "name": lang.name(of: d, fallback: dm.name),
+                "completion": completion.map(WebFormat.percent) ?? "—", "overdue": overdue.map { WebFormat.count($0, lang) } ?? "—",
+                "alerts": count, "flagged": count > 0, "lastReport": last.map(WebFormat.day) ?? ""])
         }
-        c["districts"] = rows.sorted { ($0.0 > 0 ? 0 : 1, $0.1) < ($1.0 > 0 ? 0 : 1, $1.1) }.map(\.2)
+        // Sorted as asked (?sort=): the worst first each time; by default flagged first, then
+        // by completion. Ties go by key, so the order is the same on every load.
+        let sort = frame.extra.first { $0.0 == "sort" }?.1 ?? ""
+        func order(_ r: Row) -> (Double, Double) {
+            switch sort {
+            case "completion": (r.completion ?? 2, 0)
+            case "overdue": (-(r.overdue ?? -1), 0)
+            case "alerts": (Double(-r.alerts), 0)
+            case "last_report": (Double(r.last ?? .max), 0)
+            default: (r.alerts > 0 ? 0 : 1, r.completion ?? 2)
+            }
+        }
+        c["districts"] = rows.sorted { a, b in
+            let (x, y) = (order(a), order(b))
+            return x != y ? x < y : (a.fields["key"] as? String ?? "") < (b.fields["key"] as? String ?? "")
+        }.map(\.fields)
+        let others = frame.extra.filter { $0.0 != "sort" }
+        c["sorts"] = Dictionary(uniqueKeysWithValues: ["completion", "overdue", "alerts", "last_report"].map { ($0, frame.path + frame.query(others + [("sort", $0)])) })
+        c["sortedBy"] = sort.isEmpty ? "flagged" : sort
         return library.render(c, withTemplate: "region") ?? ""
     }
 

@@ -127,10 +127,10 @@ enum WebTemplates {
     static let region = """
         {{> head}}
         <h1>{{name}} <small>{{key}}</small></h1>
-        <table class="districts" id="districts">
-          <thead><tr><th>{{t.subject}}</th><th>{{t.name}}</th><th class="n">{{t.progress}}</th><th class="n">overdue</th><th class="n">{{t.alerts_firing}}</th><th>{{t.newest_event}}</th></tr></thead>
+        <table class="districts" id="districts" data-sorted-by="{{sortedBy}}">
+          <thead><tr><th>{{t.subject}}</th><th>{{t.name}}</th><th class="n"><a id="sort-completion" href="{{sorts.completion}}">{{t.progress}}</a></th><th class="n"><a id="sort-overdue" href="{{sorts.overdue}}">{{t.overdue}}</a></th><th class="n"><a id="sort-alerts" href="{{sorts.alerts}}">{{t.alerts_firing}}</a></th><th><a id="sort-last_report" href="{{sorts.last_report}}">{{t.last_report}}</a></th></tr></thead>
           <tbody>
-          {{#districts}}<tr class="{{#flagged}}flagged{{/flagged}}"><td><a href="{{href}}">{{key}}</a></td><td>{{name}}</td><td class="n" data-sort="{{completionSort}}">{{completion}}</td><td class="n">{{overdue}}</td><td class="n">{{alerts}}</td><td>{{lastReport}}</td></tr>{{/districts}}
+          {{#districts}}<tr class="{{#flagged}}flagged{{/flagged}}"><td><a href="{{href}}">{{key}}</a></td><td>{{name}}</td><td class="n completion">{{completion}}</td><td class="n overdue">{{overdue}}</td><td class="n alerts">{{alerts}}</td><td class="last-report">{{lastReport}}</td></tr>{{/districts}}
           </tbody>
         </table>
         {{> foot}}

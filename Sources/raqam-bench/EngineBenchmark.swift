@@ -233,17 +233,23 @@ struct EngineBenchmark: ParsableCommand {
     }
 
     /// Seconds and peak RSS (MiB, from wait4's rusage) of a command.
+    /// Runs a program to its end; its wall time and its peak RSS (MiB). Spawned with
+    /// posix_spawn and reaped here with wait4 (a Foundation `Process` reaps its child on a
+    /// thread of its own, which may take the rusage first and leave 0).
     func timedWithPeak(_ path: String, _ arguments: [String]) throws -> (Double, Double) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
         let t0 = now()
-        try p.run()
+        let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw ValidationError("\(path): cannot start it (\(String(cString: strerror(spawned))))") }
         var status: Int32 = 0
         var usage = rusage()
-        let pid = p.processIdentifier
         while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
         let seconds = now() - t0
         guard status == 0 else { throw ValidationError("\(path) \(arguments.joined(separator: " ")) failed (status \(status))") }

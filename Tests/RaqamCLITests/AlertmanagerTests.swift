@@ -25,11 +25,16 @@ import Testing
 
     /// raqamd (control socket only) sending to `alertmanager` every `resend` seconds.
     static func daemon(_ am: AlertmanagerProcess, resend: Int = 2, extra: String = "") throws -> DaemonProcess {
+        try daemon(url: am.url, resend: resend, extra: extra)
+    }
+
+    /// raqamd sending to `url` (an Alertmanager, or what stands in front of one).
+    static func daemon(url: String, resend: Int = 2, extra: String = "") throws -> DaemonProcess {
         let d = try DaemonProcess(rules: [], start: false)
         let rules = d.dir.path + "/am-rules.yaml"
         try Self.rules.write(toFile: rules, atomically: true, encoding: .utf8)
         let config = d.dir.path + "/raqamd.yaml"
-        try "alertmanager:\n  urls: [\(am.url)]\n  resend_delay: \(resend)s\n\(extra)".write(toFile: config, atomically: true, encoding: .utf8)
+        try "alertmanager:\n  urls: [\(url)]\n  resend_delay: \(resend)s\n\(extra)".write(toFile: config, atomically: true, encoding: .utf8)
         d.extraArguments = ["--config", config]
         try d.start(rules: [rules])
         guard d.notify.receive(for: 60, until: { $0.contains { $0.contains("READY=1") } }).contains(where: { $0.1.contains("READY=1") }) else {
@@ -246,14 +251,7 @@ import Testing
         let dir = StateDirectory()
         let token = "rq-am-\(UUID().uuidString)"
         try (token + "\n").write(toFile: dir.path + "/am-token", atomically: true, encoding: .utf8)
-        let d = try DaemonProcess(rules: [], start: false)
-        let rules = d.dir.path + "/am-rules.yaml"
-        try Self.rules.write(toFile: rules, atomically: true, encoding: .utf8)
-        let config = d.dir.path + "/raqamd.yaml"
-        try "alertmanager:\n  urls: [http://127.0.0.1:\(proxy.port)]\n  bearer_token_file: \(dir.path)/am-token\n".write(toFile: config, atomically: true, encoding: .utf8)
-        d.extraArguments = ["--config", config]
-        try d.start(rules: [rules])
-        _ = d.notify.receive(for: 60) { $0.contains { $0.contains("READY=1") } }
+        let d = try Self.daemon(url: "http://127.0.0.1:\(proxy.port)", extra: "  bearer_token_file: \(dir.path)/am-token\n")
         #expect(try d.send([DaemonProcessTests.assessment("1703202", organized: true, score: 20)], replies: 1).first?.hasPrefix("ok ") == true)
         _ = proxy.waitFor(20) { !$0.isEmpty || !proxy.heads.isEmpty }
         let head = try #require(proxy.heads.first)

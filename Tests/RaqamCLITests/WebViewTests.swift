@@ -102,6 +102,17 @@ import Testing
         }
         #expect((pages["region-from-map"]?["url"] as? String)?.contains("/regions/region:") == true)
 
+        // The region's table: flagged first by default; each header sorts, the worst first.
+        let byDefault = pages["region-default"]?["alerts"] as? [Int] ?? []
+        #expect(!byDefault.isEmpty && byDefault.drop(while: { $0 > 0 }).allSatisfy { $0 == 0 }, "\(byDefault)")
+        let byAlerts = pages["region-sorted-alerts"]?["alerts"] as? [Int] ?? []
+        #expect(!byAlerts.isEmpty && byAlerts == byAlerts.sorted(by: >), "\(byAlerts)")
+        let byCompletion = (pages["region-sorted-completion"]?["completion"] as? [String] ?? []).compactMap { Int($0.dropLast()) }
+        #expect(!byCompletion.isEmpty && byCompletion == byCompletion.sorted(), "\(byCompletion)")
+        let byLast = (pages["region-sorted-last_report"]?["last_report"] as? [String] ?? []).filter { !$0.isEmpty }
+        #expect(!byLast.isEmpty && byLast == byLast.sorted(), "\(byLast)")
+        #expect(pages["region-sorted-alerts"]?["sorted_by"] as? String == "alerts")
+
         // Languages: the reference data's names, and the choice remembered.
         #expect((pages["region-uz"]?["h1"] as? String)?.hasPrefix("Andijon viloyati") == true)
         #expect((pages["region-uz"]?["names"] as? [String])?.contains("Oltinkoʻl tumani") == true)
