@@ -47,15 +47,15 @@ extension HTTPServer {
             }
         }
         router.get("lagging.csv") { request, _ in
-            let (backend, principal) = try self.pageReader(request)
-            let filters = try Self.laggingFilters(request)
-            let frame = try self.frame(request)
-            let (_, alerts) = try await self.view(backend, frame: frame, request: request, pending: filters.pending)
-            let csv = Queries.laggingCSV(filters.apply(alerts).filter { principal.mayRead($0.entity) })
-            var headers = HTTPFields()
-            headers[.contentType] = "text/csv; charset=utf-8"
-            headers[.contentDisposition] = "attachment; filename=\"lagging-\(WebDay.of(frame.at)).csv\""
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: csv)))
+            try await self.respond(request) { frame, backend, principal in
+                let filters = try Self.laggingFilters(request)
+                let (_, alerts) = try await self.view(backend, frame: frame, request: request, pending: filters.pending)
+                let csv = Queries.laggingCSV(filters.apply(alerts).filter { principal.mayRead($0.entity) })
+                var headers = HTTPFields()
+                headers[.contentType] = "text/csv; charset=utf-8"
+                headers[.contentDisposition] = "attachment; filename=\"lagging-\(WebDay.of(frame.at)).csv\""
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: csv)))
+            }
         }
         router.get("regions/{key}") { request, context in
             try await self.page(request) { frame, backend, principal in
@@ -114,7 +114,9 @@ extension HTTPServer {
     }
 
     func sessionCookieHeader(_ value: String, maxAge: Int) -> String {
-        "\(Self.sessionCookie)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (configuration.tlsCertificate != nil ? "; Secure" : "")
+        // Secure when raqamd serves TLS, or when its public address (a TLS proxy's) is https.
+        let secure = configuration.tlsCertificate != nil || configuration.externalURL?.lowercased().hasPrefix("https://") == true
+        return "\(Self.sessionCookie)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
     }
 
     /// The reader of a page: `Authorization: Bearer`, else the session's token.
@@ -137,11 +139,18 @@ extension HTTPServer {
     /// Runs a page: who reads, at what time, in what language; errors become pages (a missing
     /// sign-in a redirect to `/login`).
     func page(_ request: Request, _ body: (WebPages.Frame, any IntakeBackend, Principal) async throws -> String) async throws -> Response {
+        try await respond(request) { frame, backend, principal in
+            self.html(.ok, try await body(frame, backend, principal), lang: frame.lang, request: request)
+        }
+    }
+
+    /// Runs a page or a download: a missing or ended sign-in redirects to `/login`, an
+    /// `APIError` becomes a page saying it.
+    func respond(_ request: Request, _ body: (WebPages.Frame, any IntakeBackend, Principal) async throws -> Response) async throws -> Response {
         let lang = language(request)
         do {
             let (backend, principal) = try pageReader(request)
-            let frame = try self.frame(request)
-            return html(.ok, try await body(frame, backend, principal), lang: lang, request: request)
+            return try await body(try self.frame(request), backend, principal)
         } catch let s as SignInNeeded {
             let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
             var r = Self.redirect("/login?lang=\(lang.rawValue)&next=\(WebPages.Frame.encode(next))")

@@ -37,6 +37,21 @@ import Testing
         positive(engine[1], ["append_events", "append_per_s", "ceiling_per_s", "append_peak_mib"])
     }
 
+    /// `raqam-bench web --quick`: every page, the API and /healthz answer 200 and are timed.
+    @Test(.timeLimit(.minutes(10))) func theWebBenchmarkTimesEveryPage() throws {
+        let dir = StateDirectory()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let r = try run("raqam-bench", ["web", "--quick", "--json", "--rules", root + "/rules", "--dir", dir.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for page in ["nation", "region", "subject", "who_lags", "API", "healthz"] {
+            for k in ["_p50_ms", "_p99_ms", "_bytes"] {
+                #expect(((o[page + k] as? Double) ?? 0) > 0, "\(page + k) = \(o[page + k] ?? "missing")")
+            }
+        }
+        #expect(((o["nation_bytes"] as? Double) ?? .infinity) < 200_000)
+    }
+
     /// `make torture`, short: each part runs against the debug build and finds nothing broken.
     @Test(.timeLimit(.minutes(10))) func aShortTortureHoldsEverywhere() throws {
         let dir = StateDirectory()

@@ -175,6 +175,11 @@ import Testing
         func curl(_ arguments: [String]) throws -> String {
             try runProcess("/usr/bin/curl", ["-s", "-b", jar, "-c", jar] + arguments).stdout
         }
+        // Without a session every page and the download send to the sign-in form.
+        for path in ["/", "/lagging", "/lagging.csv", "/regions/region:1703", "/subjects/district:1703202"] {
+            let r = try curl(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", d.base + path])
+            #expect(r.hasPrefix("303 \(d.base)/login?"), "\(path): \(r)")
+        }
         let signIn = try curl(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--data-urlencode", "token=\(token)", "-d", "next=/lagging", d.base + "/login"])
         #expect(signIn == "303 \(d.base)/lagging", "\(signIn)")
         #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", d.base + "/?at=2021-06-30"]) == "200")
@@ -189,6 +194,15 @@ import Testing
         _ = try cli(["tokens", "revoke", String(id), "--state-dir", d.state])
         let after = try curl(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", d.base + "/?at=2021-06-30"])
         #expect(after.hasPrefix("303 \(d.base)/login?"), "\(after)")
+        #expect(d.stop() == 0)
+    }
+
+    @Test func behindATLSProxyTheSessionCookieIsSecure() throws {
+        let d = try HTTPDaemon(config: "  external_url: https://raqam.example.uz\n")
+        let token = try d.token("nation", role: "read")
+        let head = try runProcess("/usr/bin/curl", ["-s", "-D", "-", "-o", "/dev/null", "--data-urlencode", "token=\(token)", d.base + "/login"]).stdout.lowercased()
+        let cookie = head.split(separator: "\r\n").first { $0.hasPrefix("set-cookie: raqam_session=") } ?? ""
+        #expect(cookie.contains("; secure") && cookie.contains("; httponly") && cookie.contains("samesite=strict"), "\(head)")
         #expect(d.stop() == 0)
     }
 }

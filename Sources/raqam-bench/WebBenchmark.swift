@@ -1,0 +1,104 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// The web view's server time per page on the H1-2021 scenario: each page loaded `--loads`
+/// times over one keep-alive connection (the client is on the same machine, so the time is
+/// the server's plus a loopback round trip), beside the API's answer to the same question
+/// (`GET /v1/lagging`, the peer: what the who-lags page renders) and `GET /healthz` (the
+/// ceiling: a round trip through raqamd's HTTP stack doing nothing). Targets (issue 15): p99
+/// under 50 ms on the scenario; page weight under 200 KB.
+struct WebBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "web",
+        abstract: "The web view's pages on the H1-2021 scenario: server time p50/p99 per page beside the API and /healthz, and page weight."
+    )
+
+    @Option(help: "Loads of each page per run.") var loads = 100
+    @Option(help: "Timed runs; medians are reported.") var runs = 3
+    @Option(help: "The rule files (a folder).") var rules = "rules"
+    @Option(help: "Directory for the state directory.") var dir: String = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+    @Flag(help: "Print JSON instead of a table.") var json = false
+    @Flag(help: "A short smoke run.") var quick = false
+
+    var bin: String { URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]).deletingLastPathComponent().path }
+
+    func progress(_ s: String) { if !json { FileHandle.standardError.write(Data("… \(s)\n".utf8)) } }
+
+    /// The pages, the peer and the ceiling, as of the scenario's last day.
+    static let targets: [(name: String, path: String)] = [
+        ("nation", "/?at=2021-06-30"), ("region", "/regions/region:1703?at=2021-06-30"),
+        ("subject", "/subjects/district:1703202?at=2021-06-30"), ("who-lags", "/lagging?at=2021-06-30"),
+        ("API: /v1/lagging (peer)", "/v1/lagging?at=2021-06-30"), ("/healthz (ceiling)", "/healthz"),
+    ]
+
+    struct Measured { var p50: [Double] = [], p99: [Double] = [], bytes: [Double] = [] }
+
+    func run() throws {
+        let runs = quick ? 1 : self.runs
+        let loads = quick ? 5 : self.loads
+        let state = dir + "/raqam-bench-web-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        progress("the H1-2021 scenario into \(state)")
+        _ = try HTTPBenchmark.runTool(bin + "/raqamctl", ["demo", "--output", state + "/h1.ndjson"])
+        _ = try HTTPBenchmark.runTool(bin + "/raqamctl", ["init", "--state-dir", state, "--clock", "events", "--effective", "2020-10-05"])
+        _ = try HTTPBenchmark.runTool(bin + "/raqamctl", ["append", "--state-dir", state, state + "/h1.ndjson"])
+        let token = try HTTPBenchmark.runTool(bin + "/raqamctl", ["tokens", "issue", "nation", "--role", "read", "--state-dir", state])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var measured = Array(repeating: Measured(), count: Self.targets.count)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let client = HTTPClient(eventLoopGroupProvider: .shared(group))
+        defer { try? client.syncShutdown(); try? group.syncShutdownGracefully() }
+        for r in 0..<runs {
+            progress("run \(r + 1) of \(runs): \(loads) loads of each page")
+            let port = HTTPBenchmark.freePort()
+            let daemon = try RunningDaemon(binDir: bin, state: state, rules: rules, extraArguments: ["--http-listen", "127.0.0.1:\(port)"])
+            defer { daemon.stop() }
+            for (k, target) in Self.targets.enumerated() {
+                var times: [Double] = []
+                var bytes = 0
+                for i in 0..<(loads + 3) {
+                    var request = try HTTPClient.Request(url: "http://127.0.0.1:\(port)" + target.path, method: .GET)
+                    request.headers.add(name: "Authorization", value: "Bearer " + token)
+                    let t0 = now()
+                    let response = try client.execute(request: request).wait()
+                    let t = (now() - t0) * 1000
+                    guard response.status.code == 200 else { throw ValidationError("GET \(target.path) answered \(response.status.code)") }
+                    bytes = response.body?.readableBytes ?? 0
+                    if i >= 3 { times.append(t) }  // the first loads warm the caches
+                }
+                times.sort()
+                measured[k].p50.append(DaemonBenchmark.percentile(times, 0.5))
+                measured[k].p99.append(DaemonBenchmark.percentile(times, 0.99))
+                measured[k].bytes.append(Double(bytes))
+            }
+        }
+        let ceiling = medianOf(measured[Self.targets.count - 1].p99)
+        let peer = medianOf(measured[Self.targets.count - 2].p99)
+        if json {
+            var fields = [#""benchmark":"web""#, #""loads":\#(loads)"#]
+            for (k, t) in Self.targets.enumerated() {
+                let key = t.name.split(separator: " ").first.map { $0.replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: "/", with: "").replacingOccurrences(of: ":", with: "") } ?? "page"
+                fields += [#""\#(key)_p50_ms":\#(medianOf(measured[k].p50))"#, #""\#(key)_p99_ms":\#(medianOf(measured[k].p99))"#, #""\#(key)_bytes":\#(medianOf(measured[k].bytes))"#]
+            }
+            print("{" + fields.joined(separator: ",") + "}")
+            return
+        }
+        print("The web view on the H1-2021 scenario (\(loads) loads of each page per run, median of \(runs) runs; each run's p99 listed)")
+        var rows = [["", "p50", "p99", "p99 / API", "p99 / ceiling", "weight", "runs' p99"]]
+        for (k, t) in Self.targets.enumerated() {
+            let m = measured[k]
+            rows.append([t.name, String(format: "%.1f ms", medianOf(m.p50)), String(format: "%.1f ms", medianOf(m.p99)),
+                         String(format: "%.2f", medianOf(m.p99) / peer), String(format: "%.0f", medianOf(m.p99) / ceiling),
+                         String(format: "%.0f KB", medianOf(m.bytes) / 1000), m.p99.map { String(format: "%.1f", $0) }.joined(separator: " / ")])
+        }
+        print(renderRows(rows))
+        let worst = (0..<4).map { medianOf(measured[$0].p99) }.max() ?? .nan
+        let heaviest = (0..<4).map { medianOf(measured[$0].bytes) }.max() ?? .nan
+        print(String(format: "target: every page p99 under 50 ms: %.1f ms, %@; under 200 KB: %.0f KB, %@", worst, worst < 50 ? "met" : "not met",
+                     heaviest / 1000, heaviest < 200_000 ? "met" : "not met"))
+    }
+}
