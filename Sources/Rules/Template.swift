@@ -56,8 +56,13 @@ public struct Template: Sendable {
                 let (l, c) = position(fieldStart)
                 throw RuleError(file: file, line: l, column: c, message: "'{{' without a closing '}}'")
             }
-            let inner = rest[open.upperBound..<close.lowerBound].split(separator: "|", maxSplits: 1).map { $0.trimmingCharacters(in: " ") }
+            let inner = rest[open.upperBound..<close.lowerBound].split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: " ") }
             let name = inner[0]
+            guard !name.isEmpty else {
+                let (l, c) = position(fieldStart)
+                throw RuleError(file: file, line: l, column: c, message: "'{{\(rest[open.upperBound..<close.lowerBound])}}' names no field; write {{ name }}, {{ value }} or a metric such as {{ projects.planned }}")
+            }
             let format = inner.count > 1 ? Format(rawValue: inner[1]) : .plain
             let (l, c) = position(fieldStart)
             guard let format else {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Rules
 
@@ -79,5 +80,16 @@ import Rules
         let b = "groups:\n  - name: g\n    rules:\n      - alert: B\n        scope: moon\n        expr: true\n"
         guard case .failure(let e) = RuleSet.load(files: [("a.yaml", a), ("b.yaml", b)]) else { Issue.record("accepted"); return }
         #expect(e.errors.map(\.file) == ["a.yaml", "b.yaml"])
+    }
+
+    /// fuzz/regressions/rule-parser/crash-ff62…: a template field with no name (`{{}}`)
+    /// indexed an empty list and trapped the loader.
+    @Test func aTemplateFieldWithNoNameIsAnErrorNotATrap() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fuzz/regressions/rule-parser/crash-ff62d455d80974ee8cd3ba8b87ff0958cd21755e")
+        let text = String(decoding: try Data(contentsOf: file).dropFirst(), as: UTF8.self)  // the first byte picks the mode
+        #expect(problems(text).contains { $0.contains("'{{}}' names no field") }, "\(problems(text))")
+        #expect(problems("groups:\n  - name: g\n    rules:\n      - alert: A\n        scope: org\n        expr: true\n        summary: \"{{ | percent }} x\"\n")
+            .first?.hasPrefix("rules/test.yaml:7:19: '{{ | percent }}' names no field") == true)
     }
 }
