@@ -43,9 +43,12 @@ struct ExplainCommand: ParsableCommand {
             printError("raqamctl: \(error.description)")
             throw Exit.dataError
         }
+        // The projections replayed once (above): for the subject and for the explanation.
         let found = try withStoreErrors {
-            try Queries.explain(stateDirectory: global.stateDirectory, rules: rules, clock: clock, interval: step, subject: key, rule: rule,
-                                at: now.micros, knownAt: knownAt)
+            let alerts = try Queries.lagging(stateDirectory: global.stateDirectory, rules: rules, clock: clock, interval: step, at: now.micros,
+                                             includePending: true).alerts
+            return try Queries.explain(state: state, alerts: alerts, rules: rules, stateDirectory: global.stateDirectory, subject: key, rule: rule,
+                                       at: now.micros, knownAt: knownAt)
         }
         guard let found else {
             printError("raqamctl: \(key) is not registered\(at.map { " as of \($0.rfc3339)" } ?? "")")

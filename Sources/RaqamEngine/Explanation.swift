@@ -50,18 +50,11 @@ public struct Explanation: Sendable {
 }
 
 extension Queries {
-    /// The explanations of `subject`'s alerts at `t` (µs), with the figures as known at
-    /// `knownAt`: of `rule` only when given (whether or not it flags the subject), else of
-    /// every rule that has it pending or firing.
-    /// - Throws: `StoreError` and I/O errors of the reads; nil when the subject is not registered.
-    public static func explain(stateDirectory: String, rules: RuleSet, clock: EvaluationClock, interval: Int64, subject: EntityKey,
-                               rule: String?, at t: Int64, knownAt: Timestamp?) throws -> [Explanation]? {
-        let state = try Replay.run(stateDirectory: stateDirectory, at: Timestamp(micros: t), knownAt: knownAt).state
-        let alerts = try lagging(stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, at: t, includePending: true).alerts
-        return try explain(state: state, alerts: alerts, rules: rules, stateDirectory: stateDirectory, subject: subject, rule: rule, at: t, knownAt: knownAt)
-    }
-
-    /// The same, from projections and alerts (pending ones included) already computed for `t`.
+    /// The explanations of `subject`'s alerts at `t` (µs), from the projections at `t` (as
+    /// known at `knownAt`) and the alerts evaluated then, pending ones included
+    /// (`lagging(…, includePending: true)`): of `rule` only when given (whether or not it flags
+    /// the subject), else of every rule that has it pending or firing.
+    /// - Throws: the log reader's errors; nil when the subject is not registered at `t`.
     public static func explain(state: ProjectionState, alerts: [AlertReport], rules: RuleSet, stateDirectory: String, subject: EntityKey,
                                rule: String?, at t: Int64, knownAt: Timestamp?) throws -> [Explanation]? {
         guard let metrics = state.metrics(for: subject, now: Timestamp(micros: t)) else { return nil }

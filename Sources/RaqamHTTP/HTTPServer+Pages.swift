@@ -203,6 +203,8 @@ extension HTTPServer {
                               path: request.uri.path, extra: extra)
     }
 
+    /// `scope`, `region`, `rule`, `severity` and `pending` of `/lagging`, `/lagging.csv` and
+    /// `/v1/lagging` (400 for a value that is none of those it names).
     static func laggingFilters(_ request: Request) throws -> WebPages.LaggingFilters {
         let q = NonEmptyQuery(request)
         var f = WebPages.LaggingFilters()
@@ -212,7 +214,12 @@ extension HTTPServer {
             }
             f.scope = k
         }
-        if let r = q.get("region") { f.region = try entity(r.hasPrefix("region:") ? r : "region:" + r, kind: .region) }
+        if let r = q.get("region") {
+            guard let k = try? EntityKey(parsing: r.hasPrefix("region:") ? r : "region:" + r), k.kind == .region else {
+                throw APIError(status: .badRequest, code: "bad_request", message: "?region= must be a region key such as region:1703, got \"\(r)\"")
+            }
+            f.region = k
+        }
         f.rule = q.get("rule")
         if let s = q.get("severity") {
             guard let v = Severity(rawValue: s) else { throw APIError(status: .badRequest, code: "bad_request", message: "?severity= must be critical, warning or info, got \"\(s)\"") }

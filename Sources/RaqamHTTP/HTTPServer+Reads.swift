@@ -32,36 +32,19 @@ extension HTTPServer {
         }
         router.get("v1/lagging") { request, _ in
             let (backend, principal) = try self.reader(request)
-            let query = NonEmptyQuery(request)
             let (at, _) = try Self.times(request, knownAt: false)
             let t = at?.micros ?? self.now()
-            let scope = try query.get("scope").map { s in
-                guard let k = EntityKey.Kind.allCases.first(where: { $0.description == s }) else {
-                    throw APIError(status: .badRequest, code: "bad_request", message: "?scope= must be nation, region, district or org, got \"\(s)\"")
-                }
-                return k
-            }
-            let region = try query.get("region").map { r in
-                guard let k = try? EntityKey(parsing: r.hasPrefix("region:") ? r : "region:" + r), k.kind == .region else {
-                    throw APIError(status: .badRequest, code: "bad_request", message: "?region= must be a region key such as region:1703, got \"\(r)\"")
-                }
-                return k
-            }
-            let rule = query.get("rule")
-            let pending = try Self.flag(query.get("pending"), name: "pending", default: false)
+            let filters = try Self.laggingFilters(request)
             _ = backend.waitUntilEvaluated(seconds: 5)
             let evaluation = backend.evaluation
-            if let rule, !evaluation.rules.rules.contains(where: { $0.name == rule }) {
+            if let rule = filters.rule, !evaluation.rules.rules.contains(where: { $0.name == rule }) {
                 throw APIError(status: .badRequest, code: "bad_request", message: "?rule=\(rule): raqamd runs no rule of that name")
             }
             let found = try await self.blocking.runIfActive {
                 try Queries.lagging(stateDirectory: backend.stateDirectory, rules: evaluation.rules, clock: evaluation.clock,
-                                    interval: evaluation.interval, at: t, includePending: pending)
+                                    interval: evaluation.interval, at: t, includePending: filters.pending)
             }
-            let alerts = found.alerts.filter { a in
-                (scope == nil || a.entity.kind == scope) && (region == nil || a.region == region) && (rule == nil || a.rule.name == rule)
-                    && principal.mayRead(a.entity)
-            }
+            let alerts = filters.apply(found.alerts).filter { principal.mayRead($0.entity) }
             return jsonResponse(.ok, "[" + alerts.map(Queries.laggingJSON).joined(separator: ",\n") + "]")
         }
         router.get("v1/explain") { request, _ in
@@ -87,8 +70,11 @@ extension HTTPServer {
                 guard principal.mayRead(key) else {
                     throw APIError(status: .forbidden, code: "forbidden", message: "a token of \(principal.subject) may not read \(key)")
                 }
-                return (key, try Queries.explain(stateDirectory: backend.stateDirectory, rules: evaluation.rules, clock: evaluation.clock,
-                                                 interval: evaluation.interval, subject: key, rule: rule, at: t, knownAt: knownAt))
+                // The projections replayed once: for the subject's name and for the explanation.
+                let alerts = try Queries.lagging(stateDirectory: backend.stateDirectory, rules: evaluation.rules, clock: evaluation.clock,
+                                                 interval: evaluation.interval, at: t, includePending: true).alerts
+                return (key, try Queries.explain(state: state, alerts: alerts, rules: evaluation.rules, stateDirectory: backend.stateDirectory,
+                                                 subject: key, rule: rule, at: t, knownAt: knownAt))
             }
             guard let explanations = found.1 else {
                 throw APIError(status: .notFound, code: "unknown_subject", message: "\(found.0) is not registered\(at.map { " as of \($0.rfc3339)" } ?? "")")

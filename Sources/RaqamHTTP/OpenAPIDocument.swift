@@ -163,6 +163,7 @@ paths:
         - {name: scope, in: query, schema: {type: string, enum: [nation, region, district, org]}}
         - {name: region, in: query, schema: {type: string}, description: "Only alerts of this region and its districts (region:1703 or 1703)."}
         - {name: rule, in: query, schema: {type: string}, description: "Only this rule's alerts."}
+        - {name: severity, in: query, schema: {type: string, enum: [critical, warning, info]}, description: "Only alerts of this severity."}
         - {name: pending, in: query, schema: {type: boolean, default: false}, description: "Include pending alerts."}
       responses:
         "200":
