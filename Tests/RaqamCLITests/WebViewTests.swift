@@ -205,4 +205,25 @@ import Testing
         #expect(cookie.contains("; secure") && cookie.contains("; httponly") && cookie.contains("samesite=strict"), "\(head)")
         #expect(d.stop() == 0)
     }
+
+    @Test func aRegionsTokenSeesItsRegionAndNobodyElses() throws {
+        let d = try HTTPReadTests().scenarioDaemon()
+        let andijan = try d.token("region:1703", role: "report")
+        func get(_ path: String) throws -> (String, String) {
+            let r = try runProcess("/usr/bin/curl", ["-s", "-w", "\n%{http_code}", "-H", "Authorization: Bearer \(andijan)", d.base + path]).stdout
+            let code = String(r.split(separator: "\n").last ?? "")
+            return (code, r)
+        }
+        #expect(try get("/regions/region:1703?at=2021-06-30").0 == "200")
+        #expect(try get("/subjects/district:1703202?at=2021-06-30").0 == "200")
+        // Another region's pages and the nation's: 403, with the reason on the page.
+        let bukhara = try get("/regions/region:1706?at=2021-06-30")
+        #expect(bukhara.0 == "403" && bukhara.1.contains("may not read region:1706"), "\(bukhara.1.suffix(300))")
+        #expect(try get("/subjects/district:1706204?at=2021-06-30").0 == "403")
+        #expect(try get("/?at=2021-06-30").0 == "403")
+        // Who lags lists only its own region's alerts; so does the CSV.
+        let csv = try get("/lagging.csv?at=2021-06-30").1.split(separator: "\n").dropFirst().dropLast()
+        #expect(!csv.isEmpty && csv.allSatisfy { $0.contains("region:1703") }, "\(csv.prefix(3))")
+        #expect(d.stop() == 0)
+    }
 }
