@@ -158,7 +158,7 @@ let package = Package(
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Projections", "RaqamModel", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(name: "RaqamDaemonTests", dependencies: ["RaqamDaemon", "RaqamEngine", "InMemoryJournal", "RaqamStore", "RaqamTestSupport", "Rules", "Projections", "RaqamModel", "Journal"], swiftSettings: strict),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "RaqamTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .testTarget(name: "RaqamEngineTests", dependencies: ["RaqamEngine", "RaqamStore", "RaqamModel", "Rules", "Scenario", "RaqamTestSupport"], swiftSettings: strict),
+        .testTarget(name: "RaqamEngineTests", dependencies: ["RaqamEngine", "Projections", "RaqamStore", "RaqamModel", "Rules", "Scenario", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "RaqamModel"], swiftSettings: strict),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "RaqamEngine", "RaqamModel", "RaqamStore", "RaqamTestSupport"], swiftSettings: strict),
         .testTarget(

@@ -189,6 +189,23 @@ public final class EventLogReader {
         return found
     }
 
+    /// The first seq of each stretch of the log that a scan can start at without walking
+    /// what comes before it, ascending: every block of each sealed segment (from its sidecar
+    /// index), and the first seq of each segment without one (the active segment). What a
+    /// reader going from the newest records back steps through.
+    public func chunkStarts() throws -> [UInt64] {
+        let segments = try SegmentDirectory.list(directory)
+        var starts: [UInt64] = []
+        for (i, listed) in segments.enumerated() {
+            if i < segments.count - 1, let index = sidecar(for: listed), !index.blocks.isEmpty {
+                starts += index.blocks.map(\.firstSeq)
+            } else {
+                starts.append(listed.baseSeq)
+            }
+        }
+        return starts
+    }
+
     /// The seq of the last record written so far (0 for an empty log).
     public func lastSeq() throws -> UInt64 {
         let segments = try SegmentDirectory.list(directory)

@@ -3,7 +3,7 @@ import RaqamModel
 extension ProjectionState {
     /// The version of the state's layout. Change it whenever the fold or its fields change:
     /// a snapshot of another version is ignored and the log replayed in full.
-    public static let schemaVersion = "projections-4"
+    public static let schemaVersion = "projections-5"
 
     /// The state in binary form, for snapshots. Sets are written sorted, so the same state
     /// always gives the same bytes.
@@ -40,6 +40,8 @@ extension ProjectionState {
             }
             w.optional(r.lastEvent) { $0.timestamp($1) }
             w.varint(r.events)
+            w.varint(r.eventsByType.count)
+            for n in r.eventsByType { w.varint(n) }
             w.optional(r.latenessLatest) { w, l in w.i64(l.at); w.u64(l.seq); w.i64(l.value) }
             // Only the samples a query can still use (`pruneAll`), so the same state gives the same bytes.
             w.raw(r.lateness.samples.filter { $0.occurred > latenessHorizon }.map { Sample(occurred: $0.occurred, seconds: $0.seconds) })
@@ -127,6 +129,9 @@ extension ProjectionState {
             }
             e.lastEvent = try r.optional { (r) throws(BinaryReader.Truncated) in try r.timestamp() }
             e.events = try r.varint()
+            let types = try r.varint()
+            guard types <= EventType.allCases.count else { throw BinaryReader.Truncated() }
+            for _ in 0..<types { e.eventsByType.append(try r.varint()) }
             e.latenessLatest = try r.optional { (r) throws(BinaryReader.Truncated) in Latest(at: try r.i64(), seq: try r.u64(), value: try r.i64()) }
             lateness.append(try r.raw(Sample.self).map { LatenessWindow.Sample(occurred: $0.occurred, seconds: $0.seconds) })
             for which in 0..<2 {

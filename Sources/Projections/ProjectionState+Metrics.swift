@@ -116,6 +116,20 @@ extension ProjectionState {
         }.sorted()
     }
 
+    /// How many events were folded about the entities `concerned` admits, registered or
+    /// not, of the types `types` admits: what a page says stands behind a figure ("from 12
+    /// events") without reading the log.
+    public func eventCount(where concerned: (EntityKey) -> Bool, types: (EventType) -> Bool) -> Int {
+        var n = 0
+        for i in entities.indices where concerned(entities[i].key) {
+            for (t, count) in entities[i].eventsByType.enumerated() where count > 0 && types(EventType.allCases[t]) { n += count }
+        }
+        return n
+    }
+
+    /// The events folded about `key` itself (0 for one the state has not seen).
+    public func ownEventCount(of key: EntityKey) -> Int { index[key].map { entities[$0].events } ?? 0 }
+
     /// The registered name of an entity, or nil.
     public func name(of key: EntityKey) -> String? {
         index[key].flatMap { entities[$0].registration?.value.name }

@@ -118,6 +118,8 @@ struct EntityRecord: Sendable {
     var assessment: Latest<(organized: Bool, score: Double, at: Timestamp)>?
     var lastEvent: Timestamp?
     var events = 0
+    /// `events` by type, indexed by `EventType.wireCode - 1` (empty until the first).
+    var eventsByType: [Int] = []
     /// Lateness (seconds) of the most recently recorded event.
     var latenessLatest: Latest<Int64>?
     /// The lateness of the entity's own events of the last 90 days before the latest
@@ -191,6 +193,9 @@ public struct ProjectionState: Sendable {
         maxOccurred = max(maxOccurred, at)
         eventCount += 1
         entities[i].events += 1
+        let typeIndex = Int(e.type.wireCode) - 1
+        if entities[i].eventsByType.isEmpty { entities[i].eventsByType = Array(repeating: 0, count: EventType.allCases.count) }
+        entities[i].eventsByType[typeIndex] += 1
         if entities[i].lastEvent.map({ $0.micros < at }) ?? true { entities[i].lastEvent = e.occurredAt }
         let late = (stored.recordedAt.micros - at) / 1_000_000
         Latest.offer(&entities[i].latenessLatest, at: stored.recordedAt.micros, seq: seq, late)

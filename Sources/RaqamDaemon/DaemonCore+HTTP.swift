@@ -10,6 +10,13 @@ public import Rules
 extension DaemonCore: IntakeBackend {
     public func firingAlerts() -> [AlertReport] { engineView().1.filter { $0.state == .firing } }
 
+    public var evaluatedPosition: UInt64 { status.evaluated }
+
+    public func liveView() -> LiveView {
+        let (state, alerts, at) = engineView()
+        return LiveView(state: state, alerts: alerts, at: at)
+    }
+
     public func submit(_ lines: [InputLine], decoded: [EventDecoder.Decoded], policy: Ingest.Policy) throws(StoreError) -> [LineResult] {
         let started = DispatchTime.now().uptimeNanoseconds
         let results = try ingest.submit(lines, decoded: decoded, policy: policy)

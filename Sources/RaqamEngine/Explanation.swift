@@ -62,29 +62,38 @@ extension Queries {
         let chosen = rules.rules.filter { r in
             r.scope == subject.kind && (rule.map { r.name == $0 } ?? alerts.contains { $0.rule.name == r.name })
         }
-        // One scan of the log for every metric of every chosen rule.
+        // The newest events behind every metric of every chosen rule, read from the log's
+        // end back until each has its share (or the log's start); how many there are in all
+        // comes from the projections, which counted them as they folded.
         var wanted: [String: Set<EventType>?] = [:]
         for r in chosen { for m in r.expression.expression.metrics { wanted[m] = .some(Explanation.eventTypes(feeding: m)) } }
+        func feeds(_ types: Set<EventType>?, _ type: EventType) -> Bool { types?.contains(type) ?? (type != .entityRegistered) }
         var found: [String: [StoredEvent]] = [:]
-        try StoredEventReader(stateDirectory: stateDirectory).scan(from: 1, occurred: Int64.min...t) { s in
-            if let knownAt, s.recordedAt.micros > knownAt.micros { return false }
-            guard concerns(s.event.subject, subject) else { return true }
-            for (metric, types) in wanted where types?.contains(s.event.type) ?? (s.event.type != .entityRegistered) {
-                found[metric, default: []].append(s)
+        if !wanted.isEmpty {
+            let filter: StoredEventReader.SubjectFilter = switch subject.kind {
+            case .nation: .all
+            case .region: .region(subject)
+            case .district, .org: .subject(subject)
             }
-            return true
+            try StoredEventReader(stateDirectory: stateDirectory).scanNewestFirst(filter: filter, occurredBy: t, recordedBy: knownAt?.micros) { s in
+                var open = false
+                for (metric, types) in wanted where found[metric, default: []].count < Explanation.evidenceLimit {
+                    if feeds(types, s.event.type) { found[metric, default: []].append(s) }
+                    open = open || found[metric, default: []].count < Explanation.evidenceLimit
+                }
+                return open
+            }
         }
         return chosen.map { r in
             Explanation(explanation: RuleExplanation(rule: r, metrics: metrics, at: t), alert: alerts.first { $0.rule.name == r.name },
                         evidence: r.expression.expression.metrics.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }.map { m in
-                            let all = found[m] ?? []
-                            return Explanation.Evidence(metric: m, value: metrics[m] ?? .none,
-                                                        events: Array(all.reversed().prefix(Explanation.evidenceLimit)), total: all.count)
+                            let types = wanted[m] ?? nil
+                            return Explanation.Evidence(metric: m, value: metrics[m] ?? .none, events: found[m] ?? [],
+                                                        total: state.eventCount(where: { concerns($0, subject) }, types: { feeds(types, $0) }))
                         })
         }
     }
 
-    /// Whether an event about `about` bears on `subject`'s metrics.
     static func concerns(_ about: EntityKey, _ subject: EntityKey) -> Bool {
         switch subject.kind {
         case .nation: true

@@ -32,59 +32,64 @@ extension HTTPServer {
             return r
         }
         router.get("") { request, _ in
-            try await self.page(request) { frame, backend, principal in
-                guard principal.mayRead(.nation) else { throw Self.forbidden(principal, .nation) }
-                let (state, alerts) = try await self.view(backend, frame: frame, request: request, pending: false)
-                return self.pages.nation(state: state, alerts: alerts.filter { principal.mayRead($0.entity) }, frame: frame)
+            try await self.page(request) { p in
+                guard p.principal.mayRead(.nation) else { throw Self.forbidden(p.principal, .nation) }
+                let (state, alerts) = try await self.view(p, pending: false)
+                return self.pages.nation(state: state, alerts: alerts.filter { p.principal.mayRead($0.entity) }, frame: p.frame)
             }
         }
         router.get("lagging") { request, _ in
-            try await self.page(request) { frame, backend, principal in
+            try await self.page(request) { p in
                 let filters = try Self.laggingFilters(request)
-                let (state, alerts) = try await self.view(backend, frame: frame, request: request, pending: filters.pending)
-                let visible = filters.apply(alerts).filter { principal.mayRead($0.entity) }
-                return self.pages.lagging(state: state, alerts: visible, rules: backend.evaluation.rules, filters: filters, frame: frame)
+                let (state, alerts) = try await self.view(p, pending: filters.pending)
+                let visible = filters.apply(alerts).filter { p.principal.mayRead($0.entity) }
+                return self.pages.lagging(state: state, alerts: visible, rules: p.backend.evaluation.rules, filters: filters, frame: p.frame)
             }
         }
         router.get("lagging.csv") { request, _ in
-            try await self.respond(request) { frame, backend, principal in
+            try await self.respond(request) { p in
                 let filters = try Self.laggingFilters(request)
-                let (_, alerts) = try await self.view(backend, frame: frame, request: request, pending: filters.pending)
-                let csv = Queries.laggingCSV(filters.apply(alerts).filter { principal.mayRead($0.entity) })
+                let (_, alerts) = try await self.view(p, pending: filters.pending)
+                let csv = Queries.laggingCSV(filters.apply(alerts).filter { p.principal.mayRead($0.entity) })
                 var headers = HTTPFields()
                 headers[.contentType] = "text/csv; charset=utf-8"
-                headers[.contentDisposition] = "attachment; filename=\"lagging-\(WebDay.of(frame.at)).csv\""
+                headers[.contentDisposition] = "attachment; filename=\"lagging-\(WebDay.of(p.frame.at)).csv\""
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: csv)))
             }
         }
         router.get("regions/{key}") { request, context in
-            try await self.page(request) { frame, backend, principal in
+            try await self.page(request) { p in
                 let key = try Self.entity(context.parameters.get("key"), kind: .region)
-                guard principal.mayRead(key) else { throw Self.forbidden(principal, key) }
-                let (state, alerts) = try await self.view(backend, frame: frame, request: request, pending: false)
-                guard let page = self.pages.region(key, state: state, alerts: alerts.filter { principal.mayRead($0.entity) }, frame: frame) else {
+                guard p.principal.mayRead(key) else { throw Self.forbidden(p.principal, key) }
+                let (state, alerts) = try await self.view(p, pending: false)
+                let trends = try await self.trends(p, history: try await self.alertHistory(p))
+                guard let page = self.pages.region(key, state: state, alerts: alerts.filter { p.principal.mayRead($0.entity) }, trends: trends, frame: p.frame) else {
                     throw APIError(status: .notFound, code: "unknown_subject", message: "\(key) is not registered")
                 }
                 return page
             }
         }
         router.get("subjects/{key}") { request, context in
-            try await self.page(request) { frame, backend, principal in
+            try await self.page(request) { p in
                 let text = context.parameters.get("key") ?? ""
-                let (state, alerts) = try await self.view(backend, frame: frame, request: request, pending: true)
+                let (state, alerts) = try await self.view(p, pending: true)
                 let key: EntityKey
                 do { key = try SubjectResolver(state: state).resolve(text) } catch {
                     throw APIError(status: .notFound, code: "unknown_subject", message: "\(error)")
                 }
-                guard principal.mayRead(key) else { throw Self.forbidden(principal, key) }
+                guard p.principal.mayRead(key) else { throw Self.forbidden(p.principal, key) }
                 let number = Int(try Self.integer(NonEmptyQuery(request).get("page"), name: "page", default: 1, range: 1...1_000_000))
-                let (events, history) = try await self.subjectRecords(key, backend: backend, request: request, page: number)
-                let rules = backend.evaluation.rules
+                let history = try await self.alertHistory(p)
+                let events = try await self.subjectEvents(key, p, state: state, page: number)
+                let trends = try await self.trends(p, history: history)
+                let rules = p.backend.evaluation.rules
                 let explanations = try await self.blocking.runIfActive {
-                    try Queries.explain(state: state, alerts: alerts, rules: rules, stateDirectory: backend.stateDirectory, subject: key, rule: nil,
-                                        at: frame.at, knownAt: try Self.times(request).knownAt) ?? []
+                    try Queries.explain(state: state, alerts: alerts, rules: rules, stateDirectory: p.backend.stateDirectory, subject: key, rule: nil,
+                                        at: p.frame.at, knownAt: p.knownAt) ?? []
                 }
-                guard let page = self.pages.subject(key, state: state, alerts: alerts, events: events, history: history, explanations: explanations, frame: frame) else {
+                let mine = Array(history.filter { $0.entity == key }.reversed().prefix(50))
+                guard let page = self.pages.subject(key, state: state, alerts: alerts, events: events, history: mine, explanations: explanations,
+                                                    trends: trends, frame: p.frame) else {
                     throw APIError(status: .notFound, code: "unknown_subject", message: "\(key) is not registered")
                 }
                 return page
@@ -136,21 +141,40 @@ extension HTTPServer {
 
     struct SignInNeeded: Error { var reason: String? }
 
+    /// One page's request as the pages read it: who, for what time, in what language, and
+    /// for a page of the present (no `at=`, no `known_at=`) the live engine's view.
+    struct PageRequest: Sendable {
+        var frame: WebPages.Frame
+        var backend: any IntakeBackend
+        var principal: Principal
+        var at: Timestamp?
+        var knownAt: Timestamp?
+        var live: LiveView?
+    }
+
     /// Runs a page: who reads, at what time, in what language; errors become pages (a missing
     /// sign-in a redirect to `/login`).
-    func page(_ request: Request, _ body: (WebPages.Frame, any IntakeBackend, Principal) async throws -> String) async throws -> Response {
-        try await respond(request) { frame, backend, principal in
-            self.html(.ok, try await body(frame, backend, principal), lang: frame.lang, request: request)
+    func page(_ request: Request, _ body: (PageRequest) async throws -> String) async throws -> Response {
+        try await respond(request) { p in
+            self.html(.ok, try await body(p), lang: p.frame.lang, request: request)
         }
     }
 
     /// Runs a page or a download: a missing or ended sign-in redirects to `/login`, an
     /// `APIError` becomes a page saying it.
-    func respond(_ request: Request, _ body: (WebPages.Frame, any IntakeBackend, Principal) async throws -> Response) async throws -> Response {
+    func respond(_ request: Request, _ body: (PageRequest) async throws -> Response) async throws -> Response {
         let lang = language(request)
         do {
             let (backend, principal) = try pageReader(request)
-            return try await body(try self.frame(request), backend, principal)
+            let (at, knownAt) = try Self.times(request)
+            var live: LiveView?
+            if at == nil && knownAt == nil {
+                // The present: what raqamd evaluated last, once what was acknowledged is in it.
+                _ = backend.waitUntilEvaluated(seconds: 5)
+                live = backend.liveView()
+            }
+            let frame = try self.frame(request, at: at?.micros ?? live?.at ?? now())
+            return try await body(PageRequest(frame: frame, backend: backend, principal: principal, at: at, knownAt: knownAt, live: live))
         } catch let s as SignInNeeded {
             let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
             var r = Self.redirect("/login?lang=\(lang.rawValue)&next=\(WebPages.Frame.encode(next))")
@@ -161,45 +185,81 @@ extension HTTPServer {
         }
     }
 
-    /// The projections at `at` as known at `known_at` (as `show --at --known-at`), and the
-    /// alerts evaluated at `at` (as `lagging --at`).
-    func view(_ backend: any IntakeBackend, frame: WebPages.Frame, request: Request, pending: Bool) async throws -> (ProjectionState, [AlertReport]) {
-        let (at, knownAt) = try Self.times(request)
-        _ = backend.waitUntilEvaluated(seconds: 5)
-        let evaluation = backend.evaluation
-        return try await blocking.runIfActive {
-            let state = try Replay.run(stateDirectory: backend.stateDirectory, at: at, knownAt: knownAt).state
-            let alerts = try Queries.lagging(stateDirectory: backend.stateDirectory, rules: evaluation.rules, clock: evaluation.clock,
-                                             interval: evaluation.interval, at: frame.at, includePending: pending).alerts
-            return (state, alerts)
-        }
-    }
-
-    /// A page of the subject's events (newest first; those that occurred by `at` and were
-    /// recorded by `known_at`), and its alert history, newest first.
-    func subjectRecords(_ key: EntityKey, backend: any IntakeBackend, request: Request, page: Int) async throws -> (WebPages.EventPage, [AlertRecord]) {
-        let (at, knownAt) = try Self.times(request)
-        return try await blocking.runIfActive {
-            var mine: [StoredEvent] = []
-            let occurred: ClosedRange<Int64>? = at.map { Int64.min...$0.micros }
-            try StoredEventReader(stateDirectory: backend.stateDirectory).scan(from: 1, occurred: occurred) { s in
-                if let knownAt, s.recordedAt.micros > knownAt.micros { return false }
-                if s.event.subject == key { mine.append(s) }
-                return true
+    /// The projections and the alerts a page shows (pending ones only when asked). For the
+    /// present, the live engine's: the same numbers as `/v1/alerts` and the journal, at no
+    /// cost of folding. For another time, the projections at `at` as known at `known_at` (as
+    /// `show --at --known-at`) and the alerts evaluated at `at` (as `lagging --at`), folded
+    /// once per log position and time (`AsOfViews`).
+    func view(_ p: PageRequest, pending: Bool) async throws -> (ProjectionState, [AlertReport]) {
+        let all: (state: ProjectionState, alerts: [AlertReport])
+        if let live = p.live {
+            all = (live.state, live.alerts)
+        } else {
+            _ = p.backend.waitUntilEvaluated(seconds: 5)
+            let evaluation = p.backend.evaluation
+            let position = p.backend.evaluatedPosition
+            let key = AsOfViews.Key(at: p.at?.micros, knownAt: p.knownAt?.micros,
+                                    evaluation: "\(evaluation.rules.fingerprint)|\(evaluation.clock.rawValue)|\(evaluation.interval)")
+            if let kept = asOfViews.get(key, position: position) {
+                all = (kept.state, kept.alerts)
+            } else {
+                let directory = p.backend.stateDirectory
+                all = try await blocking.runIfActive {
+                    let state = try Replay.run(stateDirectory: directory, at: p.at, knownAt: p.knownAt).state
+                    let alerts = try Queries.lagging(stateDirectory: directory, rules: evaluation.rules, clock: evaluation.clock,
+                                                     interval: evaluation.interval, at: p.frame.at, includePending: true).alerts
+                    return (state, alerts)
+                }
+                asOfViews.put(.init(key: key, position: position, state: all.state, alerts: all.alerts))
             }
-            let size = WebPages.EventPage.size
-            let newest = Array(mine.reversed().dropFirst((page - 1) * size).prefix(size))
-            let history = (try? AlertLog.read(stateDirectory: backend.stateDirectory).records.filter { $0.entity == key }.reversed()) ?? []
-            return (WebPages.EventPage(events: newest, total: mine.count, page: page), Array(history.prefix(50)))
         }
+        return (all.state, pending ? all.alerts : all.alerts.filter { $0.state == .firing })
     }
 
-    func frame(_ request: Request) throws -> WebPages.Frame {
-        let (at, _) = try Self.times(request)
+    /// The alert log's transitions, oldest first (none when raqamd has written none yet).
+    func alertHistory(_ p: PageRequest) async throws -> [AlertRecord] {
+        let directory = p.backend.stateDirectory
+        return try await blocking.runIfActive { (try? AlertLog.read(stateDirectory: directory).records) ?? [] }
+    }
+
+    /// The monthly trends' points: the 12 month ends before the page's time, as known at
+    /// `known_at` (`TrendCache`), and the alert log for the alerts firing then.
+    func trends(_ p: PageRequest, history: [AlertRecord]) async throws -> Trends {
+        let days = MonthlyTrends.monthEnds(before: p.frame.at, count: 12)
+        let position = p.live?.state.position ?? p.backend.evaluatedPosition
+        let directory = p.backend.stateDirectory
+        let cache = trends
+        let months = try await blocking.runIfActive {
+            try cache.points(stateDirectory: directory, days: days, knownAt: p.knownAt?.micros, position: position)
+        }
+        return Trends(months: months, history: history)
+    }
+
+    /// A page of the subject's events, newest first: those that occurred by `at` and were
+    /// recorded by `known_at`, read back from the log's end only as far as the page needs;
+    /// their number from the projections (which count every event they fold).
+    func subjectEvents(_ key: EntityKey, _ p: PageRequest, state: ProjectionState, page: Int) async throws -> WebPages.EventPage {
+        let directory = p.backend.stateDirectory
+        let size = WebPages.EventPage.size
+        let skip = (page - 1) * size
+        let events: [StoredEvent] = try await blocking.runIfActive {
+            var seen = 0
+            var out: [StoredEvent] = []
+            try StoredEventReader(stateDirectory: directory).scanNewestFirst(filter: .subject(key), occurredBy: p.at?.micros, recordedBy: p.knownAt?.micros) { s in
+                seen += 1
+                if seen > skip { out.append(s) }
+                return out.count < size
+            }
+            return out
+        }
+        return WebPages.EventPage(events: events, total: state.ownEventCount(of: key), page: page)
+    }
+
+    func frame(_ request: Request, at: Int64) throws -> WebPages.Frame {
         let query = NonEmptyQuery(request)
         var extra: [(String, String)] = []
         for name in ["scope", "region", "rule", "severity", "pending", "page", "sort"] { if let v = query.get(name) { extra.append((name, v)) } }
-        return WebPages.Frame(lang: language(request), at: at?.micros ?? now(), atText: query.get("at"), knownAtText: query.get("known_at"),
+        return WebPages.Frame(lang: language(request), at: at, atText: query.get("at"), knownAtText: query.get("known_at"),
                               path: request.uri.path, extra: extra)
     }
 

@@ -9,6 +9,7 @@ import CompressNIO
 public import Logging
 public import RaqamAccess
 import RaqamModel
+import RaqamEngine
 public import RaqamStore
 import RaqamWeb
 import Foundation
@@ -31,6 +32,8 @@ public struct HTTPServer: Sendable {
     /// The web view's templates and its sign-in sessions.
     let pages: WebPages
     let sessions = WebSessions()
+    let asOfViews = AsOfViews()
+    let trends = TrendCache()
 
     /// A configuration that cannot be served.
     public struct Problem: Error, Sendable, CustomStringConvertible {

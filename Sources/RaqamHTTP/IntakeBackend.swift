@@ -1,4 +1,5 @@
 import RaqamEngine
+public import Projections
 public import RaqamModel
 public import RaqamStore
 public import Rules
@@ -25,4 +26,24 @@ public protocol IntakeBackend: Sendable {
     func metricsSnapshot() -> MetricsSnapshot
     /// The alerts firing now, as the live evaluator has them (present values and texts).
     func firingAlerts() -> [AlertReport]
+    /// What the live engine holds: the projections of every event folded, the alerts active
+    /// (pending and firing) at its last evaluation, that evaluation's time (µs). A copy (values:
+    /// O(1) to take); the web view's pages of "now" read it instead of folding the log.
+    func liveView() -> LiveView
+    /// The seq of the last event the live engine has folded (cheap: no copy).
+    var evaluatedPosition: UInt64 { get }
+}
+
+/// The live engine's state at one instant (`IntakeBackend.liveView()`).
+public struct LiveView: Sendable {
+    public var state: ProjectionState
+    public var alerts: [AlertReport]
+    /// The evaluation time (µs).
+    public var at: Int64
+
+    public init(state: ProjectionState, alerts: [AlertReport], at: Int64) {
+        self.state = state
+        self.alerts = alerts
+        self.at = at
+    }
 }

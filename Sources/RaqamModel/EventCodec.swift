@@ -105,6 +105,26 @@ public enum EventCodec {
         return EventType(wireCode: bytes[1])
     }
 
+    /// Whether an encoded event is about `kind` and a code equal to `code` (or, with
+    /// `prefix`, starting with it), read without decoding the rest: what a scan for one
+    /// subject's events tests on every record it passes.
+    public static func peekSubject(_ bytes: UnsafeRawBufferPointer, kind: EntityKey.Kind, code: [UInt8], prefix: Bool = false) -> Bool {
+        guard bytes.count >= 4, bytes[0] == formatVersion, bytes[2] == kind.rawValue else { return false }
+        var length = 0
+        var shift = 0
+        var i = 3
+        while i < bytes.count, shift < 35 {
+            let b = bytes[i]
+            length |= Int(b & 0x7F) << shift
+            i += 1
+            if b & 0x80 == 0 { break }
+            shift += 7
+        }
+        guard prefix ? length >= code.count : length == code.count, i + code.count <= bytes.count else { return false }
+        for k in code.indices where bytes[i + k] != code[k] { return false }
+        return true
+    }
+
     static func putString(_ s: String, _ out: inout [UInt8]) {
         var s = s
         s.withUTF8 { u in

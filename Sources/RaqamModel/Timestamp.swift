@@ -151,6 +151,16 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
 
     public static func < (a: CalendarDate, b: CalendarDate) -> Bool { a.days < b.days }
 
+    /// The last day of the month `months` months after this day's (before it when negative):
+    /// for 2021-06-15, `endOfMonth(adding: -1)` is 2021-05-31 and `endOfMonth(adding: 0)` 2021-06-30.
+    public func endOfMonth(adding months: Int) -> CalendarDate {
+        let (y, m, _) = Timestamp.civil(fromDays: Int(days))
+        let index = y * 12 + (m - 1) + months + 1
+        let (year, month) = Int64(index).floorDivMod(12)
+        return CalendarDate(days: Int32(Timestamp.daysFromCivil(year: Int(year), month: Int(month) + 1, day: 1) - 1))
+    }
+
+
     public var description: String {
         let (y, m, d) = Timestamp.civil(fromDays: Int(days))
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"

@@ -190,6 +190,63 @@ public struct StoredEventReader: EventStoreReader {
     }
 }
 
+extension StoredEventReader {
+    /// The seq of the last event written so far (0 for an empty log).
+    public func lastSeq() throws -> UInt64 { try reader.lastSeq() }
+
+    /// See `EventLogReader.chunkStarts()`.
+    public func chunkStarts() throws -> [UInt64] { try reader.chunkStarts() }
+
+    /// Which events a newest-first scan delivers: those about one subject, those about a
+    /// region or any of its districts, or all of them. Tested on the encoded event
+    /// (`EventCodec.peekSubject`), so records that do not match are not decoded.
+    public enum SubjectFilter: Sendable {
+        case all
+        case subject(EntityKey)
+        /// The region and its districts (whose codes begin with the region's).
+        case region(EntityKey)
+
+        func matches(_ payload: UnsafeRawBufferPointer) -> Bool {
+            switch self {
+            case .all: true
+            case .subject(let k): EventCodec.peekSubject(payload, kind: k.kind, code: Array(k.code.utf8))
+            case .region(let r):
+                EventCodec.peekSubject(payload, kind: .region, code: Array(r.code.utf8))
+                    || EventCodec.peekSubject(payload, kind: .district, code: Array(r.code.utf8), prefix: true)
+            }
+        }
+    }
+
+    /// Calls `body` with the events `filter` admits that occurred by `occurredBy` and were
+    /// recorded by `recordedBy` (µs; nil for no bound), **newest first** (highest seq first);
+    /// `body` returns false to stop. What the web view's "latest events" and an explanation's
+    /// evidence read: they stop after a page, so their cost is the log's tail back to the
+    /// page's oldest event, not the log.
+    ///
+    /// Steps back through the log a block at a time (`EventLogReader.chunkStarts`), reading
+    /// each block forwards; sealed blocks whose events all occurred after `occurredBy` are
+    /// skipped through the index.
+    public func scanNewestFirst(filter: SubjectFilter, occurredBy: Int64?, recordedBy: Int64?, _ body: (StoredEvent) throws -> Bool) throws {
+        let starts = try reader.chunkStarts()
+        var end = UInt64.max
+        let range: ClosedRange<Int64>? = occurredBy.map { Int64.min...$0 }
+        for start in starts.reversed() {
+            var chunk: [StoredEvent] = []
+            try reader.scan(from: start, timeRange: range) { r in
+                if r.seq >= end { return false }
+                if let recordedBy, r.recordedAt > recordedBy { return false }
+                guard filter.matches(r.payload) else { return true }
+                let event: Event
+                do throws(EventCodec.Problem) { event = try EventCodec.decode(r.payload) } catch { throw StoreError.undecodable(seq: r.seq, reason: error.message) }
+                chunk.append(StoredEvent(seq: r.seq, recordedAt: Timestamp(micros: r.recordedAt), event: event))
+                return true
+            }
+            for s in chunk.reversed() where try !body(s) { return }
+            end = start
+        }
+    }
+}
+
 extension FileEventStore {
     /// The state directory's evaluation clock (`wall` or `events`), from its `clock` file;
     /// nil when none was set. `raqamctl init --clock` writes it; raqamd and `raqamctl lagging`

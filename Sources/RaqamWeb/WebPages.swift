@@ -190,7 +190,7 @@ public struct WebPages: Sendable {
     }
 
     /// A region: its districts and cities, flagged first.
-    public func region(_ key: EntityKey, state: ProjectionState, alerts: [AlertReport], frame: Frame) -> String? {
+    public func region(_ key: EntityKey, state: ProjectionState, alerts: [AlertReport], trends: Trends, frame: Frame) -> String? {
         let now = Timestamp(micros: frame.at)
         guard let m = state.metrics(for: key, now: now) else { return nil }
         let lang = frame.lang
@@ -198,6 +198,14 @@ public struct WebPages: Sendable {
         c["name"] = lang.name(of: key, fallback: m.name)
         c["key"] = key.description
         let firing = alerts.filter { $0.state == .firing }
+        let today = WebFormat.day(frame.at)
+        func inRegion(_ e: EntityKey) -> Bool { e == key || e.regionKey == key }
+        c["completionTrend"] = Sparkline.svg(trends.points(key, "projects.completion", now: m["projects.completion"], nowDay: today),
+                                             label: lang.word("progress"), format: WebFormat.percent)
+        c["alertsTrend"] = Sparkline.svg(trends.alertPoints(where: inRegion, now: firing.filter { inRegion($0.entity) }.count, nowDay: today),
+                                         label: lang.word("alerts_firing"), format: { String(Int($0)) })
+        c["completion"] = WebFormat.number(m["projects.completion"]).map(WebFormat.percent) ?? "—"
+        c["alertCount"] = firing.filter { inRegion($0.entity) }.count
         struct Row { var alerts: Int; var completion: Double?; var overdue: Double?; var last: Int64?; var fields: [String: Any] }
         let rows = state.keys(of: .district).filter { $0.regionKey == key }.compactMap { d -> Row? in
             guard let dm = state.metrics(for: d, now: now) else { return nil }
@@ -209,7 +217,9 @@ public struct WebPages: Sendable {
             return Row(alerts: count, completion: completion, overdue: overdue, last: last, fields: [
                 "key": d.description, "href": "/subjects/\(d)" + frame.query(), "name": lang.name(of: d, fallback: dm.name),
                 "completion": completion.map(WebFormat.percent) ?? "—", "overdue": overdue.map { WebFormat.count($0, lang) } ?? "—",
-                "alerts": count, "flagged": count > 0, "lastReport": last.map(WebFormat.day) ?? ""])
+                "alerts": count, "flagged": count > 0, "lastReport": last.map(WebFormat.day) ?? "",
+                "trend": Sparkline.svg(trends.points(d, "projects.completion", now: dm["projects.completion"], nowDay: today),
+                                       label: lang.word("progress"), format: WebFormat.percent)])
         }
         // Sorted as asked (?sort=): the worst first each time; by default flagged first, then
         // by completion. Ties go by key, so the order is the same on every load.
@@ -251,14 +261,20 @@ public struct WebPages: Sendable {
     /// A subject: its alerts, every metric, its events (paged, newest first) and its alert
     /// history (the alert log's transitions, newest first).
     public func subject(_ key: EntityKey, state: ProjectionState, alerts: [AlertReport], events: EventPage, history: [AlertRecord],
-                        explanations: [Explanation], frame: Frame) -> String? {
+                        explanations: [Explanation], trends: Trends, frame: Frame) -> String? {
         guard let m = state.metrics(for: key, now: Timestamp(micros: frame.at)) else { return nil }
         let lang = frame.lang
         var c = context(title: lang.name(of: key, fallback: m.name), state: state, frame: frame)
         c["name"] = lang.name(of: key, fallback: m.name)
         c["key"] = key.description
-        c["metrics"] = m.values.map { ["name": $0.name, "value": WebFormat.plain($0.value)] }
+        let today = WebFormat.day(frame.at)
+        c["metrics"] = m.values.map { v -> [String: Any] in
+            ["name": v.name, "value": WebFormat.plain(v.value),
+             "trend": Sparkline.svg(trends.points(key, v.name, now: v.value, nowDay: today), label: v.name, format: { Sparkline.shortest($0) })]
+        }
         let mine = alerts.filter { $0.entity == key }
+        c["alertsTrend"] = Sparkline.svg(trends.alertPoints(where: { $0 == key }, now: mine.filter { $0.state == .firing }.count, nowDay: today),
+                                         label: lang.word("alerts_firing"), format: { String(Int($0)) })
         c["hasAlerts"] = !mine.isEmpty
         c["alerts"] = mine.map { a -> [String: Any] in
             ["rule": a.rule.name, "severityLabel": lang.word(a.rule.severity.rawValue), "state": a.state.rawValue, "pending": a.state == .pending,

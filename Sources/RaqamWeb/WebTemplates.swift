@@ -127,10 +127,15 @@ enum WebTemplates {
     static let region = """
         {{> head}}
         <h1>{{name}} <small>{{key}}</small></h1>
+        <dl class="trends" id="region-trends">
+          <div><dt>{{t.progress}}</dt><dd><span class="n">{{completion}}</span> <span id="trend-completion">{{{completionTrend}}}</span></dd></div>
+          <div><dt>{{t.alerts_firing}}</dt><dd><span class="n">{{alertCount}}</span> <span id="trend-alerts">{{{alertsTrend}}}</span></dd></div>
+        </dl>
+        <p class="help">{{t.trend_help}}</p>
         <table class="districts" id="districts" data-sorted-by="{{sortedBy}}">
-          <thead><tr><th>{{t.subject}}</th><th>{{t.name}}</th><th class="n"><a id="sort-completion" href="{{sorts.completion}}">{{t.progress}}</a></th><th class="n"><a id="sort-overdue" href="{{sorts.overdue}}">{{t.overdue}}</a></th><th class="n"><a id="sort-alerts" href="{{sorts.alerts}}">{{t.alerts_firing}}</a></th><th><a id="sort-last_report" href="{{sorts.last_report}}">{{t.last_report}}</a></th></tr></thead>
+          <thead><tr><th>{{t.subject}}</th><th>{{t.name}}</th><th class="n"><a id="sort-completion" href="{{sorts.completion}}">{{t.progress}}</a></th><th>{{t.trend}}</th><th class="n"><a id="sort-overdue" href="{{sorts.overdue}}">{{t.overdue}}</a></th><th class="n"><a id="sort-alerts" href="{{sorts.alerts}}">{{t.alerts_firing}}</a></th><th><a id="sort-last_report" href="{{sorts.last_report}}">{{t.last_report}}</a></th></tr></thead>
           <tbody>
-          {{#districts}}<tr class="{{#flagged}}flagged{{/flagged}}"><td><a href="{{href}}">{{key}}</a></td><td>{{name}}</td><td class="n completion">{{completion}}</td><td class="n overdue">{{overdue}}</td><td class="n alerts">{{alerts}}</td><td class="last-report">{{lastReport}}</td></tr>{{/districts}}
+          {{#districts}}<tr class="{{#flagged}}flagged{{/flagged}}"><td><a href="{{href}}">{{key}}</a></td><td>{{name}}</td><td class="n completion">{{completion}}</td><td class="trend">{{{trend}}}</td><td class="n overdue">{{overdue}}</td><td class="n alerts">{{alerts}}</td><td class="last-report">{{lastReport}}</td></tr>{{/districts}}
           </tbody>
         </table>
         {{> foot}}
@@ -149,10 +154,12 @@ enum WebTemplates {
             <ul>{{#events}}<li class="evidence-event" data-seq="{{seq}}" data-type="{{type}}"><a href="{{href}}">seq {{seq}}</a> <code>{{type}}</code> {{subject}} {{occurred}} · {{source}}</li>{{/events}}</ul></li>{{/metrics}}</ul>
         </section>
         {{/explanations}}
+        <p class="trends" id="subject-trends">{{t.alerts_firing}} <span id="trend-alerts">{{{alertsTrend}}}</span></p>
         <table class="metrics" id="metrics">
-          <thead><tr><th>{{t.figure}}</th><th class="n">{{t.value}}</th></tr></thead>
-          <tbody>{{#metrics}}<tr><th scope="row"><code>{{name}}</code></th><td class="n">{{value}}</td></tr>{{/metrics}}</tbody>
+          <thead><tr><th>{{t.figure}}</th><th class="n">{{t.value}}</th><th>{{t.trend}}</th></tr></thead>
+          <tbody>{{#metrics}}<tr data-metric="{{name}}"><th scope="row"><code>{{name}}</code></th><td class="n">{{value}}</td><td class="trend">{{{trend}}}</td></tr>{{/metrics}}</tbody>
         </table>
+        <p class="help">{{t.trend_help}}</p>
         <h2>{{t.events_title}} <small id="event-total">{{eventTotal}}</small></h2>
         <table class="events" id="events">
           <thead><tr><th class="n">seq</th><th>{{t.event_type}}</th><th>{{t.occurred}}</th><th>{{t.recorded}}</th><th>{{t.lateness}}</th><th>{{t.source}}</th></tr></thead>
@@ -206,6 +213,8 @@ enum WebTemplates {
         figure.map svg text.dark { fill: #fff; }
         figure.map svg rect { stroke: #fff; stroke-width: 2; }
         figcaption { color: var(--muted); font-size: 13px; }
+        svg.spark { vertical-align: middle; } svg.spark polyline { fill: none; stroke: var(--accent); stroke-width: 1.5; } svg.spark circle { fill: var(--accent); }
+        dl.trends { display: flex; gap: 2rem; margin: .4rem 0; } dl.trends dt { color: var(--muted); font-size: 13px; } dl.trends dd { margin: 0; font-size: 18px; }
         footer { padding: 1rem 1.2rem; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); }
         """
 
