@@ -96,7 +96,13 @@ try:
 
     # The region's table sorted by a column header's link.
     visit("region-default", "/regions/region:1703?at=2021-06-30&lang=en")
-    seen["pages"]["region-default"] = {"alerts": [int(t) for t in texts("#districts tbody td.alerts")]}
+    seen["pages"]["region-default"] = {
+        "alerts": [int(t) for t in texts("#districts tbody td.alerts")],
+        "trends": {k: (driver.find_elements(By.CSS_SELECTOR, f"#trend-{k} svg") or [None])[0] and
+                   driver.find_element(By.CSS_SELECTOR, f"#trend-{k} svg").get_attribute("data-points") for k in ["completion", "alerts"]},
+        "row_trends": len(driver.find_elements(By.CSS_SELECTOR, "#districts tbody td.trend svg")),
+        "rows": len(driver.find_elements(By.CSS_SELECTOR, "#districts tbody tr")),
+    }
     for column in ["alerts", "completion", "last_report"]:
         driver.find_element(By.ID, "sort-" + column).click()
         WebDriverWait(driver, 30).until(lambda d: f"sort={column}" in d.current_url)
@@ -121,6 +127,8 @@ try:
     p["events"] = [int(t) for t in texts("#events tbody td:first-child")]
     p["event_total"] = int(driver.find_element(By.ID, "event-total").text)
     p["history"] = texts("#history tbody td:nth-child(2)")
+    p["trends"] = {row.get_attribute("data-metric"): row.find_element(By.CSS_SELECTOR, "svg").get_attribute("data-points")
+                   for row in driver.find_elements(By.CSS_SELECTOR, "#metrics tbody tr") if row.find_elements(By.CSS_SELECTOR, "svg")}
     seen["pages"]["subject-remembered"] = p
     # The older page of its events goes on where the first stopped.
     older = driver.find_elements(By.ID, "older")
@@ -139,6 +147,16 @@ try:
                 "events": [{"seq": int(li.get_attribute("data-seq")), "type": li.get_attribute("data-type")} for li in sec.find_elements(By.CSS_SELECTOR, "li.evidence-event")],
             })
         seen["pages"]["explained"] = p
+
+    # The present (no ?at=): raqamd's live view.
+    p = visit("nation-now", "/?lang=en")
+    p["figures"] = figures()
+    p["as_of"] = driver.find_element(By.ID, "as-of").text
+    seen["pages"]["nation-now"] = p
+    p = visit("lagging-now", "/lagging?lang=en")
+    count = driver.find_element(By.ID, "count")
+    p["count"] = {k: count.get_attribute("data-" + k) for k in ["alerts", "orgs", "districts", "regions", "nation"]}
+    seen["pages"]["lagging-now"] = p
 
     # Sign out: the session ends, pages send to sign-in again.
     visit("before-logout", "/?lang=en")

@@ -35,7 +35,9 @@ public enum AlertFold {
     public static func fold(_ state: inout EngineState, from reader: StoredEventReader, until: Int64? = nil) throws -> [AlertReport] {
         var reports: [AlertReport] = []
         let clock = state.timeline.clock
-        try reader.scan(from: state.position + 1) { e in
+        // An event that occurred after `until` counts after it on either clock (its instant is
+        // never before it occurred): the index skips blocks of them.
+        try reader.scan(from: state.position + 1, occurred: until.map { Int64.min...$0 }) { e in
             if let until {
                 if clock == .wall && e.recordedAt.micros > until { return false }
                 if state.timeline.instant(of: e) > until { return true }

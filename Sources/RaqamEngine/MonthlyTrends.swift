@@ -2,6 +2,8 @@ public import Projections
 public import RaqamModel
 import RaqamStore
 import Synchronization
+import Foundation
+public import Rules
 
 /// Every entity's metrics at the end of each month: the points of the web view's monthly
 /// trends. Each point is what `raqamctl show --at <the month's last day>` prints (with the same
@@ -120,5 +122,158 @@ public final class TrendCache: Sendable {
             while e.map.count > capacity, let oldest = e.map.min(by: { $0.value.used < $1.value.used })?.key { e.map[oldest] = nil }
         }
         return points
+    }
+}
+
+extension MonthlyTrends {
+    /// The alerts firing at each of `days`' ends, each what `raqamctl lagging --at <day>`
+    /// lists (the log folded by then under these rules, clock and step, evaluated then), in
+    /// about one fold of the log for all of them: the fold goes through the log once, and
+    /// where the next event counts after a month's end it takes a copy, folds into the copy
+    /// the later events that count by then (late reports: the index skips blocks without
+    /// any), and evaluates the copy at that end. Every event before the copy counts by that
+    /// end, so the copy's fold is `lagging --at`'s.
+    public static func alerts(stateDirectory: String, rules: RuleSet, clock: EvaluationClock, interval: Int64,
+                              days: [CalendarDate], through position: UInt64) throws -> [[AlertReport]] {
+        let ends = days.sorted().map { $0.tashkentEnd.micros }
+        var out: [[AlertReport]] = []
+        var engine = EngineState(rules: rules, clock: clock, interval: interval)
+        let reader = StoredEventReader(stateDirectory: stateDirectory)
+        let rest = StoredEventReader(stateDirectory: stateDirectory)
+        func close(_ end: Int64) throws {
+            var copy = engine
+            try AlertFold.fold(&copy, from: rest, until: end)
+            AlertFold.evaluate(&copy, at: end)
+            out.append(copy.timeline.evaluator.active(in: copy.timeline.projections, at: end, includePending: false))
+        }
+        try reader.scan(from: 1, occurred: nil) { e in
+            if e.seq > position || out.count == ends.count { return false }
+            while out.count < ends.count, engine.timeline.instant(of: e) > ends[out.count] { try close(ends[out.count]) }
+            if out.count == ends.count { return false }
+            _ = engine.timeline.apply(e)
+            engine.position = e.seq
+            return true
+        }
+        while out.count < ends.count { try close(ends[out.count]) }
+        return out
+    }
+}
+
+/// The alert trends' points (`MonthlyTrends.alerts`), computed away from the request that
+/// first needs them and kept while no event that counts by the last month's end arrives
+/// (on the wall clock none can: a new event counts from when it is recorded). A page waits
+/// for them a moment; on a log so large that the fold takes longer, the page says the trend
+/// is being computed and a later load shows it.
+public final class AlertTrendCache: Sendable {
+    struct Key: Hashable {
+        var days: [CalendarDate]
+        var evaluation: String
+    }
+
+    enum Slot {
+        case computing
+        case done(points: [[AlertReport]], position: UInt64)
+        case failed(String)
+    }
+
+    private let slots = Mutex<[Key: Slot]>([:])
+    private let finished = Generation()
+
+    public init() {}
+
+    /// The points, or nil when they are still being computed after waiting `wait` seconds.
+    /// - Throws: what the fold threw (the log could not be read).
+    public func points(stateDirectory: String, rules: RuleSet, clock: EvaluationClock, interval: Int64,
+                       days: [CalendarDate], position: UInt64, wait: Double) throws -> [[AlertReport]]? {
+        guard let last = days.max() else { return [] }
+        let key = Key(days: days, evaluation: "\(rules.fingerprint)|\(clock.rawValue)|\(interval)")
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, wait) * 1e9)
+        while true {
+            switch slots.withLock({ $0[key] }) {
+            case .done(let points, let at)? where at >= position:
+                return points
+            case .done(let points, let at)? where at < position:
+                let unchanged = try clock == .wall || !Self.changed(stateDirectory, after: at, through: position, by: last.tashkentEnd.micros)
+                if unchanged {
+                    slots.withLock { $0[key] = .done(points: points, position: position) }
+                    return points
+                }
+                start(key, stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, days: days, position: position)
+            case .failed(let why)?:
+                slots.withLock { $0[key] = nil }
+                throw TrendError(message: why)
+            case .computing?:
+                break
+            default:
+                start(key, stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, days: days, position: position)
+            }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now >= deadline { return nil }
+            finished.wait(seconds: Double(min(deadline - now, 50_000_000)) / 1e9)
+        }
+    }
+
+    public struct TrendError: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    static func changed(_ stateDirectory: String, after: UInt64, through: UInt64, by end: Int64) throws -> Bool {
+        var found = false
+        try StoredEventReader(stateDirectory: stateDirectory).scan(from: after + 1, occurred: Int64.min...end) { s in
+            if s.seq <= through { found = true }
+            return false
+        }
+        return found
+    }
+
+    private func start(_ key: Key, stateDirectory: String, rules: RuleSet, clock: EvaluationClock, interval: Int64,
+                       days: [CalendarDate], position: UInt64) {
+        let claimed = slots.withLock { s -> Bool in
+            if case .computing? = s[key] { return false }
+            s[key] = .computing
+            return true
+        }
+        guard claimed else { return }
+        Thread.detachNewThread {
+            let slot: Slot
+            do {
+                slot = .done(points: try MonthlyTrends.alerts(stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval,
+                                                               days: days, through: position), position: position)
+            } catch {
+                slot = .failed("cannot compute the alert trend: \(error)")
+            }
+            self.finish(key, slot)
+            self.finished.advance()
+        }
+    }
+
+    private func finish(_ key: Key, _ slot: Slot) {
+        slots.withLock { s in
+            s[key] = slot
+            if s.count > 16, let other = s.keys.first(where: { $0 != key }) { s[other] = nil }
+        }
+    }
+}
+
+/// A count of finished computations that waiters wait on.
+final class Generation: @unchecked Sendable {
+    // NSCondition guards `count`; every access is under it.
+    private let condition = NSCondition()
+    private var count: UInt64 = 0
+
+    func wait(seconds: Double) {
+        condition.lock()
+        let seen = count
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while count == seen && condition.wait(until: deadline) {}
+        condition.unlock()
+    }
+
+    func advance() {
+        condition.lock()
+        count += 1
+        condition.broadcast()
+        condition.unlock()
     }
 }

@@ -62,7 +62,7 @@ extension HTTPServer {
                 let key = try Self.entity(context.parameters.get("key"), kind: .region)
                 guard p.principal.mayRead(key) else { throw Self.forbidden(p.principal, key) }
                 let (state, alerts) = try await self.view(p, pending: false)
-                let trends = try await self.trends(p, history: try await self.alertHistory(p))
+                let trends = try await self.trends(p)
                 guard let page = self.pages.region(key, state: state, alerts: alerts.filter { p.principal.mayRead($0.entity) }, trends: trends, frame: p.frame) else {
                     throw APIError(status: .notFound, code: "unknown_subject", message: "\(key) is not registered")
                 }
@@ -81,7 +81,7 @@ extension HTTPServer {
                 let number = Int(try Self.integer(NonEmptyQuery(request).get("page"), name: "page", default: 1, range: 1...1_000_000))
                 let history = try await self.alertHistory(p)
                 let events = try await self.subjectEvents(key, p, state: state, page: number)
-                let trends = try await self.trends(p, history: history)
+                let trends = try await self.trends(p)
                 let rules = p.backend.evaluation.rules
                 let explanations = try await self.blocking.runIfActive {
                     try Queries.explain(state: state, alerts: alerts, rules: rules, stateDirectory: p.backend.stateDirectory, subject: key, rule: nil,
@@ -223,17 +223,23 @@ extension HTTPServer {
     }
 
     /// The monthly trends' points: the 12 month ends before the page's time, as known at
-    /// `known_at` (`TrendCache`), and the alert log for the alerts firing then.
-    func trends(_ p: PageRequest, history: [AlertRecord]) async throws -> Trends {
+    /// `known_at` (`TrendCache`), and the alerts firing then (`AlertTrendCache`; waited for
+    /// at most `alertTrendWait` seconds, then the page says it is being computed).
+    func trends(_ p: PageRequest) async throws -> Trends {
         let days = MonthlyTrends.monthEnds(before: p.frame.at, count: 12)
         let position = p.live?.state.position ?? p.backend.evaluatedPosition
         let directory = p.backend.stateDirectory
-        let cache = trends
-        let months = try await blocking.runIfActive {
-            try cache.points(stateDirectory: directory, days: days, knownAt: p.knownAt?.micros, position: position)
+        let evaluation = p.backend.evaluation
+        let (cache, alertCache) = (trends, alertTrends)
+        return try await blocking.runIfActive {
+            let months = try cache.points(stateDirectory: directory, days: days, knownAt: p.knownAt?.micros, position: position)
+            let alerts = try alertCache.points(stateDirectory: directory, rules: evaluation.rules, clock: evaluation.clock, interval: evaluation.interval,
+                                               days: days, position: position, wait: Self.alertTrendWait)
+            return Trends(months: months, alerts: alerts)
         }
-        return Trends(months: months, history: history)
     }
+
+    static let alertTrendWait = 2.0
 
     /// A page of the subject's events, newest first: those that occurred by `at` and were
     /// recorded by `known_at`, read back from the log's end only as far as the page needs;

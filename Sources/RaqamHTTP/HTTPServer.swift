@@ -34,6 +34,7 @@ public struct HTTPServer: Sendable {
     let sessions = WebSessions()
     let asOfViews = AsOfViews()
     let trends = TrendCache()
+    let alertTrends = AlertTrendCache()
 
     /// A configuration that cannot be served.
     public struct Problem: Error, Sendable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import Projections
 public import RaqamEngine
+public import Rules
 import RaqamModel
 
 /// A monthly trend as a small inline SVG the server draws: a line through the month-end
@@ -45,33 +46,25 @@ enum Sparkline {
 }
 
 /// What a page's monthly trends are drawn from: every entity's metrics at each month's end
-/// (`TrendCache`) and the alert log (for the alerts firing then).
+/// (`TrendCache`) and the alerts firing then (`AlertTrendCache`; nil while being computed).
 public struct Trends: Sendable {
     public var months: [MonthEnd]
-    /// Per month end, the alerts firing then per entity, as the alert log records them.
-    let firing: [[EntityKey: Int]]
+    /// Per month end, the alerts firing then per entity; nil while they are being computed.
+    let firing: [[EntityKey: Int]]?
 
-    /// - Parameter history: the alert log's transitions (`AlertLog.read(...).records`).
-    public init(months: [MonthEnd], history: [AlertRecord]) {
+    /// - Parameter alerts: per month end (in `months`' order), the alerts firing then.
+    public init(months: [MonthEnd], alerts: [[AlertReport]]?) {
         self.months = months
-        var states: [String: (entity: EntityKey, firing: Bool)] = [:]
-        var out: [[EntityKey: Int]] = []
-        let records = history.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
-        var next = 0
-        for month in months {
-            while next < records.count, records[next].at <= month.at {
-                let r = records[next]
-                states[r.alertID] = (r.entity, r.state == .firing)
-                next += 1
+        firing = alerts.map { perMonth in
+            perMonth.map { active in
+                var counts: [EntityKey: Int] = [:]
+                for a in active where a.state == .firing { counts[a.entity, default: 0] += 1 }
+                return counts
             }
-            var counts: [EntityKey: Int] = [:]
-            for s in states.values where s.firing { counts[s.entity, default: 0] += 1 }
-            out.append(counts)
         }
-        firing = out
     }
 
-    public static let empty = Trends(months: [], history: [])
+    public static let empty = Trends(months: [], alerts: [])
 
     /// A metric's value at each month end (nil where the entity had none), then `now`.
     func points(_ key: EntityKey, _ metric: String, now: MetricValue?, nowDay: String) -> [Sparkline.Point] {
@@ -79,9 +72,11 @@ public struct Trends: Sendable {
             + [Sparkline.Point(day: nowDay, value: Self.number(now))]
     }
 
-    /// The alerts firing at each month end about the entities `concerned` admits, then `now`.
-    func alertPoints(where concerned: (EntityKey) -> Bool, now: Int, nowDay: String) -> [Sparkline.Point] {
-        zip(months, firing).map { m, counts in
+    /// The alerts firing at each month end about the entities `concerned` admits, then
+    /// `now`; nil while they are being computed.
+    func alertPoints(where concerned: (EntityKey) -> Bool, now: Int, nowDay: String) -> [Sparkline.Point]? {
+        guard let firing else { return nil }
+        return zip(months, firing).map { m, counts in
             Sparkline.Point(day: m.day.description, value: Double(counts.filter { concerned($0.key) }.values.reduce(0, +)))
         } + [Sparkline.Point(day: nowDay, value: Double(now))]
     }

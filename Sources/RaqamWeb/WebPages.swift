@@ -202,8 +202,9 @@ public struct WebPages: Sendable {
         func inRegion(_ e: EntityKey) -> Bool { e == key || e.regionKey == key }
         c["completionTrend"] = Sparkline.svg(trends.points(key, "projects.completion", now: m["projects.completion"], nowDay: today),
                                              label: lang.word("progress"), format: WebFormat.percent)
-        c["alertsTrend"] = Sparkline.svg(trends.alertPoints(where: inRegion, now: firing.filter { inRegion($0.entity) }.count, nowDay: today),
-                                         label: lang.word("alerts_firing"), format: { String(Int($0)) })
+        c["alertsTrend"] = trends.alertPoints(where: inRegion, now: firing.filter { inRegion($0.entity) }.count, nowDay: today).map {
+            Sparkline.svg($0, label: lang.word("alerts_firing"), format: { String(Int($0)) })
+        } ?? "<span class=\"computing\">" + lang.word("trend_computing") + "</span>"
         c["completion"] = WebFormat.number(m["projects.completion"]).map(WebFormat.percent) ?? "—"
         c["alertCount"] = firing.filter { inRegion($0.entity) }.count
         struct Row { var alerts: Int; var completion: Double?; var overdue: Double?; var last: Int64?; var fields: [String: Any] }
@@ -273,8 +274,9 @@ public struct WebPages: Sendable {
              "trend": Sparkline.svg(trends.points(key, v.name, now: v.value, nowDay: today), label: v.name, format: { Sparkline.shortest($0) })]
         }
         let mine = alerts.filter { $0.entity == key }
-        c["alertsTrend"] = Sparkline.svg(trends.alertPoints(where: { $0 == key }, now: mine.filter { $0.state == .firing }.count, nowDay: today),
-                                         label: lang.word("alerts_firing"), format: { String(Int($0)) })
+        c["alertsTrend"] = trends.alertPoints(where: { $0 == key }, now: mine.filter { $0.state == .firing }.count, nowDay: today).map {
+            Sparkline.svg($0, label: lang.word("alerts_firing"), format: { String(Int($0)) })
+        } ?? "<span class=\"computing\">" + lang.word("trend_computing") + "</span>"
         c["hasAlerts"] = !mine.isEmpty
         c["alerts"] = mine.map { a -> [String: Any] in
             ["rule": a.rule.name, "severityLabel": lang.word(a.rule.severity.rawValue), "state": a.state.rawValue, "pending": a.state == .pending,

@@ -16,10 +16,10 @@ import Testing
         return r.stdout
     }
 
-    /// `show nation --at` as it prints it: metric → value.
-    func shown(_ state: String, at: String) throws -> [String: String] {
+    /// `show SUBJECT --at` as it prints it: metric → value.
+    func shown(_ state: String, at: String?, subject: String = "nation") throws -> [String: String] {
         var out: [String: String] = [:]
-        for line in try cli(["show", "nation", "--state-dir", state, "--at", at]).split(separator: "\n").dropFirst() {
+        for line in try cli(["show", subject, "--state-dir", state] + (at.map { ["--at", $0] } ?? [])).split(separator: "\n").dropFirst() {
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
             if parts.count >= 2 { out[String(parts[0])] = String(parts[1]) }
         }
@@ -45,6 +45,14 @@ import Testing
         let flaggedDistrict = try #require(lagging.first { $0["scope"] as? String == "district" }?["subject"] as? String)
         let browser = try runProcess(python, [root.path + "/scripts/browser-check.py", d.base, token, shots.path, flaggedDistrict])
         #expect(browser.status == 0, "browser-check failed: \(browser.stderr.suffix(3000))")
+        if let keep = ProcessInfo.processInfo.environment["RAQAM_KEEP_SCREENSHOTS"] {
+            // To look at the pages after changing one: RAQAM_KEEP_SCREENSHOTS=/tmp/shots swift test --filter WebViewTests
+            try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: shots.path)) ?? [] {
+                try? FileManager.default.removeItem(atPath: keep + "/" + name)
+                try? FileManager.default.copyItem(atPath: shots.path + "/" + name, toPath: keep + "/" + name)
+            }
+        }
         let seen = try #require(try JSONSerialization.jsonObject(with: Data(browser.stdout.utf8)) as? [String: Any], "\(browser.stdout.prefix(500))")
         let pages = seen["pages"] as? [String: [String: Any]] ?? [:]
 
@@ -112,6 +120,40 @@ import Testing
         let byLast = (pages["region-sorted-last_report"]?["last_report"] as? [String] ?? []).filter { !$0.isEmpty }
         #expect(!byLast.isEmpty && byLast == byLast.sorted(), "\(byLast)")
         #expect(pages["region-sorted-alerts"]?["sorted_by"] as? String == "alerts")
+
+        // Monthly trends: each month-end point is what show --at that day prints; the last is the page's.
+        func points(_ text: String?) -> [String: String] {
+            Dictionary((text ?? "").split(separator: ";").map { $0.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init) }
+                .map { ($0[0], $0.count > 1 ? $0[1] : "") }, uniquingKeysWith: { a, _ in a })
+        }
+        let subjectTrends = pages["subject-remembered"]?["trends"] as? [String: String] ?? [:]
+        #expect(subjectTrends.count > 10, "\(subjectTrends.keys.sorted())")
+        for day in ["2021-01-31", "2021-03-31", "2021-05-31"] {
+            let show = try shown(d.state, at: day, subject: "district:1703202")
+            for metric in ["projects.planned", "projects.implemented", "projects.completion", "activity.events"] {
+                #expect(points(subjectTrends[metric])[day] == show[metric], "\(metric) on \(day): \(subjectTrends[metric] ?? "no trend")")
+            }
+        }
+        let june = try shown(d.state, at: "2021-06-30", subject: "district:1703202")
+        #expect(points(subjectTrends["projects.completion"])["2021-06-30"] == june["projects.completion"])
+        let regionTrends = pages["region-default"]?["trends"] as? [String: String] ?? [:]
+        let march = try shown(d.state, at: "2021-03-31", subject: "region:1703")
+        #expect(points(regionTrends["completion"])["2021-03-31"] == march["projects.completion"], "\(regionTrends)")
+        let marchLagging = try JSONSerialization.jsonObject(with: Data(try cli(["lagging", "--state-dir", d.state, "--rules", root.path + "/rules", "--at", "2021-03-31", "-o", "json"]).utf8)) as? [[String: Any]] ?? []
+        let inAndijan = { (a: [String: Any]) in (a["subject"] as? String == "region:1703") || (a["region"] as? String == "region:1703") }
+        #expect(points(regionTrends["alerts"])["2021-03-31"] == String(marchLagging.filter(inAndijan).count), "\(regionTrends["alerts"] ?? "")")
+        #expect(points(regionTrends["alerts"])["2021-06-30"] == String(lagging.filter(inAndijan).count))
+        #expect(pages["region-default"]?["row_trends"] as? Int == pages["region-default"]?["rows"] as? Int)
+
+        // The present (no ?at=) is raqamd's own evaluation (on the events clock, at the newest
+        // event): the alerts raqamctl alerts --firing lists, the figures of show.
+        let now = try shown(d.state, at: nil)
+        let nowFigures = pages["nation-now"]?["figures"] as? [String: [String: String]] ?? [:]
+        #expect(nowFigures["figure-sector-projects"]?["value"] == Self.grouped(now["projects.sector.implemented"]))
+        #expect(nowFigures["figure-portal-services"]?["value"] == Self.grouped(now["services.portal"]))
+        #expect((pages["nation-now"]?["as_of"] as? String)?.hasPrefix("2021-06-") == true, "\(pages["nation-now"]?["as_of"] ?? "")")
+        let laggingNow = try JSONSerialization.jsonObject(with: Data(try cli(["alerts", "--firing", "--state-dir", d.state, "--rules", root.path + "/rules", "-o", "json"]).utf8)) as? [[String: Any]] ?? []
+        #expect((pages["lagging-now"]?["count"] as? [String: String])?["alerts"] == String(laggingNow.count))
 
         // Languages: the reference data's names, and the choice remembered.
         #expect((pages["region-uz"]?["h1"] as? String)?.hasPrefix("Andijon viloyati") == true)

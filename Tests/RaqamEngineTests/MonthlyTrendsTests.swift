@@ -4,6 +4,7 @@ import RaqamEngine
 import RaqamModel
 import RaqamStore
 import RaqamTestSupport
+import Rules
 import Scenario
 import Testing
 
@@ -64,6 +65,27 @@ import Testing
                 #expect(point.metrics.count == compared, "the points hold the entities show knows, no more")
             }
         }
+    }
+
+    @Test(arguments: [EvaluationClock.events, .wall])
+    func eachMonthEndsAlertsAreWhatLaggingAtThatDayLists(clock: EvaluationClock) throws {
+        let dir = Self.scenario
+        let rules = EngineFoldTests.rules
+        let days = MonthlyTrends.monthEnds(before: CalendarDate(iso: "2021-07-15")!.tashkentEnd.micros, count: 12)
+        let position = try StoredEventReader(stateDirectory: dir).lastSeq()
+        let trend = try MonthlyTrends.alerts(stateDirectory: dir, rules: rules, clock: clock, interval: AlertTimeline.defaultInterval,
+                                             days: days, through: position)
+        #expect(trend.count == days.count)
+        func ids(_ alerts: [AlertReport]) -> [String] { alerts.map { "\($0.rule.name) \($0.entity) \($0.state.rawValue) \($0.activeSince)" }.sorted() }
+        var firingSomewhere = 0
+        for (day, alerts) in zip(days, trend) {
+            let lagging = try Queries.lagging(stateDirectory: dir, rules: rules, clock: clock, interval: AlertTimeline.defaultInterval,
+                                              at: day.tashkentEnd.micros, includePending: false, useSnapshot: false).alerts
+            #expect(ids(alerts) == ids(lagging), "\(clock) \(day): \(alerts.count) vs lagging's \(lagging.count)")
+            firingSomewhere += alerts.count
+        }
+        // On the wall clock every event counts from when this test recorded it: no month of 2021 has one.
+        #expect(clock == .wall ? firingSomewhere == 0 : firingSomewhere > 0, "alerts fire in the scenario's months")
     }
 
     @Test func aPointChangesOnlyWhenAnEventOfItsMonthArrives() throws {
