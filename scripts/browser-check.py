@@ -81,6 +81,7 @@ try:
     count = driver.find_element(By.ID, "count")
     p["count"] = {k: count.get_attribute("data-" + k) for k in ["alerts", "orgs", "districts", "regions", "nation"]}
     p["rows"] = len(driver.find_elements(By.CSS_SELECTOR, "#lagging tbody tr"))
+    p["row_range"] = driver.find_element(By.ID, "row-range").text
     p["csv"] = driver.find_element(By.ID, "csv").get_attribute("href")
     seen["pages"]["lagging"] = p
 
@@ -96,6 +97,9 @@ try:
 
     # The region's table sorted by a column header's link.
     visit("region-default", "/regions/region:1703?at=2021-06-30&lang=en")
+    # The alert trend is computed off the request: the page says so until it is there.
+    WebDriverWait(driver, 300, poll_frequency=1).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#trend-alerts svg") or d.refresh())
     seen["pages"]["region-default"] = {
         "alerts": [int(t) for t in texts("#districts tbody td.alerts")],
         "trends": {k: (driver.find_elements(By.CSS_SELECTOR, f"#trend-{k} svg") or [None])[0] and

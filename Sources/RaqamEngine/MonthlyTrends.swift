@@ -181,13 +181,15 @@ public final class AlertTrendCache: Sendable {
 
     public init() {}
 
-    /// The points, or nil when they are still being computed after waiting `wait` seconds.
+    /// The points, or nil while they are being computed: the call that starts the fold waits
+    /// for it at most `wait` seconds, others do not wait.
     /// - Throws: what the fold threw (the log could not be read).
     public func points(stateDirectory: String, rules: RuleSet, clock: EvaluationClock, interval: Int64,
                        days: [CalendarDate], position: UInt64, wait: Double) throws -> [[AlertReport]]? {
         guard let last = days.max() else { return [] }
         let key = Key(days: days, evaluation: "\(rules.fingerprint)|\(clock.rawValue)|\(interval)")
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, wait) * 1e9)
+        var started = false
         while true {
             switch slots.withLock({ $0[key] }) {
             case .done(let points, let at)? where at >= position:
@@ -198,14 +200,17 @@ public final class AlertTrendCache: Sendable {
                     slots.withLock { $0[key] = .done(points: points, position: position) }
                     return points
                 }
-                start(key, stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, days: days, position: position)
+                started = start(key, stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, days: days, position: position)
             case .failed(let why)?:
                 slots.withLock { $0[key] = nil }
                 throw TrendError(message: why)
+            case .computing? where !started:
+                // Another page started it: this one does not wait for it.
+                return nil
             case .computing?:
                 break
             default:
-                start(key, stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, days: days, position: position)
+                started = start(key, stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, days: days, position: position)
             }
             let now = DispatchTime.now().uptimeNanoseconds
             if now >= deadline { return nil }
@@ -227,14 +232,16 @@ public final class AlertTrendCache: Sendable {
         return found
     }
 
+    /// Starts the fold on a thread of its own unless one is running; true when this call started it.
+    @discardableResult
     private func start(_ key: Key, stateDirectory: String, rules: RuleSet, clock: EvaluationClock, interval: Int64,
-                       days: [CalendarDate], position: UInt64) {
+                       days: [CalendarDate], position: UInt64) -> Bool {
         let claimed = slots.withLock { s -> Bool in
             if case .computing? = s[key] { return false }
             s[key] = .computing
             return true
         }
-        guard claimed else { return }
+        guard claimed else { return false }
         Thread.detachNewThread {
             let slot: Slot
             do {
@@ -246,6 +253,7 @@ public final class AlertTrendCache: Sendable {
             self.finish(key, slot)
             self.finished.advance()
         }
+        return true
     }
 
     private func finish(_ key: Key, _ slot: Slot) {

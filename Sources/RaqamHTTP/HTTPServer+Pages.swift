@@ -223,8 +223,8 @@ extension HTTPServer {
     }
 
     /// The monthly trends' points: the 12 month ends before the page's time, as known at
-    /// `known_at` (`TrendCache`), and the alerts firing then (`AlertTrendCache`; waited for
-    /// at most `alertTrendWait` seconds, then the page says it is being computed).
+    /// `known_at` (`TrendCache`), and the alerts firing then (`AlertTrendCache`; the page that
+    /// starts their fold waits `alertTrendWait` seconds for it, then says it is being computed).
     func trends(_ p: PageRequest) async throws -> Trends {
         let days = MonthlyTrends.monthEnds(before: p.frame.at, count: 12)
         let position = p.live?.state.position ?? p.backend.evaluatedPosition
@@ -239,7 +239,7 @@ extension HTTPServer {
         }
     }
 
-    static let alertTrendWait = 2.0
+    static let alertTrendWait = 0.5
 
     /// A page of the subject's events, newest first: those that occurred by `at` and were
     /// recorded by `known_at`, read back from the log's end only as far as the page needs;

@@ -127,6 +127,8 @@ public enum WebLanguage: String, Sendable, CaseIterable {
         "lateness": [.en: "Lateness", .uz: "Kechikish", .ru: "Задержка"],
         "source": [.en: "Source", .uz: "Manba", .ru: "Источник"],
         "newer": [.en: "newer", .uz: "yangiroq", .ru: "новее"],
+        "previous": [.en: "previous", .uz: "oldingi", .ru: "назад"],
+        "next": [.en: "next", .uz: "keyingi", .ru: "далее"],
         "older": [.en: "older", .uz: "eskiroq", .ru: "старше"],
         "alert_history": [.en: "Alert history", .uz: "Ogohlantirishlar tarixi", .ru: "История оповещений"],
         "state": [.en: "State", .uz: "Holati", .ru: "Состояние"],

@@ -161,10 +161,25 @@ public struct WebPages: Sendable {
         }
     }
 
+    /// Rows of the who-lags table per page.
+    public static let laggingPageSize = 250
+
     public func lagging(state: ProjectionState, alerts: [AlertReport], rules: RuleSet, filters: LaggingFilters, frame: Frame) -> String {
         let lang = frame.lang
         var c = context(title: lang.word("who_lags"), state: state, frame: frame)
-        let rows = alerts.sorted { ($0.entity, $0.rule.name) < ($1.entity, $1.rule.name) }
+        let sorted = alerts.sorted { ($0.entity, $0.rule.name) < ($1.entity, $1.rule.name) }
+        // A page of rows at a time (the counts above are of all of them; the CSV has all).
+        let size = Self.laggingPageSize
+        let pages = max(1, (sorted.count + size - 1) / size)
+        let page = min(pages, max(1, Int(frame.extra.first { $0.0 == "page" }?.1 ?? "") ?? 1))
+        let rows = sorted.dropFirst((page - 1) * size).prefix(size)
+        let others = frame.extra.filter { $0.0 != "page" }
+        c["rowPages"] = "\(page) / \(pages)"
+        c["rowRange"] = sorted.isEmpty ? "0" : "\((page - 1) * size + 1)–\((page - 1) * size + rows.count) / \(sorted.count)"
+        c["hasNewer"] = page > 1
+        c["hasOlder"] = page < pages
+        c["newer"] = page > 1 ? frame.path + frame.query(others + [("page", String(page - 1))]) : ""
+        c["older"] = page < pages ? frame.path + frame.query(others + [("page", String(page + 1))]) : ""
         c["rows"] = rows.map { a -> [String: Any] in
             ["subject": a.entity.description, "href": "/subjects/\(a.entity)" + frame.query(),
              "name": lang.name(of: a.entity, fallback: a.entityName), "rule": a.rule.name, "severity": a.rule.severity.rawValue,

@@ -121,6 +121,7 @@ enum WebTemplates {
           {{#rows}}<tr class="{{state}} {{severity}}" data-scope="{{scope}}"><td><a href="{{href}}">{{subject}}</a></td><td>{{name}}</td><td>{{rule}}{{#pending}} ({{t.pending}}){{/pending}}</td><td>{{severityLabel}}</td><td class="n">{{value}}</td><td>{{since}}</td><td>{{summary}}</td></tr>{{/rows}}
           </tbody>
         </table>
+        <p class="pager" id="lagging-pager"><span id="row-range">{{rowRange}}</span> {{#hasNewer}}<a id="previous" href="{{newer}}">← {{t.previous}}</a> {{/hasNewer}}<span>{{rowPages}}</span>{{#hasOlder}} <a id="next" href="{{older}}">{{t.next}} →</a>{{/hasOlder}}</p>
         {{> foot}}
         """
 
