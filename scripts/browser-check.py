@@ -99,7 +99,7 @@ try:
     visit("region-default", "/regions/region:1703?at=2021-06-30&lang=en")
     # The alert trend is computed off the request: the page says so until it is there.
     WebDriverWait(driver, 300, poll_frequency=1).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, "#trend-alerts svg") or d.refresh())
+        lambda d: (d.find_elements(By.CSS_SELECTOR, "#trend-alerts svg") and d.find_elements(By.CSS_SELECTOR, "#trend-completion svg")) or d.refresh())
     seen["pages"]["region-default"] = {
         "alerts": [int(t) for t in texts("#districts tbody td.alerts")],
         "trends": {k: (driver.find_elements(By.CSS_SELECTOR, f"#trend-{k} svg") or [None])[0] and
@@ -125,6 +125,7 @@ try:
         seen["pages"]["region-" + lang] = p
     # The language is remembered: a page without ?lang= keeps the last one.
     p = visit("subject-remembered", "/subjects/district:1703202?at=2021-06-30")
+    WebDriverWait(driver, 300, poll_frequency=1).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#metrics svg") or d.refresh())
     p["h1"] = driver.find_element(By.TAG_NAME, "h1").text
     p["html_lang"] = driver.find_element(By.TAG_NAME, "html").get_attribute("lang")
     p["metrics"] = len(driver.find_elements(By.CSS_SELECTOR, "#metrics tbody tr"))

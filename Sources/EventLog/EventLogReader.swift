@@ -53,8 +53,9 @@ public final class EventLogReader {
     ///   sealed segments whose times all lie outside are skipped without being read.
     /// - Returns: the seq of the last record passed to `body` (or `seq - 1` when none was).
     /// - Complexity: O(records read); the start is found through the sidecar indexes.
+    /// - Parameter through: when given, the scan ends after this seq (also when skipping blocks).
     @discardableResult
-    public func scan(from seq: UInt64 = 1, timeRange: ClosedRange<Int64>? = nil,
+    public func scan(from seq: UInt64 = 1, through last: UInt64? = nil, timeRange: ClosedRange<Int64>? = nil,
                      _ body: (RecordView) throws -> Bool) throws -> UInt64 {
         var next = max(seq, 1)
         var lastDelivered = next &- 1
@@ -62,6 +63,7 @@ public final class EventLogReader {
         guard var i = segments.lastIndex(where: { $0.baseSeq <= next }) ?? (segments.isEmpty ? nil : 0) else { return lastDelivered }
         while i < segments.count {
             let listed = segments[i]
+            if let last, listed.baseSeq > last { return lastDelivered }
             let isLast = i == segments.count - 1
             // The active segment's mapping is kept from scan to scan (a shared mapping shows
             // what the writer adds later): a reader that follows the log, or looks up a receipt
@@ -91,6 +93,7 @@ public final class EventLogReader {
             let base = mapped.region.baseAddress!
             var stopped = false
             walk: while true {
+                if let last, next > last { return lastDelivered }
                 // Skip whole blocks whose event times cannot match.
                 if let index, let range = timeRange, blockCursor < index.blocks.count, index.blocks[blockCursor].offset == offset {
                     let b = index.blocks[blockCursor]
@@ -98,6 +101,7 @@ public final class EventLogReader {
                         blockCursor += 1
                         let nextOffset = blockCursor < index.blocks.count ? index.blocks[blockCursor].offset : index.endOffset
                         expected = blockCursor < index.blocks.count ? index.blocks[blockCursor].firstSeq : nil
+                        if let e = expected { next = max(next, e) }
                         offset = nextOffset
                         continue walk
                     }

@@ -69,27 +69,25 @@ extension Queries {
         for r in chosen { for m in r.expression.expression.metrics { wanted[m] = .some(Explanation.eventTypes(feeding: m)) } }
         func feeds(_ types: Set<EventType>?, _ type: EventType) -> Bool { types?.contains(type) ?? (type != .entityRegistered) }
         var found: [String: [StoredEvent]] = [:]
-        if !wanted.isEmpty {
+        var totals: [String: Int] = [:]
+        for (m, types) in wanted { totals[m] = state.eventCount(where: { concerns($0, subject) }, types: { feeds(types, $0) }) }
+        // Each metric needs its newest `evidenceLimit` events, or all of them when it has fewer.
+        func needs(_ m: String) -> Bool { found[m, default: []].count < min(Explanation.evidenceLimit, totals[m] ?? 0) }
+        if wanted.keys.contains(where: needs) {
             let filter: StoredEventReader.SubjectFilter = switch subject.kind {
             case .nation: .all
             case .region: .region(subject)
             case .district, .org: .subject(subject)
             }
-            try StoredEventReader(stateDirectory: stateDirectory).scanNewestFirst(filter: filter, occurredBy: t, recordedBy: knownAt?.micros) { s in
-                var open = false
-                for (metric, types) in wanted where found[metric, default: []].count < Explanation.evidenceLimit {
-                    if feeds(types, s.event.type) { found[metric, default: []].append(s) }
-                    open = open || found[metric, default: []].count < Explanation.evidenceLimit
-                }
-                return open
+            try StoredEventReader(stateDirectory: stateDirectory).scanNewestFirst(filter: filter, through: state.position, occurredBy: t, recordedBy: knownAt?.micros) { s in
+                for (metric, types) in wanted where needs(metric) && feeds(types, s.event.type) { found[metric, default: []].append(s) }
+                return wanted.keys.contains(where: needs)
             }
         }
         return chosen.map { r in
             Explanation(explanation: RuleExplanation(rule: r, metrics: metrics, at: t), alert: alerts.first { $0.rule.name == r.name },
                         evidence: r.expression.expression.metrics.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }.map { m in
-                            let types = wanted[m] ?? nil
-                            return Explanation.Evidence(metric: m, value: metrics[m] ?? .none, events: found[m] ?? [],
-                                                        total: state.eventCount(where: { concerns($0, subject) }, types: { feeds(types, $0) }))
+                            Explanation.Evidence(metric: m, value: metrics[m] ?? .none, events: found[m] ?? [], total: totals[m] ?? 0)
                         })
         }
     }

@@ -64,67 +64,6 @@ public enum MonthlyTrends {
     }
 }
 
-/// The month-end points the web view has computed, kept while the log has no event that
-/// would change them: a point for a past month changes only when an event that occurred by
-/// its end arrives (a late report or a correction), so a service that receives today's
-/// reports keeps its trends, and one that receives a late report refolds them once.
-public final class TrendCache: Sendable {
-    struct Key: Hashable {
-        var days: [CalendarDate]
-        var knownAt: Int64?
-    }
-
-    struct Entry {
-        var points: [MonthEnd]
-        /// The log's last seq the points were checked against.
-        var position: UInt64
-        var used: UInt64
-    }
-
-    private let entries = Mutex<(map: [Key: Entry], clock: UInt64)>(([:], 0))
-    let capacity: Int
-
-    /// Keeps the points of at most `capacity` (days, known_at) pairs; the least recently
-    /// used go first.
-    public init(capacity: Int = 16) {
-        self.capacity = capacity
-    }
-
-    /// The points for `days` as known at `knownAt`, with the log up to `position`: from the
-    /// cache when no event after the position they were computed at occurred by the last of
-    /// them (and was recorded by `knownAt`), else folded anew (`MonthlyTrends.fold`).
-    public func points(stateDirectory: String, days: [CalendarDate], knownAt: Int64?, position: UInt64) throws -> [MonthEnd] {
-        guard let last = days.max() else { return [] }
-        let key = Key(days: days, knownAt: knownAt)
-        if let cached = entries.withLock({ $0.map[key] }), cached.position <= position {
-            var changed = false
-            if cached.position < position {
-                try StoredEventReader(stateDirectory: stateDirectory).scan(from: cached.position + 1, occurred: Int64.min...last.tashkentEnd.micros) { s in
-                    if s.seq > position { return false }
-                    if let knownAt, s.recordedAt.micros > knownAt { return false }
-                    changed = true
-                    return false
-                }
-            }
-            if !changed {
-                entries.withLock { e in
-                    e.clock += 1
-                    e.map[key]?.position = position
-                    e.map[key]?.used = e.clock
-                }
-                return cached.points
-            }
-        }
-        let points = try MonthlyTrends.fold(stateDirectory: stateDirectory, days: days, knownAt: knownAt, through: position)
-        entries.withLock { e in
-            e.clock += 1
-            e.map[key] = Entry(points: points, position: position, used: e.clock)
-            while e.map.count > capacity, let oldest = e.map.min(by: { $0.value.used < $1.value.used })?.key { e.map[oldest] = nil }
-        }
-        return points
-    }
-}
-
 extension MonthlyTrends {
     /// The alerts firing at each of `days`' ends, each what `raqamctl lagging --at <day>`
     /// lists (the log folded by then under these rules, clock and step, evaluated then), in
@@ -159,58 +98,105 @@ extension MonthlyTrends {
     }
 }
 
-/// The alert trends' points (`MonthlyTrends.alerts`), computed away from the request that
-/// first needs them and kept while no event that counts by the last month's end arrives
-/// (on the wall clock none can: a new event counts from when it is recorded). A page waits
-/// for them a moment; on a log so large that the fold takes longer, the page says the trend
-/// is being computed and a later load shows it.
+/// The month-end metrics of the web view's trends (`MonthlyTrends.fold`), computed away from
+/// the request that first needs them and kept while the log has no event that would change
+/// them: a point for a past month changes only when an event that occurred by its end arrives
+/// (a late report or a correction), so a service that receives today's reports keeps its
+/// trends, and one that receives a late report folds them once more.
+public final class TrendCache: Sendable {
+    struct Key: Hashable, Sendable {
+        var days: [CalendarDate]
+        var knownAt: Int64?
+    }
+
+    let folds = BackgroundFolds<Key, [MonthEnd]>()
+
+    public init() {}
+
+    /// The points for `days` as known at `knownAt`, with the log up to `position`; nil while
+    /// they are being computed (the call that starts the fold waits for it at most `wait`
+    /// seconds, others do not wait).
+    public func points(stateDirectory: String, days: [CalendarDate], knownAt: Int64?, position: UInt64, wait: Double) throws -> [MonthEnd]? {
+        guard let last = days.max() else { return [] }
+        return try folds.value(Key(days: days, knownAt: knownAt), position: position, wait: wait, unchanged: { from in
+            try !BackgroundFolds<Key, [MonthEnd]>.eventCounts(stateDirectory, after: from, through: position, by: last.tashkentEnd.micros, recordedBy: knownAt)
+        }, compute: {
+            try MonthlyTrends.fold(stateDirectory: stateDirectory, days: days, knownAt: knownAt, through: position)
+        })
+    }
+}
+
+/// The alert trends' points (`MonthlyTrends.alerts`), computed as `TrendCache`'s are and kept
+/// while no event that counts by the last month's end arrives (on the wall clock none can: a
+/// new event counts from when it is recorded).
 public final class AlertTrendCache: Sendable {
-    struct Key: Hashable {
+    struct Key: Hashable, Sendable {
         var days: [CalendarDate]
         var evaluation: String
     }
 
-    enum Slot {
-        case computing
-        case done(points: [[AlertReport]], position: UInt64)
-        case failed(String)
-    }
-
-    private let slots = Mutex<[Key: Slot]>([:])
-    private let finished = Generation()
+    let folds = BackgroundFolds<Key, [[AlertReport]]>()
 
     public init() {}
 
-    /// The points, or nil while they are being computed: the call that starts the fold waits
-    /// for it at most `wait` seconds, others do not wait.
-    /// - Throws: what the fold threw (the log could not be read).
+    /// The alerts firing at each of `days`' ends; nil while being computed (as `TrendCache`).
     public func points(stateDirectory: String, rules: RuleSet, clock: EvaluationClock, interval: Int64,
                        days: [CalendarDate], position: UInt64, wait: Double) throws -> [[AlertReport]]? {
         guard let last = days.max() else { return [] }
         let key = Key(days: days, evaluation: "\(rules.fingerprint)|\(clock.rawValue)|\(interval)")
+        return try folds.value(key, position: position, wait: wait, unchanged: { from in
+            try clock == .wall || !BackgroundFolds<Key, [[AlertReport]]>.eventCounts(stateDirectory, after: from, through: position, by: last.tashkentEnd.micros, recordedBy: nil)
+        }, compute: {
+            try MonthlyTrends.alerts(stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, days: days, through: position)
+        })
+    }
+}
+
+/// Values folded from the log on a thread of their own, one per key, each kept with the log
+/// position it holds for until a later position changes it (`unchanged`).
+final class BackgroundFolds<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    enum Slot {
+        case computing
+        case done(Value, position: UInt64, used: UInt64)
+        case failed(String)
+    }
+
+    private let slots = Mutex<(map: [Key: Slot], clock: UInt64)>(([:], 0))
+    private let finished = Generation()
+    let capacity = 16
+
+    struct Failure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    /// The value for `key` at `position`: kept, or kept and still true at `position`
+    /// (`unchanged(keptPosition)`), or nil while `compute` runs (the call that starts it
+    /// waits at most `wait` seconds for it). Throws what `compute` threw, once.
+    func value(_ key: Key, position: UInt64, wait: Double, unchanged: (UInt64) throws -> Bool,
+               compute: @escaping @Sendable () throws -> Value) throws -> Value? {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, wait) * 1e9)
         var started = false
         while true {
-            switch slots.withLock({ $0[key] }) {
-            case .done(let points, let at)? where at >= position:
-                return points
-            case .done(let points, let at)? where at < position:
-                let unchanged = try clock == .wall || !Self.changed(stateDirectory, after: at, through: position, by: last.tashkentEnd.micros)
-                if unchanged {
-                    slots.withLock { $0[key] = .done(points: points, position: position) }
-                    return points
+            switch slots.withLock({ $0.map[key] }) {
+            case .done(let value, let at, _)? where at >= position:
+                touch(key)
+                return value
+            case .done(let value, let at, _)? where try unchanged(at):
+                slots.withLock { s in
+                    s.clock += 1
+                    s.map[key] = .done(value, position: position, used: s.clock)
                 }
-                started = start(key, stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, days: days, position: position)
+                return value
             case .failed(let why)?:
-                slots.withLock { $0[key] = nil }
-                throw TrendError(message: why)
+                slots.withLock { $0.map[key] = nil }
+                throw Failure(message: why)
             case .computing? where !started:
-                // Another page started it: this one does not wait for it.
-                return nil
+                return nil  // another page started it: this one does not wait
             case .computing?:
                 break
             default:
-                started = start(key, stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, days: days, position: position)
+                started = start(key, position: position, compute)
             }
             let now = DispatchTime.now().uptimeNanoseconds
             if now >= deadline { return nil }
@@ -218,49 +204,48 @@ public final class AlertTrendCache: Sendable {
         }
     }
 
-    public struct TrendError: Error, CustomStringConvertible {
-        public var message: String
-        public var description: String { message }
-    }
-
-    static func changed(_ stateDirectory: String, after: UInt64, through: UInt64, by end: Int64) throws -> Bool {
-        var found = false
-        try StoredEventReader(stateDirectory: stateDirectory).scan(from: after + 1, occurred: Int64.min...end) { s in
-            if s.seq <= through { found = true }
-            return false
+    private func touch(_ key: Key) {
+        slots.withLock { s in
+            s.clock += 1
+            if case .done(let v, let p, _)? = s.map[key] { s.map[key] = .done(v, position: p, used: s.clock) }
         }
-        return found
     }
 
-    /// Starts the fold on a thread of its own unless one is running; true when this call started it.
-    @discardableResult
-    private func start(_ key: Key, stateDirectory: String, rules: RuleSet, clock: EvaluationClock, interval: Int64,
-                       days: [CalendarDate], position: UInt64) -> Bool {
+    /// Starts `compute` on a thread of its own unless it runs for `key`; true when this call started it.
+    private func start(_ key: Key, position: UInt64, _ compute: @escaping @Sendable () throws -> Value) -> Bool {
         let claimed = slots.withLock { s -> Bool in
-            if case .computing? = s[key] { return false }
-            s[key] = .computing
+            if case .computing? = s.map[key] { return false }
+            s.map[key] = .computing
             return true
         }
         guard claimed else { return false }
         Thread.detachNewThread {
             let slot: Slot
-            do {
-                slot = .done(points: try MonthlyTrends.alerts(stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval,
-                                                               days: days, through: position), position: position)
-            } catch {
-                slot = .failed("cannot compute the alert trend: \(error)")
+            do { slot = .done(try compute(), position: position, used: 0) } catch { slot = .failed("cannot compute a trend: \(error)") }
+            self.slots.withLock { s in
+                s.clock += 1
+                if case .done(let v, let p, _) = slot { s.map[key] = .done(v, position: p, used: s.clock) } else { s.map[key] = slot }
+                // Forget the least recently used when too many are kept.
+                while s.map.count > self.capacity, let oldest = s.map.compactMap({ k, v -> (Key, UInt64)? in
+                    if case .done(_, _, let used) = v { return (k, used) } else { return nil }
+                }).min(by: { $0.1 < $1.1 })?.0 {
+                    s.map[oldest] = nil
+                }
             }
-            self.finish(key, slot)
             self.finished.advance()
         }
         return true
     }
 
-    private func finish(_ key: Key, _ slot: Slot) {
-        slots.withLock { s in
-            s[key] = slot
-            if s.count > 16, let other = s.keys.first(where: { $0 != key }) { s[other] = nil }
+    /// Whether the log holds an event after seq `after` (up to `through`) that occurred by
+    /// `end` (and was recorded by `recordedBy`): one that changes a point for a day by `end`.
+    static func eventCounts(_ stateDirectory: String, after: UInt64, through: UInt64, by end: Int64, recordedBy: Int64?) throws -> Bool {
+        var found = false
+        try StoredEventReader(stateDirectory: stateDirectory).scan(from: after + 1, occurred: Int64.min...end) { s in
+            if s.seq <= through && recordedBy.map({ s.recordedAt.micros <= $0 }) ?? true { found = true }
+            return false
         }
+        return found
     }
 }
 

@@ -223,8 +223,9 @@ extension HTTPServer {
     }
 
     /// The monthly trends' points: the 12 month ends before the page's time, as known at
-    /// `known_at` (`TrendCache`), and the alerts firing then (`AlertTrendCache`; the page that
-    /// starts their fold waits `alertTrendWait` seconds for it, then says it is being computed).
+    /// `known_at` (`TrendCache`), and the alerts firing then (`AlertTrendCache`); each folded
+    /// off the request (the page that starts a fold waits `trendWait` seconds for it, then
+    /// says the trend is being computed).
     func trends(_ p: PageRequest) async throws -> Trends {
         let days = MonthlyTrends.monthEnds(before: p.frame.at, count: 12)
         let position = p.live?.state.position ?? p.backend.evaluatedPosition
@@ -232,14 +233,15 @@ extension HTTPServer {
         let evaluation = p.backend.evaluation
         let (cache, alertCache) = (trends, alertTrends)
         return try await blocking.runIfActive {
-            let months = try cache.points(stateDirectory: directory, days: days, knownAt: p.knownAt?.micros, position: position)
+            let months = try cache.points(stateDirectory: directory, days: days, knownAt: p.knownAt?.micros, position: position, wait: Self.trendWait)
             let alerts = try alertCache.points(stateDirectory: directory, rules: evaluation.rules, clock: evaluation.clock, interval: evaluation.interval,
-                                               days: days, position: position, wait: Self.alertTrendWait)
+                                               days: days, position: position, wait: Self.trendWait)
             return Trends(months: months, alerts: alerts)
         }
     }
 
-    static let alertTrendWait = 0.5
+    /// How long the page that starts a trend's fold waits for it.
+    static let trendWait = 0.5
 
     /// A page of the subject's events, newest first: those that occurred by `at` and were
     /// recorded by `known_at`, read back from the log's end only as far as the page needs;
@@ -248,17 +250,19 @@ extension HTTPServer {
         let directory = p.backend.stateDirectory
         let size = WebPages.EventPage.size
         let skip = (page - 1) * size
+        let total = state.ownEventCount(of: key)
+        guard skip < total else { return WebPages.EventPage(events: [], total: total, page: page) }
         let events: [StoredEvent] = try await blocking.runIfActive {
             var seen = 0
             var out: [StoredEvent] = []
-            try StoredEventReader(stateDirectory: directory).scanNewestFirst(filter: .subject(key), occurredBy: p.at?.micros, recordedBy: p.knownAt?.micros) { s in
+            try StoredEventReader(stateDirectory: directory).scanNewestFirst(filter: .subject(key), through: state.position, occurredBy: p.at?.micros, recordedBy: p.knownAt?.micros) { s in
                 seen += 1
                 if seen > skip { out.append(s) }
-                return out.count < size
+                return out.count < size && seen < total
             }
             return out
         }
-        return WebPages.EventPage(events: events, total: state.ownEventCount(of: key), page: page)
+        return WebPages.EventPage(events: events, total: total, page: page)
     }
 
     func frame(_ request: Request, at: Int64) throws -> WebPages.Frame {

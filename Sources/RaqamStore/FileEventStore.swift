@@ -219,21 +219,21 @@ extension StoredEventReader {
 
     /// Calls `body` with the events `filter` admits that occurred by `occurredBy` and were
     /// recorded by `recordedBy` (µs; nil for no bound), **newest first** (highest seq first);
-    /// `body` returns false to stop. What the web view's "latest events" and an explanation's
+    /// `body` returns false to stop; only events up to seq `position` when given. What the web view's "latest events" and an explanation's
     /// evidence read: they stop after a page, so their cost is the log's tail back to the
     /// page's oldest event, not the log.
     ///
     /// Steps back through the log a block at a time (`EventLogReader.chunkStarts`), reading
     /// each block forwards; sealed blocks whose events all occurred after `occurredBy` are
     /// skipped through the index.
-    public func scanNewestFirst(filter: SubjectFilter, occurredBy: Int64?, recordedBy: Int64?, _ body: (StoredEvent) throws -> Bool) throws {
+    public func scanNewestFirst(filter: SubjectFilter, through position: UInt64? = nil, occurredBy: Int64?, recordedBy: Int64?,
+                                _ body: (StoredEvent) throws -> Bool) throws {
         let starts = try reader.chunkStarts()
-        var end = UInt64.max
+        var end = position.map { $0 &+ 1 } ?? UInt64.max
         let range: ClosedRange<Int64>? = occurredBy.map { Int64.min...$0 }
-        for start in starts.reversed() {
+        for start in starts.reversed() where start < end {
             var chunk: [StoredEvent] = []
-            try reader.scan(from: start, timeRange: range) { r in
-                if r.seq >= end { return false }
+            try reader.scan(from: start, through: end == .max ? nil : end - 1, timeRange: range) { r in
                 if let recordedBy, r.recordedAt > recordedBy { return false }
                 guard filter.matches(r.payload) else { return true }
                 let event: Event

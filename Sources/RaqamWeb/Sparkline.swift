@@ -48,12 +48,13 @@ enum Sparkline {
 /// What a page's monthly trends are drawn from: every entity's metrics at each month's end
 /// (`TrendCache`) and the alerts firing then (`AlertTrendCache`; nil while being computed).
 public struct Trends: Sendable {
-    public var months: [MonthEnd]
+    /// Nil while they are being computed.
+    public var months: [MonthEnd]?
     /// Per month end, the alerts firing then per entity; nil while they are being computed.
     let firing: [[EntityKey: Int]]?
 
     /// - Parameter alerts: per month end (in `months`' order), the alerts firing then.
-    public init(months: [MonthEnd], alerts: [[AlertReport]]?) {
+    public init(months: [MonthEnd]?, alerts: [[AlertReport]]?) {
         self.months = months
         firing = alerts.map { perMonth in
             perMonth.map { active in
@@ -66,16 +67,18 @@ public struct Trends: Sendable {
 
     public static let empty = Trends(months: [], alerts: [])
 
-    /// A metric's value at each month end (nil where the entity had none), then `now`.
-    func points(_ key: EntityKey, _ metric: String, now: MetricValue?, nowDay: String) -> [Sparkline.Point] {
-        months.map { Sparkline.Point(day: $0.day.description, value: Self.number($0.metrics[key]?[metric])) }
+    /// A metric's value at each month end (nil where the entity had none), then `now`; nil
+    /// while the points are being computed.
+    func points(_ key: EntityKey, _ metric: String, now: MetricValue?, nowDay: String) -> [Sparkline.Point]? {
+        guard let months else { return nil }
+        return months.map { Sparkline.Point(day: $0.day.description, value: Self.number($0.metrics[key]?[metric])) }
             + [Sparkline.Point(day: nowDay, value: Self.number(now))]
     }
 
     /// The alerts firing at each month end about the entities `concerned` admits, then
     /// `now`; nil while they are being computed.
     func alertPoints(where concerned: (EntityKey) -> Bool, now: Int, nowDay: String) -> [Sparkline.Point]? {
-        guard let firing else { return nil }
+        guard let firing, let months else { return nil }
         return zip(months, firing).map { m, counts in
             Sparkline.Point(day: m.day.description, value: Double(counts.filter { concerned($0.key) }.values.reduce(0, +)))
         } + [Sparkline.Point(day: nowDay, value: Double(now))]

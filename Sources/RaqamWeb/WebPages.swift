@@ -215,11 +215,10 @@ public struct WebPages: Sendable {
         let firing = alerts.filter { $0.state == .firing }
         let today = WebFormat.day(frame.at)
         func inRegion(_ e: EntityKey) -> Bool { e == key || e.regionKey == key }
-        c["completionTrend"] = Sparkline.svg(trends.points(key, "projects.completion", now: m["projects.completion"], nowDay: today),
-                                             label: lang.word("progress"), format: WebFormat.percent)
-        c["alertsTrend"] = trends.alertPoints(where: inRegion, now: firing.filter { inRegion($0.entity) }.count, nowDay: today).map {
-            Sparkline.svg($0, label: lang.word("alerts_firing"), format: { String(Int($0)) })
-        } ?? "<span class=\"computing\">" + lang.word("trend_computing") + "</span>"
+        c["completionTrend"] = Self.trend(trends.points(key, "projects.completion", now: m["projects.completion"], nowDay: today),
+                                          label: lang.word("progress"), lang: lang, format: WebFormat.percent)
+        c["alertsTrend"] = Self.trend(trends.alertPoints(where: inRegion, now: firing.filter { inRegion($0.entity) }.count, nowDay: today),
+                                      label: lang.word("alerts_firing"), lang: lang, format: { String(Int($0)) })
         c["completion"] = WebFormat.number(m["projects.completion"]).map(WebFormat.percent) ?? "—"
         c["alertCount"] = firing.filter { inRegion($0.entity) }.count
         struct Row { var alerts: Int; var completion: Double?; var overdue: Double?; var last: Int64?; var fields: [String: Any] }
@@ -234,8 +233,8 @@ public struct WebPages: Sendable {
                 "key": d.description, "href": "/subjects/\(d)" + frame.query(), "name": lang.name(of: d, fallback: dm.name),
                 "completion": completion.map(WebFormat.percent) ?? "—", "overdue": overdue.map { WebFormat.count($0, lang) } ?? "—",
                 "alerts": count, "flagged": count > 0, "lastReport": last.map(WebFormat.day) ?? "",
-                "trend": Sparkline.svg(trends.points(d, "projects.completion", now: dm["projects.completion"], nowDay: today),
-                                       label: lang.word("progress"), format: WebFormat.percent)])
+                "trend": Self.trend(trends.points(d, "projects.completion", now: dm["projects.completion"], nowDay: today),
+                                    label: lang.word("progress"), lang: lang, format: WebFormat.percent)])
         }
         // Sorted as asked (?sort=): the worst first each time; by default flagged first, then
         // by completion. Ties go by key, so the order is the same on every load.
@@ -286,12 +285,11 @@ public struct WebPages: Sendable {
         let today = WebFormat.day(frame.at)
         c["metrics"] = m.values.map { v -> [String: Any] in
             ["name": v.name, "value": WebFormat.plain(v.value),
-             "trend": Sparkline.svg(trends.points(key, v.name, now: v.value, nowDay: today), label: v.name, format: { Sparkline.shortest($0) })]
+             "trend": Self.trend(trends.points(key, v.name, now: v.value, nowDay: today), label: v.name, lang: lang, format: { Sparkline.shortest($0) })]
         }
         let mine = alerts.filter { $0.entity == key }
-        c["alertsTrend"] = trends.alertPoints(where: { $0 == key }, now: mine.filter { $0.state == .firing }.count, nowDay: today).map {
-            Sparkline.svg($0, label: lang.word("alerts_firing"), format: { String(Int($0)) })
-        } ?? "<span class=\"computing\">" + lang.word("trend_computing") + "</span>"
+        c["alertsTrend"] = Self.trend(trends.alertPoints(where: { $0 == key }, now: mine.filter { $0.state == .firing }.count, nowDay: today),
+                                      label: lang.word("alerts_firing"), lang: lang, format: { String(Int($0)) })
         c["hasAlerts"] = !mine.isEmpty
         c["alerts"] = mine.map { a -> [String: Any] in
             ["rule": a.rule.name, "severityLabel": lang.word(a.rule.severity.rawValue), "state": a.state.rawValue, "pending": a.state == .pending,
@@ -332,6 +330,12 @@ public struct WebPages: Sendable {
     }
 
     // MARK: Shared parts
+
+    /// A trend's sparkline, or a word saying it is being computed.
+    static func trend(_ points: [Sparkline.Point]?, label: String, lang: WebLanguage, format: (Double) -> String) -> String {
+        guard let points else { return "<span class=\"computing\">" + lang.word("trend_computing") + "</span>" }
+        return Sparkline.svg(points, label: label, format: format)
+    }
 
     /// How long after it happened an event was recorded: 45 min, 6 h, 3 d 4 h.
     static func lateness(_ micros: Int64) -> String {

@@ -95,7 +95,7 @@ import Testing
         let days = [CalendarDate(iso: "2021-03-31")!, CalendarDate(iso: "2021-04-30")!]
         let cache = TrendCache()
         var position = try StoredEventReader(stateDirectory: dir).lastSeq()
-        let before = try cache.points(stateDirectory: dir, days: days, knownAt: nil, position: position)
+        let before = try #require(try cache.points(stateDirectory: dir, days: days, knownAt: nil, position: position, wait: 120))
         func projects(_ points: [MonthEnd], _ k: Int) -> String { points[k].metrics[district]?["projects.planned"]?.description ?? "none" }
 
         // Today's report (after the last month end): the points stay, and are not folded again.
@@ -106,14 +106,14 @@ import Testing
         }
         _ = try store.append([project("P-TODAY", occurred: "2021-06-29T10:00:00+05:00")])
         position = store.lastSeq
-        let same = try cache.points(stateDirectory: dir, days: days, knownAt: nil, position: position)
+        let same = try #require(try cache.points(stateDirectory: dir, days: days, knownAt: nil, position: position, wait: 120))
         #expect(projects(same, 0) == projects(before, 0) && projects(same, 1) == projects(before, 1))
 
         // A late report of a project registered in April: April's point counts it, March's does not.
         _ = try store.append([project("P-LATE", occurred: "2021-04-10T10:00:00+05:00")])
         position = store.lastSeq
         try store.close()
-        let after = try cache.points(stateDirectory: dir, days: days, knownAt: nil, position: position)
+        let after = try #require(try cache.points(stateDirectory: dir, days: days, knownAt: nil, position: position, wait: 120))
         #expect(projects(after, 0) == projects(before, 0))
         #expect(Double(projects(after, 1)) == Double(projects(before, 1)).map { $0 + 1 }, "\(projects(before, 1)) → \(projects(after, 1))")
         let fresh = try shown(dir, at: days[1], knownAt: nil).metrics(for: district, now: days[1].tashkentEnd)?["projects.planned"]?.description
@@ -138,6 +138,11 @@ import Testing
                 var got: [UInt64] = []
                 try reader.scanNewestFirst(filter: filter, occurredBy: occurredBy, recordedBy: recordedBy) { got.append($0.seq); return true }
                 #expect(got == Array(expected), "\(filter) \(String(describing: occurredBy)) \(String(describing: recordedBy)): \(got.count) vs \(expected.count)")
+                // Up to a position: the same, without the events after it.
+                let cut = log[log.count / 2].seq
+                var upTo: [UInt64] = []
+                try reader.scanNewestFirst(filter: filter, through: cut, occurredBy: occurredBy, recordedBy: recordedBy) { upTo.append($0.seq); return true }
+                #expect(upTo == expected.filter { $0 <= cut })
                 // Stopping early gives the newest ones.
                 var first: [UInt64] = []
                 try reader.scanNewestFirst(filter: filter, occurredBy: occurredBy, recordedBy: recordedBy) { first.append($0.seq); return first.count < 7 }
