@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// One record as a reader sees it. The payload points into the mapped segment and is valid
 /// only during the call that receives it: copy what you keep.
@@ -34,6 +35,8 @@ public final class EventLogReader {
     private var resume: (base: UInt64, offset: Int, seq: UInt64)?
     /// The newest segment's mapping, kept while it is the newest and its size is unchanged.
     private var lastMapped: MappedSegment?
+    /// The last sealed segment mapped (kept until another is).
+    private var sealedMapped: MappedSegment?
 
     static func fileSize(_ path: String) -> Int {
         var st = stat()
@@ -72,9 +75,13 @@ public final class EventLogReader {
             let opened: Result<MappedSegment, EventLogError>
             if isLast, let kept = lastMapped, kept.path == listed.path, kept.region.count == Self.fileSize(listed.path) {
                 opened = .success(kept)
+            } else if !isLast, let kept = sealedMapped, kept.path == listed.path {
+                // A sealed segment does not change: a reader stepping back a block at a time
+                // maps it once.
+                opened = .success(kept)
             } else {
                 opened = Result { () throws(EventLogError) in try MappedSegment(path: listed.path) }
-                if isLast, case .success(let m) = opened { lastMapped = m }
+                if case .success(let m) = opened { if isLast { lastMapped = m } else { sealedMapped = m } }
             }
             guard case .success(let mapped) = opened else {
                 // A segment the writer is creating this instant has no header yet.
@@ -230,8 +237,37 @@ public final class EventLogReader {
 
     private func sidecar(for listed: SegmentDirectory.Listed) -> SegmentIndex? {
         if let cached = indexes[listed.baseSeq] { return cached }
-        guard let index = SegmentIndex.read(from: SegmentWriter.indexPath(listed.path)), index.baseSeq == listed.baseSeq else { return nil }
+        let path = SegmentWriter.indexPath(listed.path)
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        let identity = SidecarIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
+                                       modified: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
+        if let shared = Self.sharedSidecars.withLock({ $0[path] }), shared.identity == identity, shared.index.baseSeq == listed.baseSeq {
+            indexes[listed.baseSeq] = shared.index
+            return shared.index
+        }
+        guard var index = SegmentIndex.read(from: path), index.baseSeq == listed.baseSeq else { return nil }
+        // A reader walks blocks; the keys (24 bytes a record) are the writer's and Lookup's.
+        index.keys = []
+        Self.sharedSidecars.withLock { cache in
+            if cache.count >= 4096 { cache.removeAll() }
+            cache[path] = (identity, index)
+        }
         indexes[listed.baseSeq] = index
         return index
     }
+
+    /// Which file a sidecar was read from: another file at the same path (a log restored or
+    /// rebuilt) is read anew.
+    struct SidecarIdentity: Equatable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modified: Int64
+    }
+
+    /// The sealed segments' block indexes, read once for every reader of the process (a
+    /// sealed segment does not change): a reader made per request does not read and check
+    /// every sidecar of the log again.
+    private static let sharedSidecars = Mutex<[String: (identity: SidecarIdentity, index: SegmentIndex)]>([:])
 }

@@ -365,9 +365,24 @@ public final class DaemonCore: Sendable {
     /// The projections, the alerts active (pending and firing) and the evaluation time, as
     /// the evaluator last left them; copied under the lock (values: O(1)).
     func engineView() -> (ProjectionState, [AlertReport], Int64) {
-        let (timeline, at) = state.withLock { s in (s.engine.timeline, s.engine.timeline.now ?? wallClock()) }
-        return (timeline.projections, timeline.evaluator.active(in: timeline.projections, at: at, includePending: true), at)
+        let (timeline, at, position) = state.withLock { s in (s.engine.timeline, s.engine.timeline.now ?? wallClock(), s.engine.position) }
+        // The active alerts follow from the log position, the evaluation time and the rules:
+        // listed once for each, however many pages and scrapes ask.
+        let key = ActiveKey(position: position, at: at, rules: timeline.evaluator.rules.fingerprint)
+        if let kept = activeAlerts.withLock({ $0 }), kept.key == key { return (timeline.projections, kept.alerts, at) }
+        let alerts = timeline.evaluator.active(in: timeline.projections, at: at, includePending: true)
+        activeAlerts.withLock { $0 = (key, alerts) }
+        return (timeline.projections, alerts, at)
     }
+
+    struct ActiveKey: Equatable {
+        var position: UInt64
+        var at: Int64
+        var rules: String
+    }
+
+    /// The alerts `engineView` listed last, and for what.
+    private let activeAlerts = Mutex<(key: ActiveKey, alerts: [AlertReport])?>(nil)
 
     /// The rule set being evaluated now (the last one a reload accepted).
     public var currentRules: RuleSet { state.withLock { $0.engine.timeline.evaluator.rules } }

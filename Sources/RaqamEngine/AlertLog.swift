@@ -1,5 +1,7 @@
 public import EventLog
 public import RaqamModel
+import Synchronization
+import Glibc
 
 /// The durable log of alert transitions, `<state dir>/alerts/`: an `EventLog` of its own
 /// whose records are JSON. Each transition is written (and synced) **before** it is sent to
@@ -87,5 +89,40 @@ public struct AlertIdentity: Hashable, Sendable {
     public init(rule: String, entity: EntityKey) {
         self.rule = rule
         self.entity = entity
+    }
+}
+
+/// The alert log's transitions, read once and then followed: each call reads only what was
+/// appended since the last (what a page of alert history reads on every load). Delivery
+/// marks are skipped.
+public final class AlertLogFollower: Sendable {
+    private struct Followed {
+        var reader: EventLogReader
+        var last: UInt64 = 0
+        var records: [AlertRecord] = []
+    }
+
+    private let followed: Mutex<Followed>
+
+    public init(stateDirectory: String) {
+        followed = Mutex(Followed(reader: EventLogReader(directory: AlertLog.directory(stateDirectory))))
+    }
+
+    /// Every transition recorded so far, oldest first.
+    public func records() throws -> [AlertRecord] {
+        try followed.withLock { f in
+            // raqamd has not written an alert log yet: no transitions.
+            guard access(f.reader.directory, F_OK) == 0 else { return f.records }
+            var last = f.last
+            var added: [AlertRecord] = []
+            try f.reader.scan(from: f.last + 1) { r in
+                last = r.seq
+                if let json = try? JSONParser.parse(Array(r.payload)), let record = AlertRecord(json: json) { added.append(record) }
+                return true
+            }
+            f.last = last
+            f.records += added
+            return f.records
+        }
     }
 }

@@ -135,19 +135,24 @@ public final class AlertTrendCache: Sendable {
         var evaluation: String
     }
 
-    let folds = BackgroundFolds<Key, [[AlertReport]]>()
+    let folds = BackgroundFolds<Key, [[EntityKey: Int]]>()
 
     public init() {}
 
-    /// The alerts firing at each of `days`' ends; nil while being computed (as `TrendCache`).
+    /// How many alerts fire about each entity at each of `days`' ends; nil while being
+    /// computed (as `TrendCache`).
     public func points(stateDirectory: String, rules: RuleSet, clock: EvaluationClock, interval: Int64,
-                       days: [CalendarDate], position: UInt64, wait: Double) throws -> [[AlertReport]]? {
+                       days: [CalendarDate], position: UInt64, wait: Double) throws -> [[EntityKey: Int]]? {
         guard let last = days.max() else { return [] }
         let key = Key(days: days, evaluation: "\(rules.fingerprint)|\(clock.rawValue)|\(interval)")
         return try folds.value(key, position: position, wait: wait, unchanged: { from in
-            try clock == .wall || !BackgroundFolds<Key, [[AlertReport]]>.eventCounts(stateDirectory, after: from, through: position, by: last.tashkentEnd.micros, recordedBy: nil)
+            try clock == .wall || !BackgroundFolds<Key, [[EntityKey: Int]]>.eventCounts(stateDirectory, after: from, through: position, by: last.tashkentEnd.micros, recordedBy: nil)
         }, compute: {
-            try MonthlyTrends.alerts(stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, days: days, through: position)
+            try MonthlyTrends.alerts(stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, days: days, through: position).map { active in
+                var counts: [EntityKey: Int] = [:]
+                for a in active where a.state == .firing { counts[a.entity, default: 0] += 1 }
+                return counts
+            }
         })
     }
 }

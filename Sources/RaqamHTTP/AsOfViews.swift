@@ -1,4 +1,5 @@
 import Projections
+import RaqamEngine
 import Rules
 import Synchronization
 
@@ -39,6 +40,20 @@ final class AsOfViews: Sendable {
             v.removeAll { $0.key == view.key || $0.position != view.position }
             v.append(view)
             if v.count > Self.capacity { v.removeFirst(v.count - Self.capacity) }
+        }
+    }
+}
+
+/// One follower of the alert log per state directory, made when first asked for.
+final class AlertLogFollowers: Sendable {
+    private let followers = Mutex<[String: AlertLogFollower]>([:])
+
+    func follower(_ stateDirectory: String) -> AlertLogFollower {
+        followers.withLock { f in
+            if let found = f[stateDirectory] { return found }
+            let made = AlertLogFollower(stateDirectory: stateDirectory)
+            f[stateDirectory] = made
+            return made
         }
     }
 }

@@ -218,8 +218,8 @@ extension HTTPServer {
 
     /// The alert log's transitions, oldest first (none when raqamd has written none yet).
     func alertHistory(_ p: PageRequest) async throws -> [AlertRecord] {
-        let directory = p.backend.stateDirectory
-        return try await blocking.runIfActive { (try? AlertLog.read(stateDirectory: directory).records) ?? [] }
+        let follower = alertLogFollower(p.backend.stateDirectory)
+        return try await blocking.runIfActive { try follower.records() }
     }
 
     /// The monthly trends' points: the 12 month ends before the page's time, as known at
@@ -236,7 +236,7 @@ extension HTTPServer {
             let months = try cache.points(stateDirectory: directory, days: days, knownAt: p.knownAt?.micros, position: position, wait: Self.trendWait)
             let alerts = try alertCache.points(stateDirectory: directory, rules: evaluation.rules, clock: evaluation.clock, interval: evaluation.interval,
                                                days: days, position: position, wait: Self.trendWait)
-            return Trends(months: months, alerts: alerts)
+            return Trends(months: months, firing: alerts)
         }
     }
 

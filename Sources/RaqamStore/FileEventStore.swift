@@ -206,13 +206,16 @@ extension StoredEventReader {
         /// The region and its districts (whose codes begin with the region's).
         case region(EntityKey)
 
-        func matches(_ payload: UnsafeRawBufferPointer) -> Bool {
+        /// The test of one record, with the code's bytes made once.
+        func matcher() -> (UnsafeRawBufferPointer) -> Bool {
             switch self {
-            case .all: true
-            case .subject(let k): EventCodec.peekSubject(payload, kind: k.kind, code: Array(k.code.utf8))
+            case .all: return { _ in true }
+            case .subject(let k):
+                let code = Array(k.code.utf8)
+                return { EventCodec.peekSubject($0, kind: k.kind, code: code) }
             case .region(let r):
-                EventCodec.peekSubject(payload, kind: .region, code: Array(r.code.utf8))
-                    || EventCodec.peekSubject(payload, kind: .district, code: Array(r.code.utf8), prefix: true)
+                let code = Array(r.code.utf8)
+                return { EventCodec.peekSubject($0, kind: .region, code: code) || EventCodec.peekSubject($0, kind: .district, code: code, prefix: true) }
             }
         }
     }
@@ -231,11 +234,12 @@ extension StoredEventReader {
         let starts = try reader.chunkStarts()
         var end = position.map { $0 &+ 1 } ?? UInt64.max
         let range: ClosedRange<Int64>? = occurredBy.map { Int64.min...$0 }
+        let matches = filter.matcher()
         for start in starts.reversed() where start < end {
             var chunk: [StoredEvent] = []
             try reader.scan(from: start, through: end == .max ? nil : end - 1, timeRange: range) { r in
                 if let recordedBy, r.recordedAt > recordedBy { return false }
-                guard filter.matches(r.payload) else { return true }
+                guard matches(r.payload) else { return true }
                 let event: Event
                 do throws(EventCodec.Problem) { event = try EventCodec.decode(r.payload) } catch { throw StoreError.undecodable(seq: r.seq, reason: error.message) }
                 chunk.append(StoredEvent(seq: r.seq, recordedAt: Timestamp(micros: r.recordedAt), event: event))

@@ -1,7 +1,6 @@
 import Projections
 public import RaqamEngine
-public import Rules
-import RaqamModel
+public import RaqamModel
 
 /// A monthly trend as a small inline SVG the server draws: a line through the month-end
 /// values (as-of values: each what the page shows with `?at=` that day) and the page's own
@@ -53,19 +52,13 @@ public struct Trends: Sendable {
     /// Per month end, the alerts firing then per entity; nil while they are being computed.
     let firing: [[EntityKey: Int]]?
 
-    /// - Parameter alerts: per month end (in `months`' order), the alerts firing then.
-    public init(months: [MonthEnd]?, alerts: [[AlertReport]]?) {
+    /// - Parameter firing: per month end (in `months`' order), how many alerts fire about each entity.
+    public init(months: [MonthEnd]?, firing: [[EntityKey: Int]]?) {
         self.months = months
-        firing = alerts.map { perMonth in
-            perMonth.map { active in
-                var counts: [EntityKey: Int] = [:]
-                for a in active where a.state == .firing { counts[a.entity, default: 0] += 1 }
-                return counts
-            }
-        }
+        self.firing = firing
     }
 
-    public static let empty = Trends(months: [], alerts: [])
+    public static let empty = Trends(months: [], firing: [])
 
     /// A metric's value at each month end (nil where the entity had none), then `now`; nil
     /// while the points are being computed.

@@ -28,6 +28,7 @@ struct WebBenchmark: ParsableCommand {
         occurring in order over 266 days, events clock); raqamd folds it once, then every run \
         loads the pages of the present and of 2021-03-31 from the one raqamd.
         """, valueName: "n")) var events: Int?
+    @Flag(help: "Keep the large log's state directory (to look into it afterwards).") var keep = false
 
     var bin: String { URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]).deletingLastPathComponent().path }
 
@@ -125,7 +126,7 @@ extension WebBenchmark {
         let loads = quick ? 5 : self.loads
         let state = dir + "/raqam-bench-web-large-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: state) }
+        defer { if keep { progress("kept \(state)") } else { try? FileManager.default.removeItem(atPath: state) } }
         progress("writing \(count) events (events clock) into \(state)")
         try FileEventStore.setClock("events", stateDirectory: state)
         var generator = OrderedWorkload(count: count)
