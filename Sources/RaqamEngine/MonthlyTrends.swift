@@ -119,7 +119,7 @@ public final class TrendCache: Sendable {
     public func points(stateDirectory: String, days: [CalendarDate], knownAt: Int64?, position: UInt64, wait: Double) throws -> [MonthEnd]? {
         guard let last = days.max() else { return [] }
         return try folds.value(Key(days: days, knownAt: knownAt), position: position, wait: wait, unchanged: { from in
-            try !BackgroundFolds<Key, [MonthEnd]>.eventCounts(stateDirectory, after: from, through: position, by: last.tashkentEnd.micros, recordedBy: knownAt)
+            try !BackgroundFolds<Key, [MonthEnd]>.changed(stateDirectory, after: from, through: position, by: last.tashkentEnd.micros, recordedBy: knownAt)
         }, compute: {
             try MonthlyTrends.fold(stateDirectory: stateDirectory, days: days, knownAt: knownAt, through: position)
         })
@@ -146,7 +146,7 @@ public final class AlertTrendCache: Sendable {
         guard let last = days.max() else { return [] }
         let key = Key(days: days, evaluation: "\(rules.fingerprint)|\(clock.rawValue)|\(interval)")
         return try folds.value(key, position: position, wait: wait, unchanged: { from in
-            try clock == .wall || !BackgroundFolds<Key, [[EntityKey: Int]]>.eventCounts(stateDirectory, after: from, through: position, by: last.tashkentEnd.micros, recordedBy: nil)
+            try clock == .wall || !BackgroundFolds<Key, [[EntityKey: Int]]>.changed(stateDirectory, after: from, through: position, by: last.tashkentEnd.micros, recordedBy: nil)
         }, compute: {
             try MonthlyTrends.alerts(stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, days: days, through: position).map { active in
                 var counts: [EntityKey: Int] = [:]
@@ -244,7 +244,7 @@ final class BackgroundFolds<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     /// Whether the log holds an event after seq `after` (up to `through`) that occurred by
     /// `end` (and was recorded by `recordedBy`): one that changes a point for a day by `end`.
-    static func eventCounts(_ stateDirectory: String, after: UInt64, through: UInt64, by end: Int64, recordedBy: Int64?) throws -> Bool {
+    static func changed(_ stateDirectory: String, after: UInt64, through: UInt64, by end: Int64, recordedBy: Int64?) throws -> Bool {
         var found = false
         try StoredEventReader(stateDirectory: stateDirectory).scan(from: after + 1, occurred: Int64.min...end) { s in
             if s.seq <= through && recordedBy.map({ s.recordedAt.micros <= $0 }) ?? true { found = true }

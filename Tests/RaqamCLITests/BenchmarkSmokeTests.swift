@@ -52,6 +52,22 @@ import Testing
         #expect(((o["nation_bytes"] as? Double) ?? .infinity) < 200_000)
     }
 
+    /// `raqam-bench web --events N`, small: the large-log mode loads every page of the present
+    /// and of a past day from one raqamd.
+    @Test(.timeLimit(.minutes(10))) func theWebBenchmarkOnALargeLogTimesThePresentAndAPastDay() throws {
+        let dir = StateDirectory()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let r = try run("raqam-bench", ["web", "--events", "20000", "--quick", "--json", "--rules", root + "/rules", "--dir", dir.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(o["events"] as? Int == 20000)
+        for page in ["nation", "region", "subject", "who_lags", "nation__at_2021_03_31", "region__at_", "subject__at_", "who_lags__at_"] {
+            for k in ["_first_ms", "_p50_ms", "_p99_ms", "_bytes"] {
+                #expect(((o[page + k] as? Double) ?? 0) > 0, "\(page + k) = \(o[page + k] ?? "missing")")
+            }
+        }
+    }
+
     /// `make torture`, short: each part runs against the debug build and finds nothing broken.
     @Test(.timeLimit(.minutes(10))) func aShortTortureHoldsEverywhere() throws {
         let dir = StateDirectory()
