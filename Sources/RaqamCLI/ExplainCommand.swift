@@ -48,7 +48,7 @@ struct ExplainCommand: ParsableCommand {
             let alerts = try Queries.lagging(stateDirectory: global.stateDirectory, rules: rules, clock: clock, interval: step, at: now.micros,
                                              includePending: true).alerts
             return try Queries.explain(state: state, alerts: alerts, rules: rules, stateDirectory: global.stateDirectory, subject: key, rule: rule,
-                                       at: now.micros, knownAt: knownAt)
+                                       at: now.micros, foldedBy: at?.micros, knownAt: knownAt)
         }
         guard let found else {
             printError("raqamctl: \(key) is not registered\(at.map { " as of \($0.rfc3339)" } ?? "")")

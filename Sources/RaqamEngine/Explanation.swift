@@ -54,9 +54,12 @@ extension Queries {
     /// known at `knownAt`) and the alerts evaluated then, pending ones included
     /// (`lagging(…, includePending: true)`): of `rule` only when given (whether or not it flags
     /// the subject), else of every rule that has it pending or firing.
+    /// - Parameter foldedBy: the time `state` was folded as of (its events occurred by then),
+    ///   nil when it folds every event: the evidence is read under the same bound, so that the
+    ///   events listed are among those the projections counted.
     /// - Throws: the log reader's errors; nil when the subject is not registered at `t`.
     public static func explain(state: ProjectionState, alerts: [AlertReport], rules: RuleSet, stateDirectory: String, subject: EntityKey,
-                               rule: String?, at t: Int64, knownAt: Timestamp?) throws -> [Explanation]? {
+                               rule: String?, at t: Int64, foldedBy: Int64?, knownAt: Timestamp?) throws -> [Explanation]? {
         guard let metrics = state.metrics(for: subject, now: Timestamp(micros: t)) else { return nil }
         let alerts = alerts.filter { $0.entity == subject }
         let chosen = rules.rules.filter { r in
@@ -79,7 +82,7 @@ extension Queries {
             case .region: .region(subject)
             case .district, .org: .subject(subject)
             }
-            try StoredEventReader(stateDirectory: stateDirectory).scanNewestFirst(filter: filter, through: state.position, occurredBy: t, recordedBy: knownAt?.micros) { s in
+            try StoredEventReader(stateDirectory: stateDirectory).scanNewestFirst(filter: filter, through: state.position, occurredBy: foldedBy, recordedBy: knownAt?.micros) { s in
                 for (metric, types) in wanted where needs(metric) && feeds(types, s.event.type) { found[metric, default: []].append(s) }
                 return wanted.keys.contains(where: needs)
             }

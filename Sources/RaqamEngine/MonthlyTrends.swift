@@ -81,7 +81,7 @@ extension MonthlyTrends {
         let rest = StoredEventReader(stateDirectory: stateDirectory)
         func close(_ end: Int64) throws {
             var copy = engine
-            try AlertFold.fold(&copy, from: rest, until: end)
+            try AlertFold.fold(&copy, from: rest, until: end, through: position)
             AlertFold.evaluate(&copy, at: end)
             out.append(copy.timeline.evaluator.active(in: copy.timeline.projections, at: end, includePending: false))
         }
@@ -127,8 +127,8 @@ public final class TrendCache: Sendable {
 }
 
 /// The alert trends' points (`MonthlyTrends.alerts`), computed as `TrendCache`'s are and kept
-/// while no event that counts by the last month's end arrives (on the wall clock none can: a
-/// new event counts from when it is recorded).
+/// while no event that counts by the last month's end arrives (on the wall clock, one recorded
+/// by then: once a month is over none can).
 public final class AlertTrendCache: Sendable {
     struct Key: Hashable, Sendable {
         var days: [CalendarDate]
@@ -146,7 +146,10 @@ public final class AlertTrendCache: Sendable {
         guard let last = days.max() else { return [] }
         let key = Key(days: days, evaluation: "\(rules.fingerprint)|\(clock.rawValue)|\(interval)")
         return try folds.value(key, position: position, wait: wait, unchanged: { from in
-            try clock == .wall || !BackgroundFolds<Key, [[EntityKey: Int]]>.changed(stateDirectory, after: from, through: position, by: last.tashkentEnd.micros, recordedBy: nil)
+            // On the wall clock an event counts from when it was recorded: one recorded after the
+            // last month's end changes no point.
+            try !BackgroundFolds<Key, [[EntityKey: Int]]>.changed(stateDirectory, after: from, through: position, by: last.tashkentEnd.micros,
+                                                                   recordedBy: clock == .wall ? last.tashkentEnd.micros : nil)
         }, compute: {
             try MonthlyTrends.alerts(stateDirectory: stateDirectory, rules: rules, clock: clock, interval: interval, days: days, through: position).map { active in
                 var counts: [EntityKey: Int] = [:]
@@ -168,7 +171,11 @@ final class BackgroundFolds<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     private let slots = Mutex<(map: [Key: Slot], clock: UInt64)>(([:], 0))
     private let finished = Generation()
+    /// Values kept (the least recently used go first).
     let capacity = 16
+    /// Folds running at once, over every `BackgroundFolds` of the process: each reads the
+    /// whole log, and the keys come from what readers ask (`known_at=` is any instant).
+    static var concurrency: Int { 2 }
 
     struct Failure: Error, CustomStringConvertible {
         var message: String
@@ -189,6 +196,8 @@ final class BackgroundFolds<Key: Hashable & Sendable, Value: Sendable>: Sendable
                 return value
             case .done(let value, let at, _)? where try unchanged(at):
                 slots.withLock { s in
+                    // Only the slot as it was read: another page may have started a fold since.
+                    guard case .done(_, let still, _)? = s.map[key], still == at else { return }
                     s.clock += 1
                     s.map[key] = .done(value, position: position, used: s.clock)
                 }
@@ -220,6 +229,7 @@ final class BackgroundFolds<Key: Hashable & Sendable, Value: Sendable>: Sendable
     private func start(_ key: Key, position: UInt64, _ compute: @escaping @Sendable () throws -> Value) -> Bool {
         let claimed = slots.withLock { s -> Bool in
             if case .computing? = s.map[key] { return false }
+            guard FoldPermits.shared.take(limit: Self.concurrency) else { return false }
             s.map[key] = .computing
             return true
         }
@@ -227,14 +237,21 @@ final class BackgroundFolds<Key: Hashable & Sendable, Value: Sendable>: Sendable
         Thread.detachNewThread {
             let slot: Slot
             do { slot = .done(try compute(), position: position, used: 0) } catch { slot = .failed("cannot compute a trend: \(error)") }
+            FoldPermits.shared.give()
             self.slots.withLock { s in
                 s.clock += 1
                 if case .done(let v, let p, _) = slot { s.map[key] = .done(v, position: p, used: s.clock) } else { s.map[key] = slot }
-                // Forget the least recently used when too many are kept.
-                while s.map.count > self.capacity, let oldest = s.map.compactMap({ k, v -> (Key, UInt64)? in
-                    if case .done(_, _, let used) = v { return (k, used) } else { return nil }
-                }).min(by: { $0.1 < $1.1 })?.0 {
+                // Forget the least recently used values when too many are kept (never the one
+                // just made, never a fold still running).
+                func kept() -> [(Key, UInt64)] {
+                    s.map.compactMap { k, v -> (Key, UInt64)? in
+                        if case .done(_, _, let used) = v, k != key { return (k, used) } else { return nil }
+                    }
+                }
+                var done = kept()
+                while done.count + 1 > self.capacity, let oldest = done.min(by: { $0.1 < $1.1 })?.0 {
                     s.map[oldest] = nil
+                    done = kept()
                 }
             }
             self.finished.advance()
@@ -252,6 +269,23 @@ final class BackgroundFolds<Key: Hashable & Sendable, Value: Sendable>: Sendable
         }
         return found
     }
+}
+
+/// How many background folds run now, in the whole process.
+final class FoldPermits: Sendable {
+    static let shared = FoldPermits()
+    private let running = Mutex<Int>(0)
+
+    /// Takes a permit when fewer than `limit` are out.
+    func take(limit: Int) -> Bool {
+        running.withLock { n in
+            guard n < limit else { return false }
+            n += 1
+            return true
+        }
+    }
+
+    func give() { running.withLock { $0 -= 1 } }
 }
 
 /// A count of finished computations that waiters wait on.

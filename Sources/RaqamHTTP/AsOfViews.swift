@@ -9,7 +9,8 @@ import Synchronization
 /// each. Two views are kept (each is a whole projection state); any new event ends them.
 final class AsOfViews: Sendable {
     struct Key: Hashable {
-        var at: Int64?
+        /// The evaluation time (µs).
+        var at: Int64
         var knownAt: Int64?
         /// The rules' fingerprint, the clock and the step: a reload changes the alerts.
         var evaluation: String

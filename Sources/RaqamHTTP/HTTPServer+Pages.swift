@@ -85,7 +85,7 @@ extension HTTPServer {
                 let rules = p.backend.evaluation.rules
                 let explanations = try await self.blocking.runIfActive {
                     try Queries.explain(state: state, alerts: alerts, rules: rules, stateDirectory: p.backend.stateDirectory, subject: key, rule: nil,
-                                        at: p.frame.at, knownAt: p.knownAt) ?? []
+                                        at: p.frame.at, foldedBy: p.foldedBy, knownAt: p.knownAt) ?? []
                 }
                 let mine = Array(history.filter { $0.entity == key }.reversed().prefix(50))
                 guard let page = self.pages.subject(key, state: state, alerts: alerts, events: events, history: mine, explanations: explanations,
@@ -150,6 +150,11 @@ extension HTTPServer {
         var at: Timestamp?
         var knownAt: Timestamp?
         var live: LiveView?
+
+        /// The time the page's projections are folded as of: none for the present (every
+        /// event raqamd folded), else the page's time (`at=`, or now for a page with
+        /// `known_at=` alone).
+        var foldedBy: Int64? { live == nil ? frame.at : nil }
     }
 
     /// Runs a page: who reads, at what time, in what language; errors become pages (a missing
@@ -198,14 +203,15 @@ extension HTTPServer {
             _ = p.backend.waitUntilEvaluated(seconds: 5)
             let evaluation = p.backend.evaluation
             let position = p.backend.evaluatedPosition
-            let key = AsOfViews.Key(at: p.at?.micros, knownAt: p.knownAt?.micros,
+            // Keyed by the evaluation time itself: a page with known_at= alone is of now, which moves.
+            let key = AsOfViews.Key(at: p.frame.at, knownAt: p.knownAt?.micros,
                                     evaluation: "\(evaluation.rules.fingerprint)|\(evaluation.clock.rawValue)|\(evaluation.interval)")
             if let kept = asOfViews.get(key, position: position) {
                 all = (kept.state, kept.alerts)
             } else {
                 let directory = p.backend.stateDirectory
                 all = try await blocking.runIfActive {
-                    let state = try Replay.run(stateDirectory: directory, at: p.at, knownAt: p.knownAt).state
+                    let state = try Replay.run(stateDirectory: directory, at: p.foldedBy.map { Timestamp(micros: $0) }, knownAt: p.knownAt).state
                     let alerts = try Queries.lagging(stateDirectory: directory, rules: evaluation.rules, clock: evaluation.clock,
                                                      interval: evaluation.interval, at: p.frame.at, includePending: true).alerts
                     return (state, alerts)
@@ -231,11 +237,21 @@ extension HTTPServer {
         let position = p.live?.state.position ?? p.backend.evaluatedPosition
         let directory = p.backend.stateDirectory
         let evaluation = p.backend.evaluation
-        let (cache, alertCache) = (trends, alertTrends)
+        let (cache, alertCache, logger) = (trends, alertTrends, logger)
         return try await blocking.runIfActive {
-            let months = try cache.points(stateDirectory: directory, days: days, knownAt: p.knownAt?.micros, position: position, wait: Self.trendWait)
-            let alerts = try alertCache.points(stateDirectory: directory, rules: evaluation.rules, clock: evaluation.clock, interval: evaluation.interval,
-                                               days: days, position: position, wait: Self.trendWait)
+            // A trend that cannot be folded (the log unreadable) is said in the journal; the
+            // page shows without it, and a later load tries again.
+            func orNil<T>(_ what: String, _ body: () throws -> T?) -> T? {
+                do { return try body() } catch {
+                    logger.error("the web view cannot fold the \(what) trend: \(error)")
+                    return nil
+                }
+            }
+            let months = orNil("metrics") { try cache.points(stateDirectory: directory, days: days, knownAt: p.knownAt?.micros, position: position, wait: Self.trendWait) }
+            let alerts = orNil("alerts") {
+                try alertCache.points(stateDirectory: directory, rules: evaluation.rules, clock: evaluation.clock, interval: evaluation.interval,
+                                      days: days, position: position, wait: Self.trendWait)
+            }
             return Trends(months: months, firing: alerts)
         }
     }
@@ -255,7 +271,7 @@ extension HTTPServer {
         let events: [StoredEvent] = try await blocking.runIfActive {
             var seen = 0
             var out: [StoredEvent] = []
-            try StoredEventReader(stateDirectory: directory).scanNewestFirst(filter: .subject(key), through: state.position, occurredBy: p.at?.micros, recordedBy: p.knownAt?.micros) { s in
+            try StoredEventReader(stateDirectory: directory).scanNewestFirst(filter: .subject(key), through: state.position, occurredBy: p.foldedBy, recordedBy: p.knownAt?.micros) { s in
                 seen += 1
                 if seen > skip { out.append(s) }
                 return out.count < size && seen < total

@@ -74,7 +74,7 @@ extension HTTPServer {
                 let alerts = try Queries.lagging(stateDirectory: backend.stateDirectory, rules: evaluation.rules, clock: evaluation.clock,
                                                  interval: evaluation.interval, at: t, includePending: true).alerts
                 return (key, try Queries.explain(state: state, alerts: alerts, rules: evaluation.rules, stateDirectory: backend.stateDirectory,
-                                                 subject: key, rule: rule, at: t, knownAt: knownAt))
+                                                 subject: key, rule: rule, at: t, foldedBy: t, knownAt: knownAt))
             }
             guard let explanations = found.1 else {
                 throw APIError(status: .notFound, code: "unknown_subject", message: "\(found.0) is not registered\(at.map { " as of \($0.rfc3339)" } ?? "")")

@@ -236,19 +236,44 @@ extension StoredEventReader {
         let range: ClosedRange<Int64>? = occurredBy.map { Int64.min...$0 }
         let matches = filter.matcher()
         for start in starts.reversed() where start < end {
-            var chunk: [StoredEvent] = []
-            try reader.scan(from: start, through: end == .max ? nil : end - 1, timeRange: range) { r in
-                if let recordedBy, r.recordedAt > recordedBy { return false }
-                guard matches(r.payload) else { return true }
-                let event: Event
-                do throws(EventCodec.Problem) { event = try EventCodec.decode(r.payload) } catch { throw StoreError.undecodable(seq: r.seq, reason: error.message) }
-                chunk.append(StoredEvent(seq: r.seq, recordedAt: Timestamp(micros: r.recordedAt), event: event))
-                return true
+            // A chunk is read forwards keeping its newest `ring` matches (the active segment
+            // is one chunk of up to 64 MiB: decoding all of it for a page would cost more
+            // than the page); when the caller wants more than those, the part before them
+            // is read again the same way.
+            var upTo = end
+            while upTo > start {
+                var newest: [(seq: UInt64, recordedAt: Int64, payload: [UInt8])] = []
+                var kept = 0
+                var overflowed = false
+                try reader.scan(from: start, through: upTo == .max ? nil : upTo - 1, timeRange: range) { r in
+                    if let recordedBy, r.recordedAt > recordedBy { return false }
+                    guard matches(r.payload) else { return true }
+                    let record = (seq: r.seq, recordedAt: r.recordedAt, payload: Array(r.payload))
+                    if newest.count < Self.ring { newest.append(record) } else {
+                        newest[kept] = record
+                        overflowed = true
+                    }
+                    kept = (kept + 1) % Self.ring
+                    return true
+                }
+                // Oldest first from `kept` when the ring wrapped.
+                let ordered = overflowed ? Array(newest[kept...] + newest[..<kept]) : newest
+                for record in ordered.reversed() {
+                    let event: Event
+                    do throws(EventCodec.Problem) { event = try EventCodec.decode(record.payload) } catch {
+                        throw StoreError.undecodable(seq: record.seq, reason: error.message)
+                    }
+                    if try !body(StoredEvent(seq: record.seq, recordedAt: Timestamp(micros: record.recordedAt), event: event)) { return }
+                }
+                guard overflowed, let oldest = ordered.first?.seq else { break }
+                upTo = oldest
             }
-            for s in chunk.reversed() where try !body(s) { return }
             end = start
         }
     }
+
+    /// How many matches of one chunk a newest-first read keeps at a time.
+    static let ring = 4096
 }
 
 extension FileEventStore {
