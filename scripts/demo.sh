@@ -13,6 +13,8 @@ seed=${3:-2021}
 state=$dir/state
 sock=$dir/raqamd.sock
 ctl() { local command=$1; shift; "$bin/raqamctl" "$command" --state-dir "$state" --socket "$sock" "$@"; }
+# status and reload talk to raqamd alone: no state directory.
+ask() { local command=$1; shift; "$bin/raqamctl" "$command" --socket "$sock" "$@"; }
 say() { printf '%s\n' "$*"; }
 started=$(date +%s)
 
@@ -60,7 +62,7 @@ stop() {
 }
 trap stop EXIT
 for _ in $(seq 1 100); do
-    [ -S "$sock" ] && ctl status >/dev/null 2>&1 && break
+    [ -S "$sock" ] && ask status >/dev/null 2>&1 && break
     kill -0 "$raqamd" 2>/dev/null || { cat "$dir/raqamd.log"; say "raqam demo: raqamd did not start"; exit 1; }
     sleep 0.1
 done
@@ -88,7 +90,7 @@ for month in 2020-10 2020-11 2020-12 2021-01 2021-02 2021-03 2021-04 2021-05 202
     appended=$(ctl append "$dir/month.ndjson")
     count=$(wc -l < "$dir/month.ndjson")
     # Acknowledgements wait for the disk only: wait until raqamd has evaluated and delivered.
-    ctl status --wait > /dev/null
+    ask status --wait > /dev/null
     # journald files entries asynchronously: read until the count settles.
     previous=-1
     for _ in $(seq 1 20); do
@@ -102,7 +104,7 @@ for month in 2020-10 2020-11 2020-12 2021-01 2021-02 2021-03 2021-04 2021-05 202
     seen=$total
     resolved=$(grep -c '^Resolved: ' "$dir/new.txt" || true)
     fired=$(( $(wc -l < "$dir/new.txt") - resolved ))
-    firing=$(ctl status | awk '$1 == "firing" { print $2 }')
+    firing=$(ask status | awk '$1 == "firing" { print $2 }')
     printf '  %s  %5d events  %4d alerts fired, %4d resolved, %4s firing  (%s)\n' "$month" "$count" "$fired" "$resolved" "${firing:-?}" "${appended% (*}"
     grep -v '^Resolved: ' "$dir/new.txt" | tail -n 2 | sed 's/^/      firing: /' || true
 done

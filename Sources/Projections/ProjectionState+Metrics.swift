@@ -227,7 +227,8 @@ extension ProjectionState {
             let progress = current.map { t.value == 0 ? 1 : $0 / t.value }
             let fields: [(String, MetricValue)] = [
                 ("value", .number(t.value)),
-                ("deadline", .time(t.deadline.tashkentStart)),
+                // The deadline day counts whole, as pace counts it: its last microsecond.
+                ("deadline", .time(t.deadline.tashkentEnd)),
                 ("current", current.map { .number($0) } ?? .none),
                 ("progress", progress.map { .number($0) } ?? .none),
                 ("expected", .number(expected)),

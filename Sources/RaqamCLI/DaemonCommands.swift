@@ -18,7 +18,7 @@ struct StatusCommand: ParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: SocketOptions
     @OptionGroup var remote: RemoteOptions
     @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
     @Flag(help: "Wait until raqamd has evaluated and delivered everything acknowledged so far.") var wait = false
@@ -66,7 +66,7 @@ struct ReloadCommand: ParsableCommand {
         discussion: "Prints the problems and exits 65 when the new rule set is broken (the old rules keep running); 74 when no raqamd listens."
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: SocketOptions
 
     func run() throws {
         guard let daemon = ControlClient(path: global.socketPath) else {
@@ -127,12 +127,16 @@ struct AlertsCommand: ParsableCommand {
         if let daemon = ControlClient(path: global.socketPath), let reply = try? daemon.request(.sync), let problem = ControlProtocol.errorText(reply) {
             printError("raqamctl: raqamd has not caught up (\(problem)); showing the alert log as it is")
         }
-        guard FileManager.default.fileExists(atPath: AlertLog.directory(global.stateDirectory)) else {
-            printError("raqamctl: no alert log in \(global.stateDirectory) (raqamd has not run there)")
+        guard FileManager.default.fileExists(atPath: global.stateDirectory) else {
+            printError("raqamctl: no state directory \(global.stateDirectory) (raqamctl init makes one; --state-dir names another)")
             throw Exit.ioError
         }
         let rows: [AlertRecord]
-        if firing && !history {
+        if !FileManager.default.fileExists(atPath: AlertLog.directory(global.stateDirectory)) {
+            // raqamd has not run here yet: it has reported nothing, which is an empty list.
+            printError("raqamctl: no alert log in \(global.stateDirectory) yet: raqamd has not run there, so it has reported no alert")
+            rows = []
+        } else if firing && !history {
             let (rules, clock, step) = try evaluation.resolved(stateDirectory: global.stateDirectory)
             rows = try withStoreErrors {
                 try Queries.firingNow(stateDirectory: global.stateDirectory, rules: rules, clock: clock, interval: step,

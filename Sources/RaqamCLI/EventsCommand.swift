@@ -9,9 +9,11 @@ struct EventsCommand: ParsableCommand {
         commandName: "events",
         abstract: "Print stored events, filtered, in log order.",
         discussion: """
-            --since and --until filter on occurred_at (when the reported thing happened); a bare \
-            date means that day in Tashkent time (UTC+05:00), and --until includes the whole \
-            day. --after-seq starts after a sequence number (resume from the last one you saw). \
+            --since and --until filter on occurred_at (when the reported thing happened). They \
+            take times as journalctl does: now, today, yesterday, -1d, -2w, 2021, 2021-Q2, \
+            2021-06, 2021-06-30, "2021-06-30 12:00", RFC 3339 with or without an offset \
+            (Tashkent's, UTC+05:00, when none); a day, month or quarter starts --since at its \
+            first microsecond and ends --until at its last. --after-seq starts after a sequence number (resume from the last one you saw). \
             --follow keeps printing events as they are appended, until interrupted.
             """
     )
@@ -26,8 +28,8 @@ struct EventsCommand: ParsableCommand {
     @Option(name: .customLong("subject"), help: ArgumentHelp("Only events about this subject key, e.g. district:1703202 (repeatable).", valueName: "key"))
     var subjects: [String] = []
 
-    @Option(help: ArgumentHelp("Only events that occurred at or after this time.", valueName: "time")) var since: String?
-    @Option(help: ArgumentHelp("Only events that occurred at or before this time.", valueName: "time")) var until: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only events that occurred at or after this time (a day: its start; -1d, today, 2021-06, RFC 3339 as journalctl takes them).", valueName: "time"), transform: timeArgument) var since: TimeExpression?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only events that occurred at or before this time (a day: its end).", valueName: "time"), transform: timeArgument) var until: TimeExpression?
     @Option(help: ArgumentHelp("Only events after this sequence number.", valueName: "seq")) var afterSeq: UInt64 = 0
     @Option(help: ArgumentHelp("Print at most this many events.", valueName: "n")) var limit: Int?
     @Flag(help: "Keep printing new events as they are appended.") var follow = false
@@ -48,8 +50,8 @@ struct EventsCommand: ParsableCommand {
         _ = try global.existingEventsDirectory()
         let typeFilter = Set(types.compactMap(EventType.init(rawValue:)))
         let subjectFilter = Set(subjects.compactMap { try? EntityKey(parsing: $0) })
-        let from = try since.map { try parseTime($0, option: "--since").micros } ?? .min
-        let to = try until.map { try parseTime($0, option: "--until", endOfDay: true).micros } ?? .max
+        let from = since?.fromWhen.micros ?? .min
+        let to = until?.byWhen.micros ?? .max
         let range: ClosedRange<Int64>? = (since == nil && until == nil) ? nil : from...max(from, to)
         let reader = StoredEventReader(stateDirectory: global.stateDirectory)
         let out = Output()
@@ -120,14 +122,14 @@ extension EventsCommand {
     /// The events from `GET /v1/events`, page after page (by seq), filtered as locally.
     func runRemotely(_ server: RemoteServer) throws {
         if follow { throw ValidationError("--follow works on the local machine only (over HTTP: page with --after-seq)") }
-        let from = try since.map { try parseTime($0, option: "--since").micros }
+        let from = since?.fromWhen.micros
         var after = afterSeq
         var printed = 0
         if output == .json { print("[", terminator: "") }
         if output == .table { print(renderTable(["SEQ", "TYPE", "SUBJECT", "OCCURRED_AT"], [])) }
         pages: while true {
             let a = try server.get("/v1/events" + RemoteServer.query([
-                ("after_seq", String(after)), ("limit", "10000"), ("at", until),
+                ("after_seq", String(after)), ("limit", "10000"), ("at", until?.byWhen.rfc3339),
                 ("type", types.count == 1 ? types[0] : nil), ("subject", subjects.count == 1 ? subjects[0] : nil)]))
             for line in a.text.split(separator: "\n") {
                 guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }

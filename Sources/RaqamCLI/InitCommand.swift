@@ -17,14 +17,14 @@ struct InitCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("The date the entities are registered on (YYYY-MM-DD or RFC 3339).", valueName: "date"))
-    var effective: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("The date the entities are registered on (2020-10-05: its start, Tashkent time; or any time journalctl takes).", valueName: "date"), transform: timeArgument)
+    var effective: TimeExpression?
 
     @Option(help: ArgumentHelp("Set the state directory's evaluation clock: wall (live monitoring, the default) or events (history: events count from when they occurred). raqamd and raqamctl lagging follow it.", valueName: "clock"))
     var clock: ClockArgument?
 
     func run() throws {
-        let at = try effective.map { try parseTime($0, option: "--effective") } ?? ReferenceData.defaultEffective
+        let at = effective?.fromWhen ?? ReferenceData.defaultEffective
         let events = ReferenceData.bundled.registrationEvents(effective: at)
         if let daemon = ControlClient(path: global.socketPath) {
             // raqamd holds the log: register through it (the ids make it idempotent).

@@ -26,8 +26,8 @@ struct LaggingCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var remote: RemoteOptions
     @OptionGroup var evaluation: EvaluationOptions
-    @Option(help: ArgumentHelp("Evaluate at this time (default: now). A bare date means the end of that day (Tashkent time).", valueName: "time"))
-    var at: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Evaluate at this time (default: now). A day (2021-06-30, yesterday), month or quarter means its end (Tashkent time); -1d and RFC 3339 times as journalctl takes them.", valueName: "time"), transform: timeArgument)
+    var at: TimeExpression?
     @Option(help: "Only entities of this scope: nation, region, district or org.") var scope: LaggingScope?
     @Flag(help: "Include pending alerts (condition holds, waiting for the rule's 'for').") var pending = false
     @Flag(help: "Fold the whole log instead of starting from raqamd's engine snapshot (the answer is the same; this is for checking that).")
@@ -37,7 +37,7 @@ struct LaggingCommand: ParsableCommand {
     func run() throws {
         if let server = try remote.remote() {
             // The server's rules, clock and step: the answer raqamd itself gives.
-            let a = try server.get("/v1/lagging" + RemoteServer.query([("at", at), ("scope", scope?.rawValue), ("pending", pending ? "true" : nil)]))
+            let a = try server.get("/v1/lagging" + RemoteServer.query([("at", at?.byWhen.rfc3339), ("scope", scope?.rawValue), ("pending", pending ? "true" : nil)]))
             let alerts = a.json as? [[String: Any]] ?? []
             switch output {
             case .json: Swift.print(a.text.trimmingCharacters(in: .newlines))
@@ -55,7 +55,7 @@ struct LaggingCommand: ParsableCommand {
         }
         _ = try global.existingEventsDirectory()
         let (rules, clock, step) = try evaluation.resolved(stateDirectory: global.stateDirectory)
-        let t = try at.map { try parseTime($0, option: "--at", endOfDay: true).micros } ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let t = (at?.byWhen ?? wallNow()).micros
         let found = try withStoreErrors {
             try Queries.lagging(stateDirectory: global.stateDirectory, rules: rules, clock: clock, interval: step, at: t,
                                 includePending: pending, useSnapshot: !noSnapshot)
@@ -117,7 +117,10 @@ struct LaggingCommand: ParsableCommand {
             }
             let firing = alerts.filter { $0.state == .firing }
             func count(_ kind: EntityKey.Kind) -> Int { Set(firing.filter { $0.entity.kind == kind }.map(\.entity)).count }
-            out.line("\(plural(firing.count, "alert")) firing: \(count(.org)) organizations, \(count(.district)) districts and cities, \(count(.region)) regions\(count(.nation) > 0 ? ", the nation" : "") (at \(time(t)!), \(clock.rawValue) clock)")
+            // With --pending the pending ones are counted too; the subjects counted are those with a firing alert.
+            let waiting = pending ? " and \(alerts.count - firing.count) pending" : ""
+            let districts = count(.district) == 1 ? "1 district or city" : "\(count(.district)) districts and cities"
+            out.line("\(plural(firing.count, "alert")) firing\(waiting): \(plural(count(.org), "organization")), \(districts), \(plural(count(.region), "region"))\(count(.nation) > 0 ? ", the nation" : "") (at \(time(t)!), \(clock.rawValue) clock)")
         }
         out.flush()
     }

@@ -11,7 +11,7 @@ public struct RaqamCtl: ParsableCommand {
             run beside a writer.
 
             Exit codes: 0 ok; 1 findings (verify found damage, rules check a problem or lint, \
-            rules test a failure); 2 usage error; 65 bad input data (nothing was appended; a \
+            rules test a failure); 64 usage error (EX_USAGE, with the subcommand's usage); 65 bad input data (nothing was appended; a \
             broken rule set for lagging); 74 I/O error (permissions, full disk, a damaged or \
             locked log).
             """,

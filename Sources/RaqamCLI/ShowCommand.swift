@@ -7,18 +7,20 @@ import RaqamStore
 
 /// `--at` and `--known-at`, shared by the commands that answer as of a time.
 struct AsOfOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Answer as of this time: only events that occurred by then; overdue and \"now\" are measured then. A bare date means the end of that day (Tashkent time).", valueName: "time"))
-    var at: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Answer as of this time: only events that occurred by then; overdue and \"now\" are measured then. A day (2021-06-30, today), month or quarter means its end (Tashkent time); -1d, now and RFC 3339 times as journalctl takes them.", valueName: "time"), transform: timeArgument)
+    var at: TimeExpression?
 
-    @Option(help: ArgumentHelp("Answer with what the log had recorded by this time.", valueName: "time"))
-    var knownAt: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Answer with what the log had recorded by this time (the same forms).", valueName: "time"), transform: timeArgument)
+    var knownAt: TimeExpression?
 
     func resolved() throws -> (at: Timestamp?, knownAt: Timestamp?, now: Timestamp) {
-        let a = try at.map { try parseTime($0, option: "--at", endOfDay: true) }
-        let k = try knownAt.map { try parseTime($0, option: "--known-at", endOfDay: true) }
-        let now = a ?? Timestamp(micros: Int64(Date().timeIntervalSince1970 * 1_000_000), offsetMinutes: 300)
-        return (a, k, now)
+        let a = at?.byWhen
+        let k = knownAt?.byWhen
+        return (a, k, a ?? wallNow())
     }
+
+    /// `at` and `known_at` as the HTTP API takes them (RFC 3339), for a remote server.
+    var query: [(String, String?)] { [("at", at?.byWhen.rfc3339), ("known_at", knownAt?.byWhen.rfc3339)] }
 
     func replay(_ global: GlobalOptions) throws -> (state: ProjectionState, now: Timestamp, at: Timestamp?, knownAt: Timestamp?) {
         _ = try global.existingEventsDirectory()
@@ -51,7 +53,7 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         if let server = try remote.remote() {
-            let a = try server.get("/v1/subjects/" + RemoteServer.segment(subject) + RemoteServer.query([("at", asOf.at), ("known_at", asOf.knownAt)]))
+            let a = try server.get("/v1/subjects/" + RemoteServer.segment(subject) + RemoteServer.query(asOf.query))
             if output == .json { print(a.text.trimmingCharacters(in: .newlines)); return }
             let object = a.json as? [String: Any] ?? [:]
             let entity = object["entity"] as? [String: Any] ?? [:]
@@ -196,7 +198,7 @@ struct ReplayCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: ArgumentHelp("Fold only events that occurred by this time.", valueName: "time")) var until: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Fold only events that occurred by this time (a day: its end).", valueName: "time"), transform: timeArgument) var until: TimeExpression?
     @Flag(help: "Ignore snapshots: fold the whole log.") var noSnapshots = false
     @Flag(help: "Write a snapshot of the result.") var writeSnapshot = false
     @Option(help: ArgumentHelp("While replaying, write a snapshot every this many events.", valueName: "n")) var snapshotEvery: Int?
@@ -211,7 +213,7 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         _ = try global.existingEventsDirectory()
-        let at = try until.map { try parseTime($0, option: "--until", endOfDay: true) }
+        let at = until?.byWhen
         let r = try withStoreErrors {
             try Replay.run(stateDirectory: global.stateDirectory, at: at, useSnapshots: !noSnapshots, snapshotEvery: snapshotEvery)
         }

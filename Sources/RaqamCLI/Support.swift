@@ -14,12 +14,9 @@ struct GlobalOptions: ParsableArguments {
         stateDir ?? ProcessInfo.processInfo.environment["RAQAM_STATE_DIR"] ?? "/var/lib/raqam"
     }
 
-    @Option(name: .long, help: ArgumentHelp("raqamd's control socket (default: $RAQAM_SOCKET, else /run/raqam/raqamd.sock); when a daemon listens there, append goes through it.", valueName: "path"))
-    var socket: String?
+    @OptionGroup var daemon: SocketOptions
 
-    var socketPath: String {
-        socket ?? ProcessInfo.processInfo.environment["RAQAM_SOCKET"] ?? "/run/raqam/raqamd.sock"
-    }
+    var socketPath: String { daemon.socketPath }
 
     /// The log's directory, for commands that only read: exit 74 with a hint when there is none.
     func existingEventsDirectory() throws -> String {
@@ -29,6 +26,16 @@ struct GlobalOptions: ParsableArguments {
             throw Exit.ioError
         }
         return dir
+    }
+}
+
+/// `--socket`: where raqamctl finds a running raqamd.
+struct SocketOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("raqamd's control socket (default: $RAQAM_SOCKET, else /run/raqam/raqamd.sock): where raqamctl finds a running raqamd (append and init write through it, reads wait there until what it acknowledged is evaluated, status and reload ask it).", valueName: "path"))
+    var socket: String?
+
+    var socketPath: String {
+        socket ?? ProcessInfo.processInfo.environment["RAQAM_SOCKET"] ?? "/run/raqam/raqamd.sock"
     }
 }
 
@@ -77,12 +84,22 @@ func withStoreErrors<T>(_ body: () throws -> T) throws -> T {
     }
 }
 
-/// Parses a time given on the command line: RFC 3339, or a date (midnight in Tashkent,
-/// UTC+05:00; with `endOfDay`, the last microsecond of that day).
-func parseTime(_ text: String, option: String, endOfDay: Bool = false) throws -> Timestamp {
-    if let t = Timestamp(rfc3339: text) { return t }
-    if let d = CalendarDate(iso: text) { return endOfDay ? d.tashkentEnd : d.tashkentStart }
-    throw ValidationError("\(option): \"\(text)\" is not a date (2021-06-30) or an RFC 3339 time (2021-06-30T18:00:00+05:00)")
+/// A time option's value (`--at`, `--since`, …), in the forms journalctl takes
+/// (`TimeExpression`): parsed with the command line, so a value that is none of them is a
+/// usage error (exit 64) naming the option, with the subcommand's usage.
+func timeArgument(_ text: String) throws -> TimeExpression {
+    guard let t = TimeExpression(text) else { throw ValidationError("\"\(text)\" is not a time; use \(TimeExpression.forms)") }
+    return t
+}
+
+/// The present, as a time options are resolved against.
+func wallNow() -> Timestamp { Timestamp(micros: Int64(Date().timeIntervalSince1970 * 1_000_000), offsetMinutes: CalendarDate.tashkentOffsetMinutes) }
+
+extension TimeExpression {
+    /// The instant meant by an option that asks "by when" (a day is its end).
+    var byWhen: Timestamp { resolve(now: wallNow(), edge: .end) }
+    /// The instant meant by an option that asks "from when" (a day is its start).
+    var fromWhen: Timestamp { resolve(now: wallNow(), edge: .start) }
 }
 
 /// Left-aligned columns separated by two spaces, for people.

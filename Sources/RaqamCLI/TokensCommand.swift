@@ -67,7 +67,8 @@ struct TokensCommand: ParsableCommand {
             var expiry: Timestamp?
             if let expires {
                 if let d = parseDuration(expires) { expiry = Timestamp(micros: now.micros + d, offsetMinutes: now.offsetMinutes) } else {
-                    expiry = try parseTime(expires, option: "--expires", endOfDay: true)
+                    guard let t = TimeExpression(expires) else { throw ValidationError("--expires: \"\(expires)\" is not a time or a duration; use 90d, or \(TimeExpression.forms)") }
+                    expiry = t.resolve(now: now, edge: .end)
                 }
             }
             if key != .nation, FileManager.default.fileExists(atPath: FileEventStore.eventsDirectory(global.stateDirectory)),

@@ -100,8 +100,8 @@ struct VerifyCommand: ParsableCommand {
             for p in report.problems { print("DAMAGED  \(p)") }
             for u in undecodable { print("DAMAGED  \(u)") }
             if let t = report.unfinishedTail { print("note     \(t) (normal while a writer appends; the next writer to open the log moves it to a quarantine file beside the segment)") }
-            let summary = "\(report.records) records in \(report.segments) segments, seq \(report.records == 0 ? "-" : "\(report.firstSeq)…\(report.lastSeq)"), head \(report.headChain)"
-            print(intact ? "ok       \(summary)" : "FAILED   \(report.problems.count + undecodable.count) damaged places; \(summary) (see docs/recovery.md)")
+            let summary = "\(plural(report.records, "record")) in \(plural(report.segments, "segment")), seq \(report.records == 0 ? "-" : "\(report.firstSeq)…\(report.lastSeq)"), head \(report.headChain)"
+            print(intact ? "ok       \(summary)" : "FAILED   \(plural(report.problems.count + undecodable.count, "damaged place")); \(summary) (see docs/recovery.md)")
             if let claimed {
                 let range = "seq \(claimed.firstSeq)…\(claimed.lastSeq), chain \(claimed.chain)"
                 print(receiptProblem.map { "RECEIPT  does not hold (\(range)): \($0)" } ?? "receipt  holds: \(range) is in the log, unchanged")

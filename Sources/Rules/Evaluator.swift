@@ -47,6 +47,8 @@ public struct Evaluator: Sendable {
     let rulesByScope: [EntityKey.Kind: [Int]]
     /// The slot of the first metric each rule reads (its `{{ value }}`), or nil.
     let valueSlots: [Int?]
+    /// Rules whose deciding metric is that of the `or` operand that holds (`Expression.decidingMetric(holdingIn:at:)`).
+    let decidesByClause: [Bool]
 
     struct Entry: Sendable {
         var instance = AlertInstance()
@@ -74,6 +76,7 @@ public struct Evaluator: Sendable {
         for (i, r) in rules.rules.enumerated() { byScope[r.scope, default: []].append(i) }
         rulesByScope = byScope
         valueSlots = rules.rules.map { r in r.expression.expression.decidingMetric.flatMap(MetricCatalog.slot) }
+        decidesByClause = rules.rules.map { $0.expression.expression.decidesByClause }
         var code: [ExpressionProgram.Instruction] = []
         var ranges: [Range<Int>] = []
         for r in rules.rules {
@@ -161,7 +164,12 @@ public struct Evaluator: Sendable {
                 let transition = mine[n].instance.evaluate(holds: holds, at: t, holdFor: holdFor[i], keepFiringFor: keepFiringFor[i])
                 // The value while the condition holds, and at resolution the present one: a
                 // resolved alert never shows the numbers of when it fired.
-                if holds || transition == .resolved, let slot = valueSlots[i] { mine[n].value = verdict.metrics[slot: slot] }
+                if holds && decidesByClause[i],
+                   let slot = rules.rules[i].expression.expression.decidingMetric(holdingIn: verdict.metrics, at: t).flatMap(MetricCatalog.slot) {
+                    mine[n].value = verdict.metrics[slot: slot]
+                } else if holds || transition == .resolved, let slot = valueSlots[i] {
+                    mine[n].value = verdict.metrics[slot: slot]
+                }
                 if let transition {
                     reports.append(report(rule: rules.rules[i], entry: mine[n], metrics: verdict.metrics, transition: transition, at: t))
                 }

@@ -1,4 +1,4 @@
-import Projections
+public import Projections
 import RaqamModel
 
 /// The static type of an expression.
@@ -38,6 +38,31 @@ public indirect enum Expression: Sendable {
     public var decidingMetric: String? {
         if case .binary(.and, let a, let b) = self { return b.decidingMetric ?? a.decidingMetric }
         return metrics.first
+    }
+
+    /// The metric an alert reports as its value at an evaluation where the rule holds: as
+    /// `decidingMetric`, except that in `a or b` it is the one of the first operand that
+    /// holds (for `assessment.organized == false or assessment.score < 50` with a body that
+    /// is organized but scored 41, the score), not the first metric read.
+    public func decidingMetric(holdingIn m: EntityMetrics, at t: Int64) -> String? {
+        switch self {
+        case .binary(.and, let a, let b):
+            return b.decidingMetric(holdingIn: m, at: t) ?? a.decidingMetric(holdingIn: m, at: t)
+        case .binary(.or, let a, let b):
+            for side in [a, b] where CompiledExpression.evaluate(side, m, t) == .bool(true) { return side.decidingMetric(holdingIn: m, at: t) }
+            return metrics.first
+        default:
+            return decidingMetric
+        }
+    }
+
+    /// Whether which metric decides depends on which operand of an `or` holds.
+    var decidesByClause: Bool {
+        switch self {
+        case .binary(.and, let a, let b): b.decidesByClause || (b.decidingMetric == nil && a.decidesByClause)
+        case .binary(.or, _, _): true
+        default: false
+        }
     }
 
     /// The metrics the expression reads.

@@ -100,6 +100,8 @@ import Testing
         let v = try run("raqamctl", ["verify", "--state-dir", dir.path])
         #expect(v.status == 1)
         #expect(v.stdout.contains("DAMAGED  \(segment) at offset 128: CRC-32C mismatch"))
+        // Counted in words a person reads: one damaged place, one segment.
+        #expect(v.stdout.contains("FAILED   1 damaged place; ") && v.stdout.contains(" in 1 segment, seq"), "\(v.stdout)")
         let a = try run("raqamctl", ["append", "--state-dir", dir.path, "-"], stdin: ndjson(900..<901))
         #expect(a.status == 74)
         #expect(a.stderr.contains("\(segment) at offset 128: CRC-32C mismatch"))

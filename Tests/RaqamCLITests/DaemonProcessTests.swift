@@ -282,7 +282,7 @@ let journaldRunning: Bool = {
         let refused = try run("raqamctl", ["append"] + base + [bad])
         #expect(refused.status == 65)
         #expect(refused.stderr.contains("\(bad):1: subject: unknown subject district:1799999"))
-        let status = try run("raqamctl", ["status", "-o", "json"] + base)
+        let status = try run("raqamctl", ["status", "-o", "json", "--socket", d.socketPath])
         #expect(status.stdout.contains(#""position":318"#), "\(status.stdout)")
         // --stream acknowledges each line once durable.
         let streamed = try run("raqamctl", ["append", "--stream"] + base, stdin: Array((Self.assessment("1706204", organized: false, score: 5) + "\n").utf8))
@@ -290,8 +290,11 @@ let journaldRunning: Bool = {
         let alerts = try run("raqamctl", ["alerts", "--firing", "-o", "json"] + base)
         #expect(alerts.stdout.contains(#""rule":"DistrictDigitalizationNotOrganized","subject":"district:1703202""#))
         #expect(!alerts.stdout.contains(#""rule":"DistrictDigitalizationNotOrganized","subject":"district:1703203""#))
-        let reload = try run("raqamctl", ["reload"] + base)
+        let reload = try run("raqamctl", ["reload", "--socket", d.socketPath])
         #expect(reload.status == 0)
+        // reload and status talk to raqamd only: a state directory is no option of theirs (it was taken and ignored).
+        let stray = try run("raqamctl", ["reload"] + base)
+        #expect(stray.status == 64 && stray.stderr.contains("--state-dir"), "\(stray.stderr)")
         d.signal(SIGTERM)
         #expect(d.waitExit() == 0)
     }

@@ -44,6 +44,49 @@ import Testing
         #expect(alerts.filter { $0["rule"] as? String == "HokimPortalMissing" }.count == 208)
     }
 
+    @Test func alertsBeforeRaqamdEverRanIsAnEmptyListNotAnError() throws {
+        let dir = StateDirectory()
+        #expect(try run("raqamctl", ["init", "--state-dir", dir.path]).status == 0)
+        for (arguments, expected) in [([String](), "0 alerts"), (["--firing"], "0 alerts"), (["--history"], "0 transitions"), (["-o", "json"], "[]")] {
+            let r = try run("raqamctl", ["alerts", "--state-dir", dir.path] + arguments)
+            #expect(r.status == 0, "\(arguments): \(r.stderr)")
+            #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix(expected), "\(arguments): \(r.stdout)")
+            #expect(r.stderr.contains("raqamd has not run there"), "\(arguments): \(r.stderr)")
+        }
+        // No state directory at all is still an error that says so (EX_IOERR).
+        let missing = try run("raqamctl", ["alerts", "--state-dir", dir.path + "/nowhere"])
+        #expect(missing.status == 74 && missing.stderr.contains("no state directory"), "\(missing.stderr)")
+    }
+
+    @Test func timesAreTakenAsJournalctlTakesThemAndABadOneIsAUsageErrorOfItsSubcommand() throws {
+        let dir = try lagging()
+        let rules = root.path + "/rules/districts.yaml"
+        func flagged(at: String) throws -> String {
+            let r = try run("raqamctl", ["lagging", "--state-dir", dir.path, "--rules", rules, "--at", at, "-o", "json"])
+            #expect(r.status == 0, "\(at): \(r.stderr)")
+            return r.stdout
+        }
+        // A quarter, a half, a month and a day end at the same instant; a local time without an offset is Tashkent's.
+        let june = try flagged(at: "2021-06-30")
+        for same in ["2021-Q2", "2021-H1", "2021-06", "2021-06-30T23:59:59.999999+05:00", "2021-06-30 23:59:59.999999"] {
+            #expect(try flagged(at: same) == june, "\(same)")
+        }
+        #expect(try flagged(at: "2021-06-30 12:00") == flagged(at: "2021-06-30T07:00:00Z"))
+        // --since a month is its first day on.
+        let byMonth = try run("raqamctl", ["events", "--state-dir", dir.path, "--since", "2021-03", "-o", "ndjson"])
+        let byDay = try run("raqamctl", ["events", "--state-dir", dir.path, "--since", "2021-03-01", "-o", "ndjson"])
+        #expect(byMonth.status == 0 && byMonth.stdout == byDay.stdout && !byDay.stdout.isEmpty, "\(byMonth.stderr)")
+        // A relative time and now parse (their answer depends on today).
+        for relative in ["now", "-1d", "yesterday", "2 weeks ago"] {
+            #expect(try run("raqamctl", ["events", "--state-dir", dir.path, "--since", relative]).status == 0, "\(relative)")
+        }
+        // Not a time: exit 64 (EX_USAGE), naming the option and the forms, with lagging's usage.
+        let bad = try run("raqamctl", ["lagging", "--state-dir", dir.path, "--rules", rules, "--at", "soon"])
+        #expect(bad.status == 64, "\(bad.status)")
+        #expect(bad.stderr.contains("--at") && bad.stderr.contains("\"soon\" is not a time") && bad.stderr.contains("2021-Q2"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("Usage: raqamctl lagging"), "the subcommand's usage: \(bad.stderr)")
+    }
+
     @Test func laggingTableGroupsByRegionAndScopeFilters() throws {
         let dir = try lagging()
         let r = try run("raqamctl", ["lagging", "--state-dir", dir.path, "--rules", root.path + "/rules/districts.yaml",
@@ -64,6 +107,11 @@ import Testing
         let pending = try run("raqamctl", args + ["--pending"])
         #expect(pending.stdout.contains(#""rule":"RegionalProjectsLagging","subject":"district:1703202""#))
         #expect(pending.stdout.contains(#""state":"pending""#))
+        // The table's footer counts the pending alerts it lists beside the firing ones.
+        let table = try run("raqamctl", Array(args.dropLast(2)) + ["--pending"])
+        let listed = table.stdout.split(separator: "\n").filter { $0.contains(" (pending) ") }.count
+        let firingRows = table.stdout.split(separator: "\n").filter { $0.hasPrefix("  district:") && !$0.contains(" (pending) ") }.count
+        #expect(listed >= 1 && table.stdout.contains("\(firingRows) alerts firing and \(listed) pending: "), "\(table.stdout.suffix(300))")
     }
 
     @Test func theWallClockCountsEventsFromWhenTheyWereRecorded() throws {

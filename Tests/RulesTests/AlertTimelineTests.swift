@@ -131,4 +131,36 @@ import Testing
         #expect(mine[0].alertID == mine[1].alertID)
         #expect(mine[2].alertID != mine[0].alertID)
     }
+
+    /// In `a or b` the alert's value is that of the operand that holds, not the first metric
+    /// read: a district organized but scored 41 reports its score.
+    @Test func anOrRulesValueIsTheMetricOfTheClauseThatHolds() throws {
+        let rules = try RuleSet.load(files: [("rules/or.yaml", """
+            groups:
+              - name: g
+                rules:
+                  - alert: NotOrganized
+                    scope: district
+                    expr: assessment.organized == false or assessment.score < 50
+                    summary: "{{ name }}: {{ value }}"
+            """)]).get()
+        let district = Self.districts[0]
+        var timeline = AlertTimeline(rules: rules, clock: .events)
+        func at(_ days: Int64) -> Timestamp { Timestamp(micros: Self.start + days * Self.day) }
+        _ = timeline.apply(StoredEvent(seq: 1, recordedAt: at(0), event: Event(id: nil, type: .entityRegistered, subject: district, occurredAt: at(0), source: nil,
+                                                                                data: EventData(values: [.string("district"), .string("Altinkul District"), .string("region:1703")]))))
+        func assess(_ seq: UInt64, day: Int64, organized: Bool, score: Double) -> [AlertReport] {
+            timeline.apply(StoredEvent(seq: seq, recordedAt: at(day), event: Event(id: nil, type: .assessmentRecorded, subject: district, occurredAt: at(day), source: nil,
+                                                                                  data: EventData(values: [.boolean(organized), .number(score), nil]))))
+                + timeline.evaluate(at: at(day + 1).micros)
+        }
+        let scored = assess(2, day: 1, organized: true, score: 41)
+        #expect(scored.first?.value == .number(41), "\(scored.map(\.value))")
+        #expect(scored.first?.summary == "Altinkul District: 41")
+        // Not organized (both clauses hold): the first that holds decides.
+        _ = assess(3, day: 3, organized: false, score: 41)
+        let active = timeline.evaluator.active(in: timeline.projections, at: at(4).micros)
+        #expect(active.first?.value == .flag(false), "\(active.map(\.value))")
+    }
+
 }

@@ -82,6 +82,23 @@ import Rules
         #expect(error?.message.hasPrefix("unknown metric 'targets.services.mobile.speed'") == true)
     }
 
+    /// A target's deadline is the end of its day, as its pace counts it: a rule comparing now
+    /// with the deadline holds only once the day is over (it held from the day's first minute).
+    @Test func aDeadlineIsTheEndOfItsDaySoARuleOnItFiresTheDayAfter() throws {
+        var state = ProjectionState()
+        let set = Event(id: nil, type: .targetSet, subject: .nation, occurredAt: Timestamp(rfc3339: "2021-01-01T00:00:00+05:00")!, source: nil,
+                        data: EventData(values: [.string("services.mobile"), .number(100), .date(CalendarDate(iso: "2021-06-30")!)]))
+        state.apply(StoredEvent(seq: 1, recordedAt: set.occurredAt, event: set))
+        let overdue = try CompiledExpression("now > targets.services.mobile.deadline", scope: .nation)
+        for (time, holds) in [("2021-06-30T00:00:00+05:00", false), ("2021-06-30T23:59:00+05:00", false), ("2021-07-01T00:00:00+05:00", true)] {
+            let now = Timestamp(rfc3339: time)!
+            let m = try #require(state.metrics(for: .nation, now: now))
+            #expect(overdue.holds(m, now: now.micros) == holds, "at \(time)")
+            if time.hasPrefix("2021-06-30T23:59") { #expect((m["targets.services.mobile.expected"]?.number ?? 0) < 1, "the target's time is not all gone before the day ends") }
+        }
+        #expect(state.metrics(for: .nation, now: Timestamp(rfc3339: "2021-07-01T00:00:00+05:00")!)?["targets.services.mobile.deadline"]?.description == "2021-06-30T23:59:59.999999+05:00")
+    }
+
     /// fuzz/regressions/rule-parser/crash-490f…: a duration of 10^60 days overflowed Int64 and
     /// trapped the lexer.
     @Test func aHugeDurationIsAnErrorNotATrap() throws {
