@@ -204,17 +204,29 @@ public final class EventLogReader {
     /// what comes before it, ascending: every block of each sealed segment (from its sidecar
     /// index), and the first seq of each segment without one (the active segment). What a
     /// reader going from the newest records back steps through.
-    public func chunkStarts() throws -> [UInt64] {
+    public func chunkStarts() throws -> [UInt64] { try chunks().map(\.firstSeq) }
+
+    /// One stretch of the log (`chunks()`): its first seq and, for a sealed block, the least
+    /// event time in it and the recorded_at of its first record (nil for the active segment).
+    public struct Chunk: Sendable {
+        public var firstSeq: UInt64
+        public var minTime: Int64?
+        public var firstRecordedAt: Int64?
+    }
+
+    /// The stretches `chunkStarts()` names, with what the index knows of each: a reader going
+    /// back to a past day skips those that begin after it without reading them.
+    public func chunks() throws -> [Chunk] {
         let segments = try SegmentDirectory.list(directory)
-        var starts: [UInt64] = []
+        var out: [Chunk] = []
         for (i, listed) in segments.enumerated() {
             if i < segments.count - 1, let index = sidecar(for: listed), !index.blocks.isEmpty {
-                starts += index.blocks.map(\.firstSeq)
+                out += index.blocks.map { Chunk(firstSeq: $0.firstSeq, minTime: $0.minTime, firstRecordedAt: $0.firstRecordedAt) }
             } else {
-                starts.append(listed.baseSeq)
+                out.append(Chunk(firstSeq: listed.baseSeq, minTime: nil, firstRecordedAt: nil))
             }
         }
-        return starts
+        return out
     }
 
     /// The seq of the last record written so far (0 for an empty log).

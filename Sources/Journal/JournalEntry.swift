@@ -60,8 +60,10 @@ public struct MessageID: Sendable, Hashable, CustomStringConvertible {
     public static let alertResolved = MessageID(rawValue: "9a7393d29fde4da49bba7da39df0c30c")
     public static let rulesReloaded = MessageID(rawValue: "89fd9e8480014127a39b5c4090082127")
     public static let rulesRejected = MessageID(rawValue: "44779b86ae8b4fd8ba47a9581813905f")
+    /// The rule files are broken when raqamd starts: there are no previous rules to keep.
+    public static let rulesBrokenAtStart = MessageID(rawValue: "0c37a3ed2cf3486586ad91977882b02d")
     public static let logRecovered = MessageID(rawValue: "31207bdaebfd467aa3448373e2197b45")
     public static let logCorrupt = MessageID(rawValue: "2bb3dce006e9482b88ddd8e1d81d12e8")
 
-    public static let all: [MessageID] = [.alertFiring, .alertResolved, .rulesReloaded, .rulesRejected, .logRecovered, .logCorrupt]
+    public static let all: [MessageID] = [.alertFiring, .alertResolved, .rulesReloaded, .rulesRejected, .rulesBrokenAtStart, .logRecovered, .logCorrupt]
 }

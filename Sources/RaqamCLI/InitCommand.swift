@@ -23,6 +23,8 @@ struct InitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Set the state directory's evaluation clock: wall (live monitoring, the default) or events (history: events count from when they occurred). raqamd and raqamctl lagging follow it.", valueName: "clock"))
     var clock: ClockArgument?
 
+    @Flag(help: "Let --clock change the clock of a state directory that already holds events.") var force = false
+
     func run() throws {
         let at = effective?.fromWhen ?? ReferenceData.defaultEffective
         let events = ReferenceData.bundled.registrationEvents(effective: at)
@@ -37,8 +39,28 @@ struct InitCommand: ParsableCommand {
             if !refused.isEmpty { throw Exit.dataError }
             return
         }
+        // A clock decides how every alert of the log is evaluated: changing it on a log that
+        // holds events changes its history, so only when asked in so many words.
+        var changed: String?
+        if let clock {
+            let current = FileEventStore.clockSetting(stateDirectory: global.stateDirectory) ?? "wall"
+            let holdsEvents = (try? StoredEventReader(stateDirectory: global.stateDirectory).lastSeq()).map { $0 > 0 } ?? false
+            if holdsEvents && current != clock.rawValue {
+                guard force else {
+                    printError("""
+                        raqamctl: \(global.stateDirectory) holds events evaluated on the \(current) clock; --clock \(clock.rawValue) would \
+                        change how every alert is evaluated (on the \(clock.rawValue) clock events count from when they \
+                        \(clock == .events ? "occurred" : "were recorded"), and `lagging --at` answers differently); nothing changed. \
+                        Add --force to change it.
+                        """)
+                    throw ExitCode(64)
+                }
+                changed = current
+            }
+        }
         try withStoreErrors {
             if let clock { try FileEventStore.setClock(clock.rawValue, stateDirectory: global.stateDirectory) }
+            if let changed, let clock { printError("raqamctl: the clock of \(global.stateDirectory) changed from \(changed) to \(clock.rawValue) (--force)") }
             let store = try FileEventStore(stateDirectory: global.stateDirectory,
                                            acknowledgedThrough: AcknowledgedPosition.ofSnapshots(stateDirectory: global.stateDirectory))
             for line in store.recoveryNotes { printError("raqamctl: \(line)") }

@@ -15,6 +15,8 @@ extension AlertRecord {
         e.add("RAQAM_ENTITY", entity.description)
         e.add("RAQAM_ENTITY_NAME", entityName)
         e.add("RAQAM_REGION", region)
+        // Where, in words the catalog can use whatever the scope: "district:1703202 in region:1703", "org:ministry-justice".
+        e.add("RAQAM_ENTITY_PLACE", region.isEmpty || region == entity.description ? entity.description : "\(entity) in \(region)")
         e.add("RAQAM_VALUE", value)
         e.add("RAQAM_SEVERITY", severity)
         e.add("RAQAM_ALERT_ID", alertID)

@@ -59,7 +59,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public static func load(file: String, text: String) throws(Problem) -> DaemonConfiguration {
         var c = DaemonConfiguration()
         let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch { throw Problem(description: "\(file):1:1: not valid YAML: \(error)") }
+        do { root = try Yams.compose(yaml: text) } catch {
+            let at = YAMLProblem.locate(error)
+            throw Problem(description: "\(file):\(at.line):\(at.column): not valid YAML: \(at.message)")
+        }
         guard let root else { return c }
         guard let m = root.mapping else { throw Problem(description: "\(file):1:1: expected a mapping of keys (\(keys.joined(separator: ", ")))") }
         func fail(_ node: Node, _ message: String) -> Problem {

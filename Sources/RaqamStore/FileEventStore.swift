@@ -231,11 +231,16 @@ extension StoredEventReader {
     /// skipped through the index.
     public func scanNewestFirst(filter: SubjectFilter, through position: UInt64? = nil, occurredBy: Int64?, recordedBy: Int64?,
                                 _ body: (StoredEvent) throws -> Bool) throws {
-        let starts = try reader.chunkStarts()
+        let chunks = try reader.chunks()
         var end = position.map { $0 &+ 1 } ?? UInt64.max
         let range: ClosedRange<Int64>? = occurredBy.map { Int64.min...$0 }
         let matches = filter.matcher()
-        for start in starts.reversed() where start < end {
+        for chunk in chunks.reversed() where chunk.firstSeq < end {
+            let start = chunk.firstSeq
+            // A sealed block whose events all occurred after the bound, or whose first record
+            // was recorded after it, holds nothing to read: skipped through the index alone.
+            if let occurredBy, let least = chunk.minTime, least > occurredBy { end = start; continue }
+            if let recordedBy, let first = chunk.firstRecordedAt, first > recordedBy { end = start; continue }
             // A chunk is read forwards keeping its newest `ring` matches (the active segment
             // is one chunk of up to 64 MiB: decoding all of it for a page would cost more
             // than the page); when the caller wants more than those, the part before them

@@ -95,11 +95,9 @@ struct RuleSetBuilder {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            errors.append(RuleError(file: file, line: 1, column: 1, message: "not valid YAML: \(error)"))
-            return
         } catch {
-            errors.append(RuleError(file: file, line: 1, column: 1, message: "not valid YAML: \(error)"))
+            let at = YAMLProblem.locate(error)
+            errors.append(RuleError(file: file, line: at.line, column: at.column, message: "not valid YAML: \(at.message)"))
             return
         }
         guard let root, let top = root.mapping else {

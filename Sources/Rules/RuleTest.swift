@@ -70,7 +70,8 @@ public struct RuleTestFile: Sendable {
         }
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
-            outcome.errors = ["\(path):1:1: not valid YAML: \(error)"]
+            let at = YAMLProblem.locate(error)
+            outcome.errors = ["\(path):\(at.line):\(at.column): not valid YAML: \(at.message)"]
             return outcome
         }
         guard let top = root?.mapping else {

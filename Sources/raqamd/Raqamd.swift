@@ -89,7 +89,7 @@ struct Raqamd: AsyncParsableCommand {
             logger.critical("\(e)")
             throw ExitCode(78)
         } catch let e as RuleSources.Failure {
-            for p in e.problems { logger.critical("rules rejected: \(p)", metadata: ["message.id": "\(MessageID.rulesRejected)"]) }
+            for p in e.problems { logger.critical("raqamd cannot start: rules rejected: \(p)", metadata: ["message.id": "\(MessageID.rulesBrokenAtStart)"]) }
             throw ExitCode(65)
         } catch let e as StoreError where e.damage != nil {
             // Damage is the one failure Restart= cannot mend: say so under its own MESSAGE_ID.

@@ -97,6 +97,11 @@ final class DaemonProcess: @unchecked Sendable {  // driven by one test
 }
 
 /// Entries of the real journald matching `match`, waiting up to 10 s for `count`.
+/// The MESSAGE_IDs tests look for (Sources/Journal/JournalEntry.swift, systemd/raqamd.catalog).
+enum MessageIDs {
+    static let rulesBrokenAtStart = "0c37a3ed2cf3486586ad91977882b02d"
+}
+
 func journalEntries(_ match: [String], count: Int = 1) throws -> [[String: Any]] {
     for _ in 0..<100 {
         let r = try runProcess("/bin/journalctl", ["-o", "json", "--no-pager"] + match).stdout
@@ -168,6 +173,7 @@ let journaldRunning: Bool = {
         #expect(e["SYSLOG_IDENTIFIER"] as? String == "raqamd")
         for (k, v) in [("RAQAM_STATE", "firing"), ("RAQAM_SCOPE", "district"), ("RAQAM_ENTITY", "district:1703202"),
                        ("RAQAM_ENTITY_NAME", "Altinkul District"), ("RAQAM_REGION", "region:1703"), ("RAQAM_VALUE", "no"),
+                       ("RAQAM_ENTITY_PLACE", "district:1703202 in region:1703"),
                        ("RAQAM_SEVERITY", "warning")] {
             #expect(e[k] as? String == v, "\(k)")
         }
@@ -228,6 +234,23 @@ let journaldRunning: Bool = {
                                                         "RAQAM_RULE=DistrictDigitalizationNotOrganized",
                                                         "RAQAM_ALERT_ID=\((resolved.first?["RAQAM_ALERT_ID"] as? String) ?? "")"]).stdout
         #expect(firing.split(separator: "\n").count == 1)
+    }
+
+    @Test func brokenRulesAtStartAreSaidAsAFailedStartNotAsRulesKeptRunning() throws {
+        #expect(journaldRunning)
+        let state = StateDirectory()
+        let rulesDir = StateDirectory("rules")
+        let file = rulesDir.path + "/broken-\(UUID().uuidString.prefix(8)).yaml"
+        try "groups:\n  - name: g\n    rules:\n      - alert: A\n        scope: district\n        expr: assessment.scor < 50\n        summary: x\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try run("raqamd", ["--state-dir", state.path, "--rules", file, "--socket", state.path + "/s.sock", "--http-listen", ""])
+        #expect(r.status == 65, "\(r.stderr)")
+        let entries = try journalEntries(["MESSAGE_ID=\(MessageIDs.rulesBrokenAtStart)"], count: 1).filter { ($0["MESSAGE"] as? String)?.contains(file) == true }
+        #expect((entries.first?["MESSAGE"] as? String)?.contains("raqamd cannot start") == true, "\(entries)")
+        // The catalog's text for it says the start failed, not that old rules keep running.
+        let catalog = try String(contentsOfFile: root.path + "/systemd/raqamd.catalog", encoding: .utf8)
+        let text = catalog.components(separatedBy: "-- \(MessageIDs.rulesBrokenAtStart)").last?.components(separatedBy: "\n-- ").first ?? ""
+        #expect(text.contains("did not start") && !text.contains("keep running"), "\(text)")
     }
 
     @Test func sighupWithABrokenRuleFileKeepsTheOldRulesAndAFixedOneTakesEffect() throws {

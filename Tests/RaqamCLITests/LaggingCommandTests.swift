@@ -87,6 +87,22 @@ import Testing
         #expect(bad.stderr.contains("Usage: raqamctl lagging"), "the subcommand's usage: \(bad.stderr)")
     }
 
+    @Test func initDoesNotChangeTheClockOfALogWithEventsUnlessForced() throws {
+        let dir = try lagging()  // events clock, with events
+        let refused = try run("raqamctl", ["init", "--state-dir", dir.path, "--clock", "wall"])
+        #expect(refused.status == 64, "\(refused.stderr)")
+        #expect(refused.stderr.contains("holds events evaluated on the events clock") && refused.stderr.contains("--force"), "\(refused.stderr)")
+        #expect(try String(contentsOfFile: dir.path + "/clock", encoding: .utf8).hasPrefix("events"), "nothing changed")
+        // The same clock again is no change; --force changes it and says so.
+        #expect(try run("raqamctl", ["init", "--state-dir", dir.path, "--clock", "events"]).status == 0)
+        let forced = try run("raqamctl", ["init", "--state-dir", dir.path, "--clock", "wall", "--force"])
+        #expect(forced.status == 0 && forced.stderr.contains("changed from events to wall"), "\(forced.stderr)")
+        #expect(try String(contentsOfFile: dir.path + "/clock", encoding: .utf8).hasPrefix("wall"))
+        // A new state directory takes any clock.
+        let fresh = StateDirectory()
+        #expect(try run("raqamctl", ["init", "--state-dir", fresh.path, "--clock", "events"]).status == 0)
+    }
+
     @Test func laggingTableGroupsByRegionAndScopeFilters() throws {
         let dir = try lagging()
         let r = try run("raqamctl", ["lagging", "--state-dir", dir.path, "--rules", root.path + "/rules/districts.yaml",

@@ -110,6 +110,12 @@ import Testing
         #expect(e["RAQAM_ENTITY"] == "district:1703202")
         #expect(e["RAQAM_ENTITY_NAME"] == "Altinkul District")
         #expect(e["RAQAM_REGION"] == "region:1703")
+        #expect(e["RAQAM_ENTITY_PLACE"] == "district:1703202 in region:1703")
+        // A subject in no region reads as itself in the catalog's text (it read "(org:…, region )").
+        var org = record
+        org.entity = EntityKey(snapshotKind: .org, code: "ministry-justice")
+        org.region = ""
+        #expect(org.journalEntry["RAQAM_ENTITY_PLACE"] == "org:ministry-justice")
         #expect(e["RAQAM_VALUE"] == "2021-01-01T00:00:00+05:00")
         #expect(e["RAQAM_SEVERITY"] == "critical")
         #expect(e["RAQAM_ALERT_ID"] == record.alertID)

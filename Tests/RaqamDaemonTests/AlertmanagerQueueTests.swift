@@ -62,6 +62,8 @@ import Testing
         ("alertmanager:\n  resend_delay: soon", "raqamd.yaml:2:17: alertmanager.resend_delay must be a duration"),
         ("alertmanager:\n  resend: 1m", "raqamd.yaml:2:3: unknown key 'alertmanager.resend'"),
         ("alertmanager:\n  bearer_token_file: /t\n  basic_auth: {username: u, password_file: /p}", "bearer_token_file and basic_auth exclude each other"),
+        // A YAML syntax error is placed where it is, not at 1:1.
+        ("state_dir: /var/lib/raqam\nhttp:\n  listen: [127.0.0.1:8080\n", "raqamd.yaml:4:1: not valid YAML: "),
     ])
     func mistakesAreNamedWithTheirPlace(text: String, expected: String) {
         #expect(throws: DaemonConfiguration.Problem.self) { try DaemonConfiguration.load(file: "raqamd.yaml", text: text) }

@@ -61,7 +61,10 @@ import Rules
         ("groups:\n  - name: g\n    rules:\n      - alert: A\n        scope: org\n",
          "rules/test.yaml:4:9: rule A needs 'expr'"),
         ("groups: []\nrulez: 1\n", "rules/test.yaml:2:1: unknown key 'rulez' at the top level; a rule file has 'groups'"),
-        ("groups: [\n", "rules/test.yaml:1:1: not valid YAML"),
+        ("groups: [\n", "rules/test.yaml:2:1: not valid YAML"),
+        // A YAML syntax error is placed where libyaml finds it, not at 1:1.
+        ("groups:\n  - name: g\n    rules:\n      - alert: A\n        scope: org\n        expr: true\n      summary: x\n", "rules/test.yaml:7:"),
+        ("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: [true\n", "rules/test.yaml:6:"),
         ("groups:\n  - name: g\n    rules:\n      - alert: A\n        scope: org\n        expr: true\n      - alert: A\n        scope: org\n        expr: false\n",
          "rules/test.yaml:7:1: duplicate alert name A (first at rules/test.yaml:4); alert names identify alerts and must be unique"),
         ("groups:\n  - name: g\n    rules:\n      - alert: Bad-Name\n        scope: org\n        expr: true\n",
