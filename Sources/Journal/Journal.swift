@@ -24,7 +24,6 @@ public final class Journal: JournalSink {
     public let identifier: String
     let socketPath: String
     /// Serializes standard-error lines so that concurrent entries do not interleave.
-    private let stderrLock = Mutex(())
 
     /// - Parameters:
     ///   - socketPath: the socket probed for journald. `sd_journal_sendv` always sends to
@@ -47,11 +46,17 @@ public final class Journal: JournalSink {
            Systemd.journalSendv(entry.fields.map { Array("\($0.name)=\($0.value)".utf8) }) == 0 {
             return .journald
         }
-        let line = Self.stderrLine(entry) + "\n"
+        Self.writeToStandardError(Self.stderrLine(entry) + "\n")
+        return .stderr
+    }
+
+    private static let stderrLock = Mutex(())
+
+    /// Writes `line` to standard error whole (one write, not interleaved with another thread's).
+    public static func writeToStandardError(_ line: String) {
         stderrLock.withLock { _ in
             line.utf8CString.withUnsafeBufferPointer { p in _ = write(2, p.baseAddress, p.count - 1) }
         }
-        return .stderr
     }
 
     /// `raqamd[warning]: MESSAGE (RAQAM_RULE=… RAQAM_ENTITY=…)`: what an operator reads when

@@ -8,6 +8,10 @@ public import Logging
 public struct JournalLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
+    /// Also write each entry that went to journald on standard error: set when standard error
+    /// is a terminal, so that raqamd started by hand says why it stops (under systemd its
+    /// standard error is the journal itself).
+    public var echoToTerminal = false
     let label: String
     let journal: Journal
 
@@ -41,6 +45,10 @@ public struct JournalLogHandler: LogHandler {
         for (key, value) in all.sorted(by: { $0.key < $1.key }) {
             entry.add(JournalEntry.fieldName(forMetadataKey: key), "\(value)")
         }
-        journal.send(entry)
+        if journal.send(entry) == .journald && echoToTerminal {
+            var shown = entry
+            shown.add("SYSLOG_IDENTIFIER", "raqamd")
+            Journal.writeToStandardError(Journal.stderrLine(shown) + "\n")
+        }
     }
 }

@@ -44,6 +44,7 @@ struct Raqamd: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in
             var h = JournalLogHandler(label: label, journal: journal)
             h.logLevel = .info
+            h.echoToTerminal = isatty(STDERR_FILENO) != 0
             return h
         }
         let logger = Logger(label: "raqamd")

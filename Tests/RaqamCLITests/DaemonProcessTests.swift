@@ -247,6 +247,10 @@ let journaldRunning: Bool = {
         #expect(r.status == 65, "\(r.stderr)")
         let entries = try journalEntries(["MESSAGE_ID=\(MessageIDs.rulesBrokenAtStart)"], count: 1).filter { ($0["MESSAGE"] as? String)?.contains(file) == true }
         #expect((entries.first?["MESSAGE"] as? String)?.contains("raqamd cannot start") == true, "\(entries)")
+        // Started by hand on a terminal (here a pty from script(1)), it says why on the terminal too.
+        let raqamd = buildDirectory.appendingPathComponent("raqamd").path
+        let onTerminal = try runProcess("/usr/bin/script", ["-qec", "\(raqamd) --state-dir \(state.path) --rules \(file) --socket \(state.path)/t.sock --http-listen ''", "/dev/null"])
+        #expect(onTerminal.stdout.contains("raqamd cannot start: rules rejected: \(file):6:15: unknown metric"), "\(onTerminal.stdout)")
         // The catalog's text for it says the start failed, not that old rules keep running.
         let catalog = try String(contentsOfFile: root.path + "/systemd/raqamd.catalog", encoding: .utf8)
         let text = catalog.components(separatedBy: "-- \(MessageIDs.rulesBrokenAtStart)").last?.components(separatedBy: "\n-- ").first ?? ""
