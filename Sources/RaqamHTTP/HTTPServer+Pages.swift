@@ -224,7 +224,7 @@ extension HTTPServer {
 
     /// The alert log's transitions, oldest first (none when raqamd has written none yet).
     func alertHistory(_ p: PageRequest) async throws -> [AlertRecord] {
-        let follower = alertLogFollower(p.backend.stateDirectory)
+        let follower = followers.follower(p.backend.stateDirectory)
         return try await blocking.runIfActive { try follower.records() }
     }
 

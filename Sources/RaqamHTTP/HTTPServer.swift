@@ -35,10 +35,8 @@ public struct HTTPServer: Sendable {
     let asOfViews = AsOfViews()
     let trends = TrendCache()
     let alertTrends = AlertTrendCache()
+    /// The alert log of each state directory, followed (one per state directory).
     let followers = AlertLogFollowers()
-
-    /// The alert log of `stateDirectory`, followed (one per state directory).
-    func alertLogFollower(_ stateDirectory: String) -> AlertLogFollower { followers.follower(stateDirectory) }
 
     /// A configuration that cannot be served.
     public struct Problem: Error, Sendable, CustomStringConvertible {

@@ -43,6 +43,18 @@ struct WebBenchmark: ParsableCommand {
 
     struct Measured { var p50: [Double] = [], p99: [Double] = [], bytes: [Double] = [] }
 
+    /// One load of `path` with the token: its time (ms, the server's plus a loopback round
+    /// trip) and the body's size; anything but 200 ends the run.
+    static func load(_ client: HTTPClient, port: Int, path: String, token: String) throws -> (ms: Double, bytes: Int) {
+        var request = try HTTPClient.Request(url: "http://127.0.0.1:\(port)" + path, method: .GET)
+        request.headers.add(name: "Authorization", value: "Bearer " + token)
+        let t0 = now()
+        let response = try client.execute(request: request).wait()
+        let t = (now() - t0) * 1000
+        guard response.status.code == 200 else { throw ValidationError("GET \(path) answered \(response.status.code)") }
+        return (t, response.body?.readableBytes ?? 0)
+    }
+
     /// The pages on a large log: those of the present (raqamd's live engine) and of a past
     /// day (a fold of the log, kept for the next loads), the API and the ceiling.
     static let largeTargets: [(name: String, path: String)] = [
@@ -78,13 +90,8 @@ struct WebBenchmark: ParsableCommand {
                 var times: [Double] = []
                 var bytes = 0
                 for i in 0..<(loads + 3) {
-                    var request = try HTTPClient.Request(url: "http://127.0.0.1:\(port)" + target.path, method: .GET)
-                    request.headers.add(name: "Authorization", value: "Bearer " + token)
-                    let t0 = now()
-                    let response = try client.execute(request: request).wait()
-                    let t = (now() - t0) * 1000
-                    guard response.status.code == 200 else { throw ValidationError("GET \(target.path) answered \(response.status.code)") }
-                    bytes = response.body?.readableBytes ?? 0
+                    let (t, size) = try Self.load(client, port: port, path: target.path, token: token)
+                    bytes = size
                     if i >= 3 { times.append(t) }  // the first loads warm the caches
                 }
                 times.sort()
@@ -154,13 +161,8 @@ extension WebBenchmark {
                 var times: [Double] = []
                 var bytes = 0
                 for i in 0..<(loads + (r == 0 ? 1 : 0)) {
-                    var request = try HTTPClient.Request(url: "http://127.0.0.1:\(port)" + target.path, method: .GET)
-                    request.headers.add(name: "Authorization", value: "Bearer " + token)
-                    let t0 = now()
-                    let response = try client.execute(request: request).wait()
-                    let t = (now() - t0) * 1000
-                    guard response.status.code == 200 else { throw ValidationError("GET \(target.path) answered \(response.status.code)") }
-                    bytes = response.body?.readableBytes ?? 0
+                    let (t, size) = try Self.load(client, port: port, path: target.path, token: token)
+                    bytes = size
                     // The first load after the start folds what the page needs (reported apart).
                     if r == 0 && i == 0 { first[k] = t } else { times.append(t) }
                 }
