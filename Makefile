@@ -3,11 +3,11 @@
 
 SWIFT    ?= swift
 PREFIX   ?= /usr/local
-DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux systemd zlib1g-dev curl openssl python3 python3-venv prometheus-alertmanager chromium chromium-driver
+DEBS     := libsystemd-dev libsqlite3-dev pkg-config util-linux systemd zlib1g-dev curl openssl python3 python3-venv lintian prometheus-alertmanager chromium chromium-driver
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= $(shell mktemp -d /tmp/raqam-demo.XXXXXX)
 
-.PHONY: browser-venv all deps journald build release test demo bench torture fuzz install systemd-e2e clean
+.PHONY: browser-venv all deps journald build release test demo bench torture fuzz install deb systemd-e2e clean
 
 all: build
 
@@ -83,18 +83,20 @@ torture: release journald
 systemd-e2e: deps
 	scripts/systemd-e2e.sh
 
-# Binaries, the bundled rules (and /etc/raqam/rules and raqamd.yaml when there are none yet), the unit and the
-# journal catalog; then the catalog is compiled (skipped with DESTDIR, for packaging).
+# Binaries (raqamd in sbin), the bundled rules (and /etc/raqam/rules and raqamd.yaml when there
+# are none yet), the unit, sysusers.d and tmpfiles.d (the raqam user and groups, the state
+# directory), the journal catalog, man pages, completions and docs (scripts/install-tree.sh);
+# then the user, the state directory and the catalog are made (skipped with DESTDIR, for
+# packaging). UNITDIR: where the unit goes.
+UNITDIR ?= /etc/systemd/system
 install: release
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/raqam/rules/tests $(DESTDIR)/etc/systemd/system $(DESTDIR)/usr/lib/systemd/catalog
-	install -m 0755 .build/release/raqamctl .build/release/raqamd $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 rules/*.yaml $(DESTDIR)$(PREFIX)/share/raqam/rules/
-	install -m 0644 rules/tests/* $(DESTDIR)$(PREFIX)/share/raqam/rules/tests/
-	[ -d $(DESTDIR)/etc/raqam/rules ] || { install -d $(DESTDIR)/etc/raqam/rules && install -m 0644 rules/*.yaml $(DESTDIR)/etc/raqam/rules/; }
-	[ -f $(DESTDIR)/etc/raqam/raqamd.yaml ] || install -m 0644 systemd/raqamd.yaml $(DESTDIR)/etc/raqam/raqamd.yaml
-	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' systemd/raqamd.service > $(DESTDIR)/etc/systemd/system/raqamd.service
-	install -m 0644 systemd/raqamd.catalog $(DESTDIR)/usr/lib/systemd/catalog/raqamd.catalog
-	[ -n "$(DESTDIR)" ] || journalctl --update-catalog
+	RAQAM_DOCDIR=$(PREFIX)/share/doc/raqam scripts/install-tree.sh .build/release "$(DESTDIR)" $(PREFIX) $(UNITDIR)
+	[ -n "$(DESTDIR)" ] || { systemd-sysusers raqam.conf && systemd-tmpfiles --create raqam.conf && journalctl --update-catalog; }
+
+# The Debian package, raqam_VERSION_amd64.deb in .build-deb (scripts/make-deb.sh): the Swift
+# runtime linked in, checked by lintian. DEB_VERSION=… sets its version.
+deb: deps
+	scripts/make-deb.sh .build-deb
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-static .build-deb .build-manual

@@ -34,7 +34,7 @@ struct StatusCommand: ParsableCommand {
             printStatus(s)
             return
         }
-        guard let daemon = ControlClient(path: global.socketPath) else {
+        guard let daemon = try controlClient(global.socketPath, toDo: "ask raqamd's status") else {
             printError("raqamctl: no raqamd listens on \(global.socketPath)")
             throw Exit.ioError
         }
@@ -69,7 +69,7 @@ struct ReloadCommand: ParsableCommand {
     @OptionGroup var global: SocketOptions
 
     func run() throws {
-        guard let daemon = ControlClient(path: global.socketPath) else {
+        guard let daemon = try controlClient(global.socketPath, toDo: "reload raqamd's rules") else {
             printError("raqamctl: no raqamd listens on \(global.socketPath)")
             throw Exit.ioError
         }

@@ -28,7 +28,7 @@ struct InitCommand: ParsableCommand {
     func run() throws {
         let at = effective?.fromWhen ?? ReferenceData.defaultEffective
         let events = ReferenceData.bundled.registrationEvents(effective: at)
-        if let daemon = ControlClient(path: global.socketPath) {
+        if let daemon = try controlClient(global.socketPath, toDo: "register the entities (nothing was registered)") {
             // raqamd holds the log: register through it (the ids make it idempotent).
             if clock != nil { printError("raqamctl: --clock is set before raqamd starts (in its configuration, or init without a daemon)") }
             let replies = try daemon.exchange(events.map { Array(EventJSON.line($0).utf8)[...] })

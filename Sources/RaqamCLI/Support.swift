@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import RaqamModel
 import RaqamStore
+import RaqamControl
 import RaqamEngine
 
 /// Options every command takes.
@@ -21,8 +22,14 @@ struct GlobalOptions: ParsableArguments {
     /// The log's directory, for commands that only read: exit 74 with a hint when there is none.
     func existingEventsDirectory() throws -> String {
         let dir = FileEventStore.eventsDirectory(stateDirectory)
-        guard FileManager.default.fileExists(atPath: dir) else {
-            printError("raqamctl: no event log in \(stateDirectory) (run raqamctl init first)")
+        var info = stat()
+        if stat(dir, &info) != 0 {
+            // EACCES: the state directory exists but this user may not enter it.
+            if errno == EACCES {
+                printError("raqamctl: permission denied on \(stateDirectory): to read the log, be a member of its group (raqam-read, when installed from the package: adduser \(NSUserName()) raqam-read)")
+            } else {
+                printError("raqamctl: no event log in \(stateDirectory) (run raqamctl init first)")
+            }
             throw Exit.ioError
         }
         return dir
@@ -137,3 +144,14 @@ final class Output {
 
 /// "1 event", "2 events".
 func plural(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
+
+/// The running raqamd on its control socket, or nil when none listens there (a command that
+/// writes then writes the log itself). A socket this user may not connect to is not "no
+/// raqamd": the command stops (74) and says who may, instead of trying the log behind it.
+func controlClient(_ path: String, toDo purpose: String) throws -> ControlClient? {
+    do { return try ControlClient(connectingTo: path) } catch {
+        guard error.errno == EACCES || error.errno == EPERM else { return nil }
+        printError("raqamctl: permission denied on raqamd's control socket \(path): to \(purpose), be a member of its group (raqam, when installed from the package: adduser \(NSUserName()) raqam)")
+        throw Exit.ioError
+    }
+}

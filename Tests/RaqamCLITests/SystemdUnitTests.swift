@@ -13,6 +13,7 @@ import Testing
         let dir = StateDirectory()
         let text = try String(contentsOf: root.appendingPathComponent("systemd/raqamd.service"), encoding: .utf8)
             .replacingOccurrences(of: "/usr/local/bin/", with: buildDirectory.path + "/")
+            .replacingOccurrences(of: "/usr/local/sbin/", with: buildDirectory.path + "/")
         let path = dir.path + "/raqamd.service"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return (dir, path)
@@ -27,7 +28,9 @@ import Testing
     @Test func theUnitPassesSystemdAnalyzeVerifyWithNoOutput() throws {
         let (dir, unit) = try unitBesideBuiltBinary()
         _ = dir
-        let (status, output) = try systemdAnalyze(["verify", unit])
+        // The man pages its Documentation= names are checked where the package installs
+        // them (make systemd-e2e verifies the installed unit with --man=yes).
+        let (status, output) = try systemdAnalyze(["verify", "--man=no", unit])
         #expect(status == 0)
         #expect(output.isEmpty, "systemd-analyze verify said: \(output)")
     }
