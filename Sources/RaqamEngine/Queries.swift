@@ -58,6 +58,19 @@ public enum Queries {
         }
     }
 
+    /// A value as the alert log records it (`AlertRecord.text(of:)`), written typed as
+    /// `lagging -o json` writes the metric itself: yes/no as true/false, a number as a number,
+    /// "-" (no value) as null, a time as its RFC 3339 text.
+    static func writeRecordedValue(_ text: String, into w: inout JSONWriter) {
+        switch text {
+        case "yes": w.bool(true)
+        case "no": w.bool(false)
+        case "-": w.null()
+        default:
+            if let n = Double(text), n.isFinite { w.number(n) } else { w.string(text) }
+        }
+    }
+
     /// Who is flagged at `t` (µs): the log folded as raqamd folds it (from raqamd's newest
     /// engine snapshot taken under the same rules, clock and step and evaluated by `t`, unless
     /// `useSnapshot` is false), evaluated at `t`.
@@ -176,7 +189,11 @@ public enum Queries {
         w.beginObject()
         for (k, v) in [("alert_id", r.alertID), ("rule", r.rule), ("subject", r.entity.description), ("name", r.entityName), ("scope", r.scope),
                        ("region", r.region), ("severity", r.severity), ("state", r.state.rawValue), ("active_since", time(r.activeSince)),
-                       ("at", time(r.at)), ("value", r.value), ("summary", r.summary), ("description", r.description)] {
+                       ("at", time(r.at))] {
+            w.key(k); w.string(v)
+        }
+        w.key("value"); writeRecordedValue(r.value, into: &w)
+        for (k, v) in [("summary", r.summary), ("description", r.description)] {
             w.key(k); w.string(v)
         }
         writeTexts(("labels", r.labels), ("annotations", r.annotations), into: &w)

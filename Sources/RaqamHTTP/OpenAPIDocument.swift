@@ -490,7 +490,7 @@ components:
         state: {type: string, enum: [firing, resolved]}
         active_since: {type: string}
         at: {type: string}
-        value: {type: string}
+        value: {type: [number, string, boolean, "null"], description: "Typed as in /v1/lagging: a flag true or false, a number, a time as RFC 3339, null for none."}
         summary: {type: string, description: "The rendered summary; for a resolved transition, its resolved wording (Resolved: …)."}
         description: {type: string}
         labels: {$ref: '#/components/schemas/Texts'}

@@ -345,6 +345,14 @@ let journaldRunning: Bool = {
         #expect(now["summary"] as? String == "Altinkul District: digitalization not organized at the proper level (score 30)")
         #expect(now["alert_id"] as? String == recorded["alert_id"] as? String)
         #expect(now["at"] as? String == recorded["at"] as? String, "it fired once, when it fired")
+        // The value is typed as lagging types it: organized == false holds, so the flag false
+        // (it was the text "no" in alerts and false in lagging).
+        #expect(recorded["value"] as? Bool == false, "\(recorded)")
+        #expect(now["value"] as? Bool == false, "\(now)")
+        let lagging = try run("raqamctl", ["lagging"] + base)
+        let lagged = (try JSONSerialization.jsonObject(with: Data(lagging.stdout.utf8)) as? [[String: Any]] ?? [])
+            .first { $0["rule"] as? String == "DistrictDigitalizationNotOrganized" && $0["subject"] as? String == "district:1703202" }
+        #expect(lagged?["value"] as? Bool == false, "\(lagging.stdout.prefix(400))")
         d.signal(SIGTERM)
         #expect(d.waitExit() == 0)
     }
