@@ -32,6 +32,7 @@ struct EventsCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Only events that occurred at or before this time (a day: its end).", valueName: "time"), transform: timeArgument) var until: TimeExpression?
     @Option(help: ArgumentHelp("Only events after this sequence number.", valueName: "seq")) var afterSeq: UInt64 = 0
     @Option(help: ArgumentHelp("Print at most this many events.", valueName: "n")) var limit: Int?
+    @Option(name: [.customShort("n"), .customLong("lines")], help: ArgumentHelp("Print the last n matching events (in log order), as journalctl -n; with --follow, then the new ones.", valueName: "n")) var lines: Int?
     @Flag(help: "Keep printing new events as they are appended.") var follow = false
     @Option(name: .shortAndLong, help: "Output format: table, json, ndjson or csv.") var output: OutputFormat = .table
 
@@ -43,6 +44,8 @@ struct EventsCommand: ParsableCommand {
             do { _ = try EntityKey(parsing: s) } catch { throw ValidationError("--subject: \(error.message)") }
         }
         if follow && output == .json { throw ValidationError("--follow writes a stream: use -o ndjson, table or csv") }
+        if let lines, lines < 0 { throw ValidationError("--lines: expected a count of 0 or more, not \(lines)") }
+        if lines != nil && limit != nil { throw ValidationError("--lines takes the last events, --limit the first: give one of them") }
     }
 
     func run() throws {
@@ -61,21 +64,44 @@ struct EventsCommand: ParsableCommand {
         if output == .csv { out.line("seq,id,type,subject,occurred_at,recorded_at,source,data") }
         var next = afterSeq + 1
         signal(SIGPIPE, SIG_DFL)
-        while true {
+        func matches(_ s: StoredEvent) -> Bool {
+            (typeFilter.isEmpty || typeFilter.contains(s.event.type)) && (subjectFilter.isEmpty || subjectFilter.contains(s.event.subject))
+        }
+        func emit(_ s: StoredEvent) {
+            printed += 1
+            switch output {
+            case .ndjson: out.line(EventJSON.line(s))
+            case .json: out.line((printed > 1 ? "," : "") + EventJSON.line(s))
+            case .csv: out.line(Self.csvRow(s))
+            case .table:
+                let row = [String(s.seq), s.event.occurredAt.rfc3339, s.event.type.rawValue, s.event.subject.description, Self.dataSummary(s.event)]
+                if follow { out.line(row.joined(separator: "  ")) } else { rows.append(row) }
+            }
+        }
+        if let lines {
+            // The last n: read newest first up to the log's end as it is now, then printed in
+            // log order; --follow goes on from that end.
+            let end = try withStoreErrors { try reader.lastSeq() }
+            var newest: [StoredEvent] = []
+            if lines > 0 {
+                let filter: StoredEventReader.SubjectFilter = subjectFilter.count == 1 ? .subject(subjectFilter.first!) : .all
+                try withStoreErrors {
+                    try reader.scanNewestFirst(filter: filter, through: end, occurredBy: until?.byWhen.micros, recordedBy: nil) { s in
+                        guard s.seq > afterSeq else { return false }
+                        if matches(s), s.event.occurredAt.micros >= from { newest.append(s) }
+                        return newest.count < lines
+                    }
+                }
+            }
+            newest.reversed().forEach(emit)
+            next = max(next, end + 1)
+        }
+        while lines == nil || follow {
             let last = try withStoreErrors {
                 try reader.scan(from: next, occurred: range) { s in
-                    guard typeFilter.isEmpty || typeFilter.contains(s.event.type),
-                          subjectFilter.isEmpty || subjectFilter.contains(s.event.subject) else { return true }
+                    guard matches(s) else { return true }
                     if let limit, printed >= limit { return false }
-                    printed += 1
-                    switch output {
-                    case .ndjson: out.line(EventJSON.line(s))
-                    case .json: out.line((printed > 1 ? "," : "") + EventJSON.line(s))
-                    case .csv: out.line(Self.csvRow(s))
-                    case .table:
-                        let row = [String(s.seq), s.event.occurredAt.rfc3339, s.event.type.rawValue, s.event.subject.description, Self.dataSummary(s.event)]
-                        if follow { out.line(row.joined(separator: "  ")) } else { rows.append(row) }
-                    }
+                    emit(s)
                     return true
                 }
             }
