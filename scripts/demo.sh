@@ -6,6 +6,8 @@
 # targets. raqamd is stopped with SIGTERM and must exit 0.
 #   scripts/demo.sh STATE_PARENT_DIR BIN_DIR [SEED]
 set -euo pipefail
+# The demo prints its listings straight to the terminal: no pager waiting for a key.
+export RAQAM_PAGER=cat
 cd "$(dirname "$0")/.."
 dir=$1
 bin=$(cd "$2" && pwd)

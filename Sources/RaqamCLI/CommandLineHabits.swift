@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import Synchronization
 
 /// What raqamctl does to its arguments before the argument parser reads them, so that it keeps
 /// the habits of journalctl and promtool: options shared by the commands may come before the
@@ -90,6 +91,10 @@ extension RaqamCtl {
     public static func main() {
         switch CommandLineHabits.rewrite(Array(CommandLine.arguments.dropFirst()), root: RaqamCtl.self) {
         case .parse(let arguments):
+            if Terminal.pages(arguments) {
+                _ = Terminal.colours
+                Terminal.startPager()
+            }
             main(arguments)
         case .unknownSubcommand(let message):
             FileHandle.standardError.write(Data((message + "\n").utf8))

@@ -48,7 +48,7 @@ struct LaggingCommand: ParsableCommand {
                     [o["subject"] as? String ?? "", (o["rule"] as? String ?? "") + (o["state"] as? String == "pending" ? " (pending)" : ""),
                      o["severity"] as? String ?? "", o["value"].map { $0 is NSNull ? "none" : "\($0)" } ?? "", String((o["active_since"] as? String ?? "").prefix(10)),
                      o["summary"] as? String ?? ""]
-                }))
+                }, colour: severityColour(column: 2)))
                 Swift.print("\(plural(alerts.count, "alert")) (\(server.base))")
             }
             return
@@ -112,7 +112,7 @@ struct LaggingCommand: ParsableCommand {
                     ["  " + a.entity.description, a.rule.name + (a.state == .pending ? " (pending)" : ""), a.rule.severity.rawValue,
                      tableValue(a.value), CalendarDate(tashkentDayOf: Timestamp(micros: a.activeSince)).description, a.summary]
                 }
-                out.line(renderTable(["  SUBJECT", "ALERT", "SEVERITY", "VALUE", "SINCE", "SUMMARY"], rows))
+                out.line(renderTable(["  SUBJECT", "ALERT", "SEVERITY", "VALUE", "SINCE", "SUMMARY"], rows, colour: severityColour(column: 2)))
                 out.line("")
             }
             let firing = alerts.filter { $0.state == .firing }

@@ -17,6 +17,9 @@ struct GlobalOptions: ParsableArguments {
 
     @OptionGroup var daemon: SocketOptions
 
+    @Flag(help: "Never pipe the output through the pager ($RAQAM_PAGER, else $PAGER, else less; only on a terminal).")
+    var noPager = false
+
     var socketPath: String { daemon.socketPath }
 
     /// The log's directory, for commands that only read: exit 74 with a hint when there is none.
@@ -109,15 +112,29 @@ extension TimeExpression {
     var fromWhen: Timestamp { resolve(now: wallNow(), edge: .start) }
 }
 
-/// Left-aligned columns separated by two spaces, for people.
-func renderTable(_ header: [String], _ rows: [[String]]) -> String {
+/// Left-aligned columns separated by two spaces, for people; on a terminal the header is
+/// bold and a row may have a colour (`Terminal.paint`).
+func renderTable(_ header: [String], _ rows: [[String]], colour: (([String]) -> String?)? = nil) -> String {
     var widths = header.map(\.count)
     for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
     func line(_ cells: [String]) -> String {
         cells.enumerated().map { i, c in i == cells.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count) }
             .joined(separator: "  ")
     }
-    return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    let body = rows.map { row in colour?(row).map { Terminal.paint(line(row), $0) } ?? line(row) }
+    return ([Terminal.paint(line(header), "1")] + body).joined(separator: "\n")
+}
+
+/// The colour of a row by its severity cell: critical red, warning yellow.
+func severityColour(column: Int) -> ([String]) -> String? {
+    { row in
+        guard column < row.count else { return nil }
+        switch row[column] {
+        case "critical": return "31"
+        case "warning": return "33"
+        default: return nil
+        }
+    }
 }
 
 /// A CSV field, quoted when it must be (RFC 4180).

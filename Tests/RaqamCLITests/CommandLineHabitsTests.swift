@@ -35,6 +35,49 @@ import Testing
         #expect(far.stderr.contains("The subcommands: init, demo, append, events"), "\(far.stderr)")
     }
 
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// raqamctl on a terminal: script(1) gives it a pty; the pager is a sed that marks each line.
+    func onTerminal(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
+        let command = ([buildDirectory.appendingPathComponent("raqamctl").path] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = ""  // set under swift test; empty is unset (no-color.org)
+        env["TERM"] = "xterm"
+        env["RAQAM_PAGER"] = "sed s/^/PAGED:/"
+        env.merge(environment) { $1 }
+        let r = try runProcess("/usr/bin/script", ["-qec", command, "/dev/null"], environment: env)
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        return r.stdout
+    }
+
+    @Test func onATerminalListingsGoThroughThePagerUnlessNoPagerOrAPipe() throws {
+        let dir = StateDirectory()
+        try run("raqamctl", ["init", "--state-dir", dir.path])
+        let paged = try onTerminal(["stats", "--state-dir", dir.path])
+        #expect(paged.split(separator: "\n").allSatisfy { $0.hasPrefix("PAGED:") }, "\(paged)")
+        #expect(paged.contains("PAGED:events         316"), "\(paged)")
+        let unpaged = try onTerminal(["stats", "--state-dir", dir.path, "--no-pager"])
+        #expect(!unpaged.contains("PAGED:") && unpaged.contains("316"), "\(unpaged)")
+        // Not a terminal: never paged, whatever the pager says.
+        let piped = try run("raqamctl", ["stats", "--state-dir", dir.path], environment: ["RAQAM_PAGER": "sed s/^/PAGED:/"])
+        #expect(!piped.stdout.contains("PAGED:") && piped.stdout.contains("316"))
+        // A command that reports work done is not paged.
+        let rules = try onTerminal(["rules", "check", root.path + "/rules/districts.yaml"])
+        #expect(!rules.contains("PAGED:"), "\(rules)")
+    }
+
+    @Test func severitiesAreColouredOnATerminalOnlyAndNotUnderNoColor() throws {
+        let dir = StateDirectory()
+        try run("raqamctl", ["init", "--state-dir", dir.path])
+        let arguments = ["lagging", "--state-dir", dir.path, "--rules", root.path + "/rules/districts.yaml", "--clock", "events", "--at", "2021-06-30", "--no-pager"]
+        let coloured = try onTerminal(arguments)
+        #expect(coloured.contains("\u{1B}[33m  district:1703202  DistrictSilent"), "\(coloured.prefix(300))")
+        let plain = try onTerminal(arguments, environment: ["NO_COLOR": "1"])
+        #expect(!plain.contains("\u{1B}[") && plain.contains("district:1703202  DistrictSilent"), "\(plain.prefix(300))")
+        let piped = try run("raqamctl", arguments)
+        #expect(!piped.stdout.contains("\u{1B}[") && piped.stdout.contains("DistrictSilent"))
+    }
+
     /// `nobody` (setpriv drops root) may neither enter the state directory nor connect to the
     /// socket: each refusal says which group would let it, and nothing is appended.
     @Test func aUserWithoutTheRightIsRefusedNamingTheGroupAndNothingIsStored() throws {
