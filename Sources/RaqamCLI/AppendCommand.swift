@@ -54,7 +54,7 @@ struct AppendCommand: ParsableCommand {
     @Option(help: ArgumentHelp("When an append is acknowledged: always (after fdatasync), interval (fdatasync every 200 ms), none (one sync at the end; bulk import).", valueName: "policy"))
     var durability: DurabilityArgument = .always
 
-    @Option(name: .shortAndLong, help: "Summary format: table or json.") var output: OutputFormat = .table
+    @Option(name: .shortAndLong, help: "Summary format: table or json.") var output: ReportFormat = .table
 
     @Option(help: ArgumentHelp("After appending, write a projections snapshot when the log is this many events past the newest one (0: never).", valueName: "n"))
     var snapshotEvery = 100_000
@@ -83,11 +83,17 @@ struct AppendCommand: ParsableCommand {
             var check = ingest.makeCheck(file: name)
             // Each line is decoded once: the first pass keeps the good events in binary form.
             let spool = try SpoolFile(directory: global.stateDirectory)
-            let bad = try checkWhole(input, name: name, keep: spool.write) { line, decoded throws(StoreError) in try check.check(line, decoded: decoded) }
+            var kept: Int64 = 0
+            let bad = try checkWhole(input, name: name, keep: { event, line in kept += 1; try spool.write(event, line: line) }) { line, decoded throws(StoreError) in try check.check(line, decoded: decoded) }
             var tally = Tally()
+            var appended: Int64 = 0
+            let progress = ProgressLine("appending \(name)", total: kept, unit: .events)
             try spool.forEachBatch { events, lines in
                 tally.add(try ingest.append(checked: events, lines: lines, file: name), name: name)
+                appended += Int64(events.count)
+                progress?.update(appended)
             }
+            progress?.finish()
             try store.close()
             snapshotIfDue(lastSeq: store.lastSeq)
             report(tally, rejected: bad.count)
@@ -109,7 +115,10 @@ struct AppendCommand: ParsableCommand {
         var problems = 0
         var sawEvent = false
         let rejects = try skipInvalid.map { try RejectsFile(path: $0) }
+        let progress = ProgressLine("checking \(name)", total: input.size, unit: .bytes)
+        defer { progress?.finish() }
         try forEachChunkOfLines(input.fd, chunkSize: 1 << 20) { chunk in
+            defer { progress?.update(Int64(lseek(input.fd, 0, SEEK_CUR))) }
             // Decoding is pure and most of the cost: on all cores; the checks that depend on
             // earlier lines run in order.
             let decoded = parallelMap(chunk.map(\.bytes), minimumChunk: 512) { EventDecoder.decode(line: $0) }
@@ -157,7 +166,10 @@ struct AppendCommand: ParsableCommand {
         var tally = Tally()
         var refused = 0
         try input.rewind()
+        let progress = ProgressLine("appending \(name) through raqamd", total: input.size, unit: .bytes)
+        defer { progress?.finish() }
         try forEachChunkOfLines(input.fd) { chunk in
+            defer { progress?.update(Int64(lseek(input.fd, 0, SEEK_CUR))) }
             let lines = chunk.filter { !bad.contains($0.number) }
             guard !lines.isEmpty else { return }
             let replies: [String]
@@ -324,6 +336,12 @@ struct Tally {
 /// Memory stays bounded whatever the input's size.
 final class InputFile {
     let fd: Int32
+
+    /// Its size in bytes (0 when unknown), for a progress line.
+    var size: Int64 {
+        var info = stat()
+        return fstat(fd, &info) == 0 ? Int64(info.st_size) : 0
+    }
     private var spooled: String?
 
     init(path: String) throws {

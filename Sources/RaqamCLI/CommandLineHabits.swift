@@ -10,7 +10,7 @@ import Synchronization
 enum CommandLineHabits {
     /// The options the commands share, each with a value (`-o` too: every command that lists
     /// takes it).
-    static let globalOptions: Set<String> = ["--state-dir", "--socket", "--server", "--token-file", "--cacert", "-o", "--output"]
+    static let globalOptions: Set<String> = ["--state-dir", "--socket", "--server", "--token-file", "--cacert", "-o", "--output", "--lang"]
 
     /// The outcome: the arguments to parse, or a usage error to print (exit 64).
     enum Outcome: Equatable {

@@ -20,7 +20,7 @@ struct StatusCommand: ParsableCommand {
 
     @OptionGroup var global: SocketOptions
     @OptionGroup var remote: RemoteOptions
-    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
+    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: ReportFormat = .table
     @Flag(help: "Wait until raqamd has evaluated and delivered everything acknowledged so far.") var wait = false
 
     func run() throws {
@@ -98,6 +98,7 @@ struct AlertsCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var language: LanguageOptions
     @OptionGroup var remote: RemoteOptions
     @OptionGroup var evaluation: EvaluationOptions
     @Flag(help: "Only alerts firing now.") var firing = false
@@ -112,7 +113,9 @@ struct AlertsCommand: ParsableCommand {
             case .json: print(a.text.trimmingCharacters(in: .newlines))
             case .ndjson:
                 for o in rows { print(String(decoding: (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data(), as: UTF8.self)) }
-            case .table, .csv:
+            case .csv:
+                print(csvRows(rows, columns: ["alert_id", "rule", "subject", "name", "state", "active_since", "at", "value", "summary"]), terminator: "")
+            case .table:
                 print(renderTable(["STATE", "ALERT", "SUBJECT", "SINCE", "AT", "SUMMARY"], rows.map { o in
                     ["state", "rule", "subject", "active_since", "at", "summary"].map { k in
                         let v = o[k] as? String ?? ""
@@ -131,7 +134,7 @@ struct AlertsCommand: ParsableCommand {
             printError("raqamctl: no state directory \(global.stateDirectory) (raqamctl init makes one; --state-dir names another)")
             throw Exit.ioError
         }
-        let rows: [AlertRecord]
+        var rows: [AlertRecord]
         if !FileManager.default.fileExists(atPath: AlertLog.directory(global.stateDirectory)) {
             // raqamd has not run here yet: it has reported nothing, which is an empty list.
             printError("raqamctl: no alert log in \(global.stateDirectory) yet: raqamd has not run there, so it has reported no alert")
@@ -145,6 +148,11 @@ struct AlertsCommand: ParsableCommand {
         } else {
             rows = try Queries.alertRecords(stateDirectory: global.stateDirectory, history: history, firingOnly: firing)
         }
+        rows = rows.map { r in
+            var r = r
+            r.entityName = language.name(of: r.entity, fallback: r.entityName)
+            return r
+        }
         func time(_ t: Int64) -> String { Timestamp(micros: t, offsetMinutes: 300).rfc3339 }
         switch output {
         case .json, .ndjson:
@@ -153,7 +161,9 @@ struct AlertsCommand: ParsableCommand {
         case .csv:
             print("alert_id,rule,subject,name,state,active_since,at,value,summary")
             for r in rows {
-                print([r.alertID, r.rule, r.entity.description, r.entityName, r.state.rawValue, time(r.activeSince), time(r.at), r.value, r.summary].map(csvField).joined(separator: ","))
+                // The value as lagging's CSV writes it: a flag true/false, none empty.
+                let value = ["yes": "true", "no": "false", "-": ""][r.value] ?? r.value
+                print([r.alertID, r.rule, r.entity.description, r.entityName, r.state.rawValue, time(r.activeSince), time(r.at), value, r.summary].map(csvField).joined(separator: ","))
             }
         case .table:
             print(renderTable(["STATE", "ALERT", "SUBJECT", "SINCE", "AT", "SUMMARY"], rows.map {

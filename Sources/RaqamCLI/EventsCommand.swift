@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import Projections
 import RaqamModel
 import RaqamStore
 
@@ -25,7 +26,7 @@ struct EventsCommand: ParsableCommand {
     @Option(name: .customLong("type"), help: ArgumentHelp("Only events of this type (repeatable).", valueName: "type"))
     var types: [String] = []
 
-    @Option(name: .customLong("subject"), help: ArgumentHelp("Only events about this subject key, e.g. district:1703202 (repeatable).", valueName: "key"))
+    @Option(name: .customLong("subject"), help: ArgumentHelp("Only events about this subject: a key (district:1703202), a slug or a name in English, Uzbek or Russian (repeatable).", valueName: "subject"))
     var subjects: [String] = []
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Only events that occurred at or after this time (a day: its start; -1d, today, 2021-06, RFC 3339 as journalctl takes them).", valueName: "time"), transform: timeArgument) var since: TimeExpression?
@@ -40,19 +41,28 @@ struct EventsCommand: ParsableCommand {
         for t in types where EventType(rawValue: t) == nil {
             throw ValidationError("--type: unknown event type \"\(t)\"; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        for s in subjects {
-            do { _ = try EntityKey(parsing: s) } catch { throw ValidationError("--subject: \(error.message)") }
-        }
+        _ = try subjectKeys()
         if follow && output == .json { throw ValidationError("--follow writes a stream: use -o ndjson, table or csv") }
         if let lines, lines < 0 { throw ValidationError("--lines: expected a count of 0 or more, not \(lines)") }
         if lines != nil && limit != nil { throw ValidationError("--lines takes the last events, --limit the first: give one of them") }
+    }
+
+    /// The --subject values as keys: each a key, a slug or a name of the reference data (in any
+    /// of its three languages).
+    func subjectKeys() throws -> [EntityKey] {
+        let resolver = SubjectResolver()
+        var keys: [EntityKey] = []
+        for text in subjects {
+            do { keys.append(try resolver.resolve(text)) } catch { throw ValidationError("--subject: \(error.description)") }
+        }
+        return keys
     }
 
     func run() throws {
         if let server = try remote.remote() { return try runRemotely(server) }
         _ = try global.existingEventsDirectory()
         let typeFilter = Set(types.compactMap(EventType.init(rawValue:)))
-        let subjectFilter = Set(subjects.compactMap { try? EntityKey(parsing: $0) })
+        let subjectFilter = Set(try subjectKeys())
         let from = since?.fromWhen.micros ?? .min
         let to = until?.byWhen.micros ?? .max
         let range: ClosedRange<Int64>? = (since == nil && until == nil) ? nil : from...max(from, to)
@@ -148,6 +158,7 @@ extension EventsCommand {
     /// The events from `GET /v1/events`, page after page (by seq), filtered as locally.
     func runRemotely(_ server: RemoteServer) throws {
         if follow { throw ValidationError("--follow works on the local machine only (over HTTP: page with --after-seq)") }
+        let keys = try subjectKeys()
         let from = since?.fromWhen.micros
         var after = afterSeq
         var printed = 0
@@ -156,11 +167,11 @@ extension EventsCommand {
         pages: while true {
             let a = try server.get("/v1/events" + RemoteServer.query([
                 ("after_seq", String(after)), ("limit", "10000"), ("at", until?.byWhen.rfc3339),
-                ("type", types.count == 1 ? types[0] : nil), ("subject", subjects.count == 1 ? subjects[0] : nil)]))
+                ("type", types.count == 1 ? types[0] : nil), ("subject", keys.count == 1 ? keys[0].description : nil)]))
             for line in a.text.split(separator: "\n") {
                 guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
                 if !types.isEmpty, !types.contains(o["type"] as? String ?? "") { continue }
-                if !subjects.isEmpty, !subjects.contains(o["subject"] as? String ?? "") { continue }
+                if !keys.isEmpty, !keys.contains(where: { $0.description == o["subject"] as? String }) { continue }
                 if let from, let t = (o["occurred_at"] as? String).flatMap({ Timestamp(rfc3339: $0) }), t.micros < from { continue }
                 printed += 1
                 switch output {

@@ -29,7 +29,7 @@ struct ExplainCommand: ParsableCommand {
     @OptionGroup var evaluation: EvaluationOptions
     @Argument(help: ArgumentHelp("The entity: key, slug or name.", valueName: "subject")) var subject: String
     @Argument(help: ArgumentHelp("One rule (alert name) to explain.", valueName: "rule")) var rule: String?
-    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
+    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: ReportFormat = .table
 
     func run() throws {
         let (rules, clock, step) = try evaluation.resolved(stateDirectory: global.stateDirectory)

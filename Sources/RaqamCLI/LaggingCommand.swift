@@ -24,6 +24,7 @@ struct LaggingCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var language: LanguageOptions
     @OptionGroup var remote: RemoteOptions
     @OptionGroup var evaluation: EvaluationOptions
     @Option(parsing: .unconditional, help: ArgumentHelp("Evaluate at this time (default: now). A day (2021-06-30, yesterday), month or quarter means its end (Tashkent time); -1d and RFC 3339 times as journalctl takes them.", valueName: "time"), transform: timeArgument)
@@ -43,7 +44,9 @@ struct LaggingCommand: ParsableCommand {
             case .json: Swift.print(a.text.trimmingCharacters(in: .newlines))
             case .ndjson:
                 for o in alerts { Swift.print(String(decoding: (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data(), as: UTF8.self)) }
-            case .table, .csv:
+            case .csv:
+                Swift.print(csvRows(alerts, columns: ["rule", "subject", "name", "scope", "region", "severity", "state", "value", "active_since", "fired_at", "summary"]), terminator: "")
+            case .table:
                 Swift.print(renderTable(["SUBJECT", "ALERT", "SEVERITY", "VALUE", "SINCE", "SUMMARY"], alerts.map { o in
                     [o["subject"] as? String ?? "", (o["rule"] as? String ?? "") + (o["state"] as? String == "pending" ? " (pending)" : ""),
                      o["severity"] as? String ?? "", o["value"].map { $0 is NSNull ? "none" : "\($0)" } ?? "", String((o["active_since"] as? String ?? "").prefix(10)),
@@ -65,7 +68,11 @@ struct LaggingCommand: ParsableCommand {
             printError("raqamctl: no event counts by \(Timestamp(micros: t, offsetMinutes: 300)) on the \(clock.rawValue) clock"
                        + (clock == .wall ? "; --clock events evaluates events from when they occurred" : ""))
         }
-        var alerts = found.alerts
+        var alerts = found.alerts.map { a in
+            var a = a
+            a.entityName = language.name(of: a.entity, fallback: a.entityName)
+            return a
+        }
         if let scope { alerts = alerts.filter { $0.entity.kind == scope.kind } }
         print(alerts, state: found.state, at: t, clock: clock)
     }
@@ -104,7 +111,7 @@ struct LaggingCommand: ParsableCommand {
                 case .org: title = "Organizations"
                 case .region, .district:
                     let key = first.region
-                    title = "\(key.flatMap { state.name(of: $0) } ?? key?.description ?? "?") (\(key?.description ?? "?"))"
+                    title = "\(key.flatMap { k in state.name(of: k).map { language.name(of: k, fallback: $0) } } ?? key?.description ?? "?") (\(key?.description ?? "?"))"
                 }
                 let entities = Set(members.map(\.entity)).count
                 out.line("\(title): \(entities) flagged")

@@ -25,7 +25,14 @@ struct AsOfOptions: ParsableArguments {
     func replay(_ global: GlobalOptions) throws -> (state: ProjectionState, now: Timestamp, at: Timestamp?, knownAt: Timestamp?) {
         _ = try global.existingEventsDirectory()
         let (a, k, now) = try resolved()
-        let outcome = try withStoreErrors { try Replay.run(stateDirectory: global.stateDirectory, at: a, knownAt: k) }
+        var line: ProgressLine?
+        let outcome = try withStoreErrors {
+            try Replay.run(stateDirectory: global.stateDirectory, at: a, knownAt: k) { position, end in
+                if line == nil { line = ProgressLine("folding the log", total: Int64(end), unit: .events) }
+                line?.update(Int64(position))
+            }
+        }
+        line?.finish()
         for notice in outcome.notices { printError("raqamctl: \(notice)") }
         return (outcome.state, now, a, k)
     }
@@ -46,10 +53,11 @@ struct ShowCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var language: LanguageOptions
     @OptionGroup var asOf: AsOfOptions
     @OptionGroup var remote: RemoteOptions
     @Argument(help: ArgumentHelp("The entity: key, slug or name.", valueName: "subject")) var subject: String
-    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
+    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: ReportFormat = .table
 
     func run() throws {
         if let server = try remote.remote() {
@@ -86,7 +94,7 @@ struct ShowCommand: ParsableCommand {
             print(Queries.subjectJSON(state: state, key: key, now: now, knownAt: knownAt)!)
             return
         }
-        print("\(key)  \(m.name)  (\(m.kind)\(m.parent.map { " in \($0)" } ?? ""))")
+        print("\(key)  \(language.name(of: key, fallback: m.name))  (\(m.kind)\(m.parent.map { " in \($0)" } ?? ""))")
         print("as of \(now.rfc3339)\(at == nil ? " (now)" : "")\(knownAt.map { ", as recorded by \($0.rfc3339)" } ?? ""); log position \(state.position)")
         print("")
         print(renderTable(["METRIC", "VALUE"], m.values.map { [$0.name, $0.value.description] }))
@@ -105,6 +113,7 @@ struct SummaryCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var language: LanguageOptions
     @OptionGroup var asOf: AsOfOptions
     @Option(help: "region, district or org.") var scope: ScopeArgument = .region
     @Option(help: ArgumentHelp("Sort by this metric, ascending.", valueName: "metric")) var sort: String?
@@ -121,7 +130,11 @@ struct SummaryCommand: ParsableCommand {
 
     func run() throws {
         let (state, now, _, _) = try asOf.replay(global)
-        var rows = state.keys(of: scope.kind).compactMap { state.metrics(for: $0, now: now) }
+        var rows = state.keys(of: scope.kind).compactMap { state.metrics(for: $0, now: now) }.map { m in
+            var m = m
+            m.name = language.name(of: m.key, fallback: m.name)
+            return m
+        }
         if let name = sort {
             rows.sort { a, b in
                 switch (a[name]?.number, b[name]?.number) {
@@ -202,7 +215,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Ignore snapshots: fold the whole log.") var noSnapshots = false
     @Flag(help: "Write a snapshot of the result.") var writeSnapshot = false
     @Option(help: ArgumentHelp("While replaying, write a snapshot every this many events.", valueName: "n")) var snapshotEvery: Int?
-    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
+    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: ReportFormat = .table
 
     func validate() throws {
         if until != nil && (writeSnapshot || snapshotEvery != nil) {
@@ -214,9 +227,14 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         _ = try global.existingEventsDirectory()
         let at = until?.byWhen
+        var line: ProgressLine?
         let r = try withStoreErrors {
-            try Replay.run(stateDirectory: global.stateDirectory, at: at, useSnapshots: !noSnapshots, snapshotEvery: snapshotEvery)
+            try Replay.run(stateDirectory: global.stateDirectory, at: at, useSnapshots: !noSnapshots, snapshotEvery: snapshotEvery) { position, end in
+                if line == nil { line = ProgressLine("replaying", total: Int64(end), unit: .events) }
+                line?.update(Int64(position))
+            }
         }
+        line?.finish()
         for notice in r.notices { printError("raqamctl: \(notice)") }
         var written: String?
         if writeSnapshot {

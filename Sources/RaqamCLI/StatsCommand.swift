@@ -11,7 +11,7 @@ struct StatsCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
+    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: ReportFormat = .table
 
     func run() throws {
         let dir = try global.existingEventsDirectory()

@@ -49,6 +49,26 @@ struct SocketOptions: ParsableArguments {
     }
 }
 
+/// `-o table|json`: the commands whose answer is one report, not a list of rows.
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+}
+
+/// CSV of JSON objects as the HTTP API answers them: `columns` in order, strings as they are,
+/// null empty, flags and numbers as JSON writes them.
+func csvRows(_ objects: [[String: Any]], columns: [String]) -> String {
+    func field(_ v: Any?) -> String {
+        switch v {
+        case nil, is NSNull: return ""
+        case let s as String: return s
+        default: return "\(v!)"
+        }
+    }
+    var out = columns.joined(separator: ",") + "\n"
+    for o in objects { out += columns.map { Queries.csvField(field(o[$0])) }.joined(separator: ",") + "\n" }
+    return out
+}
+
 /// `-o table|json|ndjson|csv`.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, ndjson, csv

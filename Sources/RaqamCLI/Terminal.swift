@@ -67,3 +67,63 @@ enum Terminal {
 
     static let pagerPID = Atomic<Int32>(0)
 }
+
+/// A progress line on standard error for long work, when standard error is a terminal: what is
+/// done of what, the rate and the time left, rewritten in place at most four times a second,
+/// shown only once the work has taken a second (`RAQAM_PROGRESS_AFTER`), and erased when it ends (the command's own
+/// report follows).
+///     checking feed.ndjson: 41% (1.2 GB of 2.9 GB), 38 MB/s, 44 s left
+final class ProgressLine {
+    enum Unit { case bytes, events }
+
+    private let label: String
+    private let total: Int64
+    private let unit: Unit
+    private let started = Date()
+    private var lastDrawn = Date.distantPast
+    private var shown = false
+
+    /// nil when standard error is not a terminal.
+    init?(_ label: String, total: Int64, unit: Unit) {
+        guard isatty(STDERR_FILENO) != 0, total > 0 else { return nil }
+        self.label = label
+        self.total = total
+        self.unit = unit
+    }
+
+    func update(_ done: Int64) {
+        let now = Date()
+        let elapsed = now.timeIntervalSince(started)
+        guard elapsed >= Self.delay, now.timeIntervalSince(lastDrawn) >= 0.25 else { return }
+        lastDrawn = now
+        shown = true
+        let rate = Double(done) / elapsed
+        let left = rate > 0 ? Double(total - done) / rate : 0
+        let share = min(100, Int(Double(done) * 100 / Double(total)))
+        let text = "\(label): \(share)% (\(amount(done)) of \(amount(total))), \(amount(Int64(rate)))/s, \(Self.duration(left)) left"
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+    }
+
+    /// Seconds of work before the line appears: 1, or `RAQAM_PROGRESS_AFTER`.
+    static let delay: Double = ProcessInfo.processInfo.environment["RAQAM_PROGRESS_AFTER"].flatMap(Double.init) ?? 1
+
+    func finish() {
+        if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        shown = false
+    }
+
+    private func amount(_ n: Int64) -> String {
+        switch unit {
+        case .events: return n >= 1_000_000 ? String(format: "%.1fM events", Double(n) / 1e6) : "\(n) events"
+        case .bytes:
+            if n >= 1 << 30 { return String(format: "%.1f GB", Double(n) / Double(1 << 30)) }
+            if n >= 1 << 20 { return String(format: "%.1f MB", Double(n) / Double(1 << 20)) }
+            return "\(n / 1024) KB"
+        }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? "\(s / 3600) h \(s % 3600 / 60) min" : s >= 60 ? "\(s / 60) min \(s % 60) s" : "\(s) s"
+    }
+}

@@ -56,7 +56,7 @@ struct TokensCommand: ParsableCommand {
         @Option(help: ArgumentHelp("When the token stops working: a time or date (2027-06-30: the end of that day, Tashkent time) or a duration from now (90d).", valueName: "date"))
         var expires: String?
         @Option(help: ArgumentHelp("A note for the audit log: who holds it, which system.", valueName: "text")) var note: String?
-        @Option(name: .shortAndLong, help: "Output format: table (the token alone) or json.") var output: OutputFormat = .table
+        @Option(name: .shortAndLong, help: "Output format: table (the token alone) or json.") var output: ReportFormat = .table
 
         func run() throws {
             let key: EntityKey
@@ -98,7 +98,7 @@ struct TokensCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the tokens: id, subject, role, issued, expiry, revocation (never the tokens).")
         @OptionGroup var global: GlobalOptions
-        @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
+        @Option(name: .shortAndLong, help: "Output format: table or json.") var output: ReportFormat = .table
 
         func run() throws {
             let book: TokenBook

@@ -23,7 +23,7 @@ struct VerifyCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: OutputFormat = .table
+    @Option(name: .shortAndLong, help: "Output format: table or json.") var output: ReportFormat = .table
     @Option(help: ArgumentHelp("Also check this receipt (an import summary or its receipt object, JSON) against the log.", valueName: "file"))
     var receipt: String?
 

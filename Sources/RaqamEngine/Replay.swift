@@ -29,7 +29,8 @@ public enum Replay {
     ///   - snapshotEvery: write a snapshot every this many events folded (only for a replay of
     ///     everything, since a snapshot must fold every event up to its position).
     public static func run(stateDirectory: String, at: Timestamp? = nil, knownAt: Timestamp? = nil,
-                           useSnapshots: Bool = true, snapshotEvery: Int? = nil) throws -> Outcome {
+                           useSnapshots: Bool = true, snapshotEvery: Int? = nil,
+                           progress: ((_ position: UInt64, _ end: UInt64) -> Void)? = nil) throws -> Outcome {
         let started = monotonicSeconds()
         let reader = StoredEventReader(stateDirectory: stateDirectory)
         let snapshots = SnapshotStore(stateDirectory: stateDirectory)
@@ -44,7 +45,9 @@ public enum Replay {
         let range: ClosedRange<Int64>? = at.map { Int64.min...$0.micros }
         let writeEvery = (at == nil && knownAt == nil) ? snapshotEvery : nil
         var sinceSnapshot = 0
+        let end = progress == nil ? 0 : try reader.lastSeq()
         try reader.scan(from: state.position + 1, occurred: range) { s in
+            if let progress, scanned & 0xFFFF == 0 { progress(s.seq, end) }
             if let knownAt, s.recordedAt.micros > knownAt.micros { return false }
             scanned += 1
             state.apply(s)

@@ -22,12 +22,36 @@ public enum EventType: String, Sendable, CaseIterable, CustomStringConvertible {
 
     public var description: String { rawValue }
 
-    /// The byte that stands for the type in the binary form.
-    public var wireCode: UInt8 { UInt8(Self.allCases.firstIndex(of: self)! + 1) }
+    /// The byte that stands for the type in the binary form: written out, so that a case moved
+    /// in the declaration cannot change a released code (and read per folded event: no search).
+    public var wireCode: UInt8 {
+        switch self {
+        case .entityRegistered: 1
+        case .projectRegistered: 2
+        case .projectImplemented: 3
+        case .projectCancelled: 4
+        case .projectRescheduled: 5
+        case .serviceLaunched: 6
+        case .serviceSimplified: 7
+        case .roadmapApproved: 8
+        case .roadmapProductIntroduced: 9
+        case .portalLaunched: 10
+        case .portalUpdated: 11
+        case .trainingReported: 12
+        case .assessmentRecorded: 13
+        case .economyReported: 14
+        case .exportReported: 15
+        case .startupFunded: 16
+        case .targetSet: 17
+        }
+    }
+
+    /// The types by wire code - 1 (built once: `allCases` makes a new array each time).
+    private static let byWireCode: [EventType] = allCases.sorted { $0.wireCode < $1.wireCode }
 
     public init?(wireCode: UInt8) {
-        guard wireCode >= 1, Int(wireCode) <= Self.allCases.count else { return nil }
-        self = Self.allCases[Int(wireCode) - 1]
+        guard wireCode >= 1, Int(wireCode) <= Self.byWireCode.count else { return nil }
+        self = Self.byWireCode[Int(wireCode) - 1]
     }
 
     /// The schema of this type: allowed subjects and fields, in their fixed order.

@@ -78,6 +78,22 @@ import Testing
         #expect(!piped.stdout.contains("\u{1B}[") && piped.stdout.contains("DistrictSilent"))
     }
 
+    @Test func longWorkDrawsAProgressLineOnATerminalOnly() throws {
+        let dir = StateDirectory()
+        try run("raqamctl", ["init", "--state-dir", dir.path])
+        let file = dir.path + "/many.ndjson"
+        try Data(ndjson(0..<20_000)).write(to: URL(fileURLWithPath: file))
+        let shown = try onTerminal(["append", "--state-dir", dir.path, file], environment: ["RAQAM_PROGRESS_AFTER": "0"])
+        #expect(shown.contains("checking \(file): "), "\(shown.prefix(400))")
+        #expect(shown.contains("appending \(file): ") && shown.contains("/s, ") && shown.contains(" left"), "\(shown.prefix(400))")
+        #expect(shown.contains("appended 20000 events (seq 317…20316)"), "\(shown.suffix(300))")
+        let replayed = try onTerminal(["replay", "--state-dir", dir.path, "--no-snapshots"], environment: ["RAQAM_PROGRESS_AFTER": "0"])
+        #expect(replayed.contains("replaying: "), "\(replayed.prefix(400))")
+        // Into a pipe: the report alone.
+        let piped = try run("raqamctl", ["replay", "--state-dir", dir.path, "--no-snapshots"], environment: ["RAQAM_PROGRESS_AFTER": "0"])
+        #expect(!piped.stderr.contains("replaying") && !piped.stdout.contains("replaying:"), "\(piped.stderr)")
+    }
+
     /// `nobody` (setpriv drops root) may neither enter the state directory nor connect to the
     /// socket: each refusal says which group would let it, and nothing is appended.
     @Test func aUserWithoutTheRightIsRefusedNamingTheGroupAndNothingIsStored() throws {

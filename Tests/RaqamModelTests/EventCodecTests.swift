@@ -2,6 +2,24 @@ import Testing
 @testable import RaqamModel
 
 @Suite struct EventCodecTests {
+    /// The released codes: 1 to 17 in the order v1 shipped them, each read back as its type and
+    /// with its own schema.
+    @Test func everyTypeKeepsItsReleasedWireCode() {
+        let released: [String] = ["entity.registered", "project.registered", "project.implemented", "project.cancelled", "project.rescheduled",
+                                  "service.launched", "service.simplified", "roadmap.approved", "roadmap.product_introduced", "portal.launched",
+                                  "portal.updated", "training.reported", "assessment.recorded", "economy.reported", "export.reported",
+                                  "startup.funded", "target.set"]
+        #expect(EventType.allCases.count == released.count)
+        for (i, name) in released.enumerated() {
+            let type = EventType(rawValue: name)
+            #expect(type?.wireCode == UInt8(i + 1), "\(name)")
+            #expect(EventType(wireCode: UInt8(i + 1)) == type)
+            #expect(type?.schema.type == type)
+        }
+        #expect(EventType(wireCode: 0) == nil)
+        #expect(EventType(wireCode: 18) == nil)
+    }
+
     @Test(arguments: EventType.allCases)
     func wireLayoutAgreesWithTheSchema(_ type: EventType) {
         let fields = type.schema.fields
