@@ -41,6 +41,15 @@ install -m 0644 packaging/debian/copyright "$doc/copyright"
 
 install -d "$root/usr/share/lintian/overrides"
 install -m 0644 packaging/debian/lintian-overrides "$root/usr/share/lintian/overrides/raqam"
+# Each man page renders without a warning, and the bash completion loads.
+for page in "$root"/usr/share/man/man*/*.gz; do
+    warnings=$(zcat "$page" | MANWIDTH=80 man -l - 2>&1 >/dev/null || true)
+    [ -z "$warnings" ] || { echo "make deb: man -l $(basename "$page"): $warnings" >&2; exit 1; }
+done
+completion=$root/usr/share/bash-completion/completions/raqamctl
+bash -n "$completion" || { echo "make deb: bash -n $completion failed" >&2; exit 1; }
+bash -c "source '$completion' && complete -p raqamctl" >/dev/null || { echo "make deb: the bash completion defines no completion for raqamctl" >&2; exit 1; }
+
 for script in postinst prerm postrm; do
     install -m 0755 "packaging/debian/$script" "$root/DEBIAN/$script"
 done
