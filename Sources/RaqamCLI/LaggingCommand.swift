@@ -59,10 +59,15 @@ struct LaggingCommand: ParsableCommand {
         _ = try global.existingEventsDirectory()
         let (rules, clock, step) = try evaluation.resolved(stateDirectory: global.stateDirectory)
         let t = (at?.byWhen ?? wallNow()).micros
+        var line: ProgressLine?
         let found = try withStoreErrors {
             try Queries.lagging(stateDirectory: global.stateDirectory, rules: rules, clock: clock, interval: step, at: t,
-                                includePending: pending, useSnapshot: !noSnapshot)
+                                includePending: pending, useSnapshot: !noSnapshot) { position, end in
+                if line == nil { line = ProgressLine("evaluating the rules over the log", total: Int64(end), unit: .events) }
+                line?.update(Int64(position))
+            }
         }
+        line?.finish()
         for n in found.notices { printError("raqamctl: \(n)") }
         if found.state.position == 0 {
             printError("raqamctl: no event counts by \(Timestamp(micros: t, offsetMinutes: 300)) on the \(clock.rawValue) clock"

@@ -32,14 +32,21 @@ public enum AlertFold {
     /// - Returns: the transitions of the evaluations the records made due.
     /// - Throws: the reader's errors (`StoreError`, I/O).
     /// - Parameter through: when given, no record after this seq.
+    /// - Parameter progress: told (seq, the log's last seq) every 65,536 records, for a
+    ///   progress line.
     @discardableResult
-    public static func fold(_ state: inout EngineState, from reader: StoredEventReader, until: Int64? = nil, through: UInt64? = nil) throws -> [AlertReport] {
+    public static func fold(_ state: inout EngineState, from reader: StoredEventReader, until: Int64? = nil, through: UInt64? = nil,
+                            progress: ((_ position: UInt64, _ end: UInt64) -> Void)? = nil) throws -> [AlertReport] {
         var reports: [AlertReport] = []
+        let end = progress == nil ? 0 : try reader.lastSeq()
+        var scanned = 0
         let clock = state.timeline.clock
         // An event that occurred after `until` counts after it on either clock (its instant is
         // never before it occurred): the index skips blocks of them.
         try reader.scan(from: state.position + 1, occurred: until.map { Int64.min...$0 }) { e in
             if let through, e.seq > through { return false }
+            if let progress, scanned & 0xFFFF == 0 { progress(e.seq, end) }
+            scanned += 1
             if let until {
                 if clock == .wall && e.recordedAt.micros > until { return false }
                 if state.timeline.instant(of: e) > until { return true }

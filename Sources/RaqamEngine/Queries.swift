@@ -77,7 +77,8 @@ public enum Queries {
     /// - Returns: the alerts active at `t` (pending ones too when asked), the projections,
     ///   and notices about snapshots that were not used.
     public static func lagging(stateDirectory: String, rules: RuleSet, clock: EvaluationClock, interval: Int64, at t: Int64,
-                               includePending: Bool, useSnapshot: Bool = true) throws -> (alerts: [AlertReport], state: ProjectionState, notices: [String]) {
+                               includePending: Bool, useSnapshot: Bool = true,
+                               progress: ((_ position: UInt64, _ end: UInt64) -> Void)? = nil) throws -> (alerts: [AlertReport], state: ProjectionState, notices: [String]) {
         var engine = EngineState(rules: rules, clock: clock, interval: interval)
         let reader = StoredEventReader(stateDirectory: stateDirectory)
         var notices: [String] = []
@@ -86,7 +87,7 @@ public enum Queries {
             usable: { ($0.timeline.now ?? .min) <= t }) {
             engine = s
         }
-        try AlertFold.fold(&engine, from: reader, until: t)
+        try AlertFold.fold(&engine, from: reader, until: t, progress: progress)
         AlertFold.evaluate(&engine, at: t)
         let alerts = engine.timeline.evaluator.active(in: engine.timeline.projections, at: t, includePending: includePending)
         return (alerts, engine.timeline.projections, notices)

@@ -89,6 +89,9 @@ import Testing
         #expect(shown.contains("appended 20000 events (seq 317…20316)"), "\(shown.suffix(300))")
         let replayed = try onTerminal(["replay", "--state-dir", dir.path, "--no-snapshots"], environment: ["RAQAM_PROGRESS_AFTER": "0"])
         #expect(replayed.contains("replaying: "), "\(replayed.prefix(400))")
+        let lagging = try onTerminal(["lagging", "--state-dir", dir.path, "--rules", root.path + "/rules/districts.yaml", "--clock", "events",
+                                      "--at", "2021-06-30", "--no-snapshot", "--no-pager"], environment: ["RAQAM_PROGRESS_AFTER": "0"])
+        #expect(lagging.contains("evaluating the rules over the log: "), "\(lagging.prefix(400))")
         // Into a pipe: the report alone.
         let piped = try run("raqamctl", ["replay", "--state-dir", dir.path, "--no-snapshots"], environment: ["RAQAM_PROGRESS_AFTER": "0"])
         #expect(!piped.stderr.contains("replaying") && !piped.stdout.contains("replaying:"), "\(piped.stderr)")
