@@ -95,7 +95,19 @@ extension RaqamCtl {
                 _ = Terminal.colours
                 Terminal.startPager()
             }
-            main(arguments)
+            do {
+                var command = try parseAsRoot(arguments)
+                do { try command.run() } catch let error as ValidationError {
+                    // A usage error found while running is the subcommand's, as one found while
+                    // parsing is: its usage, not the top level's.
+                    let usage = usageString(for: type(of: command))
+                    let path = usage.split(separator: " ").prefix { !$0.hasPrefix("[") && !$0.hasPrefix("<") && !$0.hasPrefix("-") }.joined(separator: " ")
+                    FileHandle.standardError.write(Data("Error: \(error.message)\nUsage: \(usage)\n  See '\(path) --help' for more information.\n".utf8))
+                    Glibc.exit(ExitCode.validationFailure.rawValue)
+                }
+            } catch {
+                exit(withError: error)
+            }
         case .unknownSubcommand(let message):
             FileHandle.standardError.write(Data((message + "\n").utf8))
             Glibc.exit(ExitCode.validationFailure.rawValue)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Projections
 import Foundation
 import Glibc
 import RaqamAccess
@@ -50,7 +51,7 @@ struct TokensCommand: ParsableCommand {
                 """
         )
         @OptionGroup var global: GlobalOptions
-        @Argument(help: ArgumentHelp("The token's subject: org:<slug>, region:<code>, district:<code>, or nation (read and admin only).", valueName: "subject"))
+        @Argument(help: ArgumentHelp("The token's subject: org:<slug>, region:<code>, district:<code>, or nation (read and admin only); or a slug or name (English, Uzbek or Russian).", valueName: "subject"))
         var subject: String
         @Option(help: "report, read or admin.") var role: RoleArgument
         @Option(help: ArgumentHelp("When the token stops working: a time or date (2027-06-30: the end of that day, Tashkent time) or a duration from now (90d).", valueName: "date"))
@@ -58,11 +59,17 @@ struct TokensCommand: ParsableCommand {
         @Option(help: ArgumentHelp("A note for the audit log: who holds it, which system.", valueName: "text")) var note: String?
         @Option(name: .shortAndLong, help: "Output format: table (the token alone) or json.") var output: ReportFormat = .table
 
-        func run() throws {
-            let key: EntityKey
-            do { key = try EntityKey(parsing: subject) } catch {
-                throw ValidationError("SUBJECT: \(error.message)")
+        /// The subject as a key (a usage error, with this command's usage, when it names none).
+        func subjectKey() throws -> EntityKey {
+            do { return try SubjectResolver().resolve(subject) } catch {
+                throw ValidationError("SUBJECT: \(error.description)")
             }
+        }
+
+        func validate() throws { _ = try subjectKey() }
+
+        func run() throws {
+            let key = try subjectKey()
             let now = Timestamp(micros: wallClockMicros(), offsetMinutes: CalendarDate.tashkentOffsetMinutes)
             var expiry: Timestamp?
             if let expires {

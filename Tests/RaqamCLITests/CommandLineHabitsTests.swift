@@ -97,6 +97,19 @@ import Testing
         #expect(!piped.stderr.contains("replaying") && !piped.stdout.contains("replaying:"), "\(piped.stderr)")
     }
 
+    @Test func aUsageErrorFoundWhileRunningShowsTheSubcommandsUsageAndExits64() throws {
+        let dir = StateDirectory()
+        let token = dir.path + "/token"
+        try "rq_placeholder\n".write(toFile: token, atomically: true, encoding: .utf8)
+        let r = try run("raqamctl", ["append", "--stream", "--server", "http://127.0.0.1:1", "--token-file", token, "-"], stdin: [])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("Error: --server sends whole files"), "\(r.stderr)")
+        #expect(r.stderr.contains("Usage: raqamctl append ") && r.stderr.contains("See 'raqamctl append --help'"), "\(r.stderr)")
+        let issue = try run("raqamctl", ["tokens", "issue", "Atlantis", "--role", "report", "--state-dir", dir.path])
+        #expect(issue.status == 64)
+        #expect(issue.stderr.contains(#"no entity is called "Atlantis""#) && issue.stderr.contains("Usage: raqamctl tokens issue "), "\(issue.stderr)")
+    }
+
     /// `nobody` (setpriv drops root) may neither enter the state directory nor connect to the
     /// socket: each refusal says which group would let it, and nothing is appended.
     @Test func aUserWithoutTheRightIsRefusedNamingTheGroupAndNothingIsStored() throws {
