@@ -26,6 +26,8 @@ RAQAM_DOCDIR=${RAQAM_DOCDIR:-/usr/share/doc/raqam} python3 scripts/man-from-mark
 # generate-manual keeps the blank lines of a discussion, which mdoc warns about: a paragraph
 # break there.
 sed -i 's/^$/.Pp/' "$out/raqamctl.1" "$out/raqamd.8"
+# raqamd takes no subcommand: generate-manual counts the parser's implicit help as one.
+sed -i '/^\.Sh SYNOPSIS$/,/^\.Sh DESCRIPTION$/{/^\.Ar subcommand$/d}' "$out/raqamd.8"
 for page in raqamctl.1 raqamd.8 raqamd.yaml.5; do
     [ -s "$out/$page" ] || { echo "gen-man: $page was not written" >&2; exit 1; }
 done
