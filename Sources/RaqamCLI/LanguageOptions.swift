@@ -7,22 +7,10 @@ import RaqamModel
 enum NameLanguage: String, ExpressibleByArgument, CaseIterable, Sendable {
     case en, uz, ru
 
-    /// Uzbek and Russian names by key (English is the registered name).
-    static let names: [EntityKey: (uz: String, ru: String)] = {
-        let r = ReferenceData.bundled
-        var out: [EntityKey: (uz: String, ru: String)] = [.nation: ("Oʻzbekiston Respublikasi", "Республика Узбекистан")]
-        for x in r.regions { out[x.key] = (x.nameUz, x.nameRu) }
-        for x in r.districts { out[x.key] = (x.nameUz, x.nameRu) }
-        for x in r.organizations { out[x.key] = (x.nameUz, x.nameRu) }
-        return out
-    }()
-
-    /// `key`'s name in this language; `fallback` (the registered name) in English, or for an
-    /// entity the reference data does not name.
+    /// `key`'s name in this language (`ReferenceData.localName`); `fallback` (the registered
+    /// name) in English, or for an entity the reference data does not name.
     func name(of key: EntityKey, fallback: String) -> String {
-        guard self != .en, let names = Self.names[key] else { return fallback }
-        let n = self == .uz ? names.uz : names.ru
-        return n.isEmpty ? fallback : n
+        self == .en ? fallback : ReferenceData.localName(of: key, russian: self == .ru) ?? fallback
     }
 }
 

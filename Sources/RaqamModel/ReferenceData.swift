@@ -86,3 +86,23 @@ enum CSV {
         return Array(rows.dropFirst())
     }
 }
+
+extension ReferenceData {
+    /// Each bundled entity's Uzbek and Russian names (the nation's too), by key: what the web
+    /// view and `raqamctl --lang` print instead of the registered (English) name.
+    public static let localNames: [EntityKey: (uz: String, ru: String)] = {
+        let r = ReferenceData.bundled
+        var out: [EntityKey: (uz: String, ru: String)] = [.nation: ("Oʻzbekiston Respublikasi", "Республика Узбекистан")]
+        for x in r.regions { out[x.key] = (x.nameUz, x.nameRu) }
+        for x in r.districts { out[x.key] = (x.nameUz, x.nameRu) }
+        for x in r.organizations { out[x.key] = (x.nameUz, x.nameRu) }
+        return out
+    }()
+
+    /// `key`'s bundled name in Uzbek (`russian` false) or Russian, or nil when there is none.
+    public static func localName(of key: EntityKey, russian: Bool) -> String? {
+        guard let names = localNames[key] else { return nil }
+        let n = russian ? names.ru : names.uz
+        return n.isEmpty ? nil : n
+    }
+}

@@ -23,19 +23,8 @@ public enum WebLanguage: String, Sendable, CaseIterable {
     /// An entity's name in this language (the reference data's), else `fallback` (the name
     /// it was registered with).
     public func name(of key: EntityKey, fallback: String) -> String {
-        guard self != .en, let names = Self.names[key] else { return fallback }
-        let n = self == .uz ? names.uz : names.ru
-        return n.isEmpty ? fallback : n
+        self == .en ? fallback : ReferenceData.localName(of: key, russian: self == .ru) ?? fallback
     }
-
-    static let names: [EntityKey: (uz: String, ru: String)] = {
-        let r = ReferenceData.bundled
-        var out: [EntityKey: (uz: String, ru: String)] = [.nation: ("Oʻzbekiston Respublikasi", "Республика Узбекистан")]
-        for x in r.regions { out[x.key] = (x.nameUz, x.nameRu) }
-        for x in r.districts { out[x.key] = (x.nameUz, x.nameRu) }
-        for x in r.organizations { out[x.key] = (x.nameUz, x.nameRu) }
-        return out
-    }()
 
     /// The interface's words, by key; English where a translation is missing.
     public func word(_ key: String) -> String { Self.words[key]?[self] ?? Self.words[key]?[.en] ?? key }

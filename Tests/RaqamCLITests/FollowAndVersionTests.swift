@@ -4,30 +4,42 @@ import Synchronization
 import Testing
 
 @Suite struct FollowAndVersionTests {
+    /// What a process wrote on standard output so far, gathered on a thread as it comes.
+    final class Collected: Sendable {
+        private let text = Mutex<String>("")
+        var current: String { text.withLock { $0 } }
+        func append(_ chunk: Data) { text.withLock { $0 += String(decoding: chunk, as: UTF8.self) } }
+    }
+
+    /// Starts `p` and gathers its standard output.
+    static func collectOutput(of p: Process) throws -> Collected {
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let seen = Collected()
+        Thread {
+            while true {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { return }
+                seen.append(chunk)
+            }
+        }.start()
+        return seen
+    }
+
     @Test func eventsFollowPrintsEventsAppendedAfterItStarted() throws {
         let dir = StateDirectory()
         #expect(try run("raqamctl", ["init", "--state-dir", dir.path]).status == 0)
         let p = Process()
         p.executableURL = buildDirectory.appendingPathComponent("raqamctl")
         p.arguments = ["events", "--state-dir", dir.path, "--follow", "--after-seq", "316", "-o", "ndjson"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
         defer { if p.isRunning { p.terminate() } }
-        let seen = Mutex<String>("")
-        let reader = Thread {
-            while true {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { return }
-                seen.withLock { $0 += String(decoding: chunk, as: UTF8.self) }
-            }
-        }
-        reader.start()
+        let seen = try Self.collectOutput(of: p)
         usleep(300_000)
         #expect(try run("raqamctl", ["append", "--state-dir", dir.path, "-"], stdin: ndjson(0..<3)).status == 0)
         var lines: [Substring] = []
         for _ in 0..<50 {
-            lines = seen.withLock { $0 }.split(separator: "\n")
+            lines = seen.current.split(separator: "\n")
             if lines.count >= 3 { break }
             usleep(100_000)
         }
@@ -61,24 +73,13 @@ import Testing
         let p = Process()
         p.executableURL = buildDirectory.appendingPathComponent("raqamctl")
         p.arguments = ["events", "--state-dir", dir.path, "-n", "2", "--follow", "-o", "ndjson"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
         defer { if p.isRunning { p.terminate() } }
-        let seen = Mutex<String>("")
-        let reader = Thread {
-            while true {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { return }
-                seen.withLock { $0 += String(decoding: chunk, as: UTF8.self) }
-            }
-        }
-        reader.start()
-        for _ in 0..<100 where seqs(seen.withLock { $0 }).count < 2 { usleep(50_000) }
-        #expect(seqs(seen.withLock { $0 }) == [335, 336])
+        let seen = try Self.collectOutput(of: p)
+        for _ in 0..<100 where seqs(seen.current).count < 2 { usleep(50_000) }
+        #expect(seqs(seen.current) == [335, 336])
         #expect(try run("raqamctl", ["append", "--state-dir", dir.path, "-"], stdin: ndjson(20..<21)).status == 0)
-        for _ in 0..<100 where seqs(seen.withLock { $0 }).count < 3 { usleep(50_000) }
-        #expect(seqs(seen.withLock { $0 }) == [335, 336, 337])
+        for _ in 0..<100 where seqs(seen.current).count < 3 { usleep(50_000) }
+        #expect(seqs(seen.current) == [335, 336, 337])
         #expect(p.isRunning, "--follow stopped by itself")
     }
 
