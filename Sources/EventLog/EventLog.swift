@@ -507,8 +507,11 @@ struct WriterState {
     var durableSeq: UInt64
     /// Keys of records in the active segment (including queued ones), to their seq.
     var activeKeys: KeyTable
-    /// Sidecar indexes of sealed segments, oldest first, for key look-ups.
-    var sealed: [SegmentIndex]
+    /// Sidecar indexes of sealed segments, oldest first, without their keys (those are in
+    /// `sealedKeys`): for finding a record by seq.
+    var sealed: [SegmentIndex] = []
+    /// The keys of the sealed segments, for key look-ups.
+    var sealedKeys = SealedKeys()
     var failure: EventLogError?
     var closed = false
     var statistics = EventLog.Statistics()
@@ -519,7 +522,16 @@ struct WriterState {
         self.nextSeq = nextSeq
         self.durableSeq = durableSeq
         self.activeKeys = activeKeys
-        self.sealed = sealed
+        add(sealed)
+    }
+
+    /// Keeps the indexes of newly sealed segments, their keys moved to `sealedKeys`.
+    private mutating func add(_ indexes: [SegmentIndex]) {
+        for var index in indexes {
+            sealedKeys.add(index.keys)
+            index.keys = []
+            sealed.append(index)
+        }
     }
 
     func checkUsable() throws(EventLogError) {
@@ -531,8 +543,7 @@ struct WriterState {
 
     func seq(for key: RecordKey) -> UInt64? {
         if let s = activeKeys[key] { return s }
-        for index in sealed.reversed() { if let s = index.seq(for: key) { return s } }
-        return nil
+        return sealedKeys.seq(for: key)
     }
 
     /// Gives each new entry the next seq, and each entry whose key is known its original seq.
@@ -559,8 +570,8 @@ struct WriterState {
     mutating func seal(_ indexes: [SegmentIndex]) {
         for index in indexes {
             for (key, _) in index.keys { activeKeys[key] = nil }
-            sealed.append(index)
         }
+        add(indexes)
     }
 
     /// Forgets the seqs and keys of requests that failed, so the next append reuses the seqs.

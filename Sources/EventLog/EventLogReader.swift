@@ -37,6 +37,27 @@ public final class EventLogReader {
     private var lastMapped: MappedSegment?
     /// The last sealed segment mapped (kept until another is).
     private var sealedMapped: MappedSegment?
+    /// The segments as last listed, with the directory's modification time then.
+    private var listed: (modified: timespec, segments: [SegmentDirectory.Listed])?
+
+    /// The segments, sorted by base seq. The directory is listed again only when its
+    /// modification time changed (a segment created or removed), or is within the last second
+    /// (a time is a clock tick coarse: a change in the same tick as the last listing would not
+    /// show): a reader that follows the log, or looks up a receipt per request, pays one stat
+    /// per scan, not a readdir.
+    func segments() throws(EventLogError) -> [SegmentDirectory.Listed] {
+        var st = stat()
+        guard stat(directory, &st) == 0 else { return try SegmentDirectory.list(directory) }
+        let modified = st.st_mtim
+        if let listed, listed.modified.tv_sec == modified.tv_sec, listed.modified.tv_nsec == modified.tv_nsec {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            if now.tv_sec - modified.tv_sec > 1 { return listed.segments }
+        }
+        let segments = try SegmentDirectory.list(directory)
+        listed = (modified, segments)
+        return segments
+    }
 
     static func fileSize(_ path: String) -> Int {
         var st = stat()
@@ -62,7 +83,7 @@ public final class EventLogReader {
                      _ body: (RecordView) throws -> Bool) throws -> UInt64 {
         var next = max(seq, 1)
         var lastDelivered = next &- 1
-        var segments = try SegmentDirectory.list(directory)
+        var segments = try self.segments()
         guard var i = segments.lastIndex(where: { $0.baseSeq <= next }) ?? (segments.isEmpty ? nil : 0) else { return lastDelivered }
         while i < segments.count {
             let listed = segments[i]
@@ -165,7 +186,7 @@ public final class EventLogReader {
             if isLast {
                 // The writer may have sealed this segment and started another while we read:
                 // look again, and if so finish this one (now complete) before moving on.
-                let again = try SegmentDirectory.list(directory)
+                let again = try self.segments()
                 if again.count > segments.count, again[i].baseSeq == listed.baseSeq {
                     segments = again
                     continue
@@ -180,7 +201,7 @@ public final class EventLogReader {
     /// The seq of the first record stored at or after `recordedAt` (µs), or nil when none is.
     /// Uses the sealed segments' indexes to skip whole segments and blocks.
     public func firstSeq(recordedAtOrAfter recordedAt: Int64) throws -> UInt64? {
-        let segments = try SegmentDirectory.list(directory)
+        let segments = try self.segments()
         var start: UInt64 = 1
         for (i, listed) in segments.enumerated() where i < segments.count - 1 {
             guard let index = sidecar(for: listed) else { break }
@@ -217,7 +238,7 @@ public final class EventLogReader {
     /// The stretches `chunkStarts()` names, with what the index knows of each: a reader going
     /// back to a past day skips those that begin after it without reading them.
     public func chunks() throws -> [Chunk] {
-        let segments = try SegmentDirectory.list(directory)
+        let segments = try self.segments()
         var out: [Chunk] = []
         for (i, listed) in segments.enumerated() {
             if i < segments.count - 1, let index = sidecar(for: listed), !index.blocks.isEmpty {
@@ -231,7 +252,7 @@ public final class EventLogReader {
 
     /// The seq of the last record written so far (0 for an empty log).
     public func lastSeq() throws -> UInt64 {
-        let segments = try SegmentDirectory.list(directory)
+        let segments = try self.segments()
         guard let last = segments.last else { return 0 }
         var seq = last.baseSeq &- 1
         try scan(from: last.baseSeq) { r in seq = r.seq; return true }

@@ -86,6 +86,50 @@ import Testing
         #expect(try readAll(dir.path).count == 305)
     }
 
+    /// Hundreds of small sealed segments (the alert log after a storm of transitions): every
+    /// key is still found with its seq, while the writer runs and after a reopen, and a new
+    /// key is stored.
+    @Test func aKeyInAnyOfManySealedSegmentsIsADuplicateWithItsSeq() throws {
+        let dir = TemporaryDirectory()
+        var order = Array(0..<6_000)
+        var random = SystemRandomNumberGenerator()
+        order.shuffle(using: &random)
+        let keyed = order.map { EventLog.Entry(key: key($0), time: Int64($0), payload: payload($0, size: 100)) }
+        do {
+            let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 16 << 10))
+            for start in stride(from: 0, to: keyed.count, by: 37) { try log.append(Array(keyed[start..<min(start + 37, keyed.count)])) }
+            #expect(segmentFiles(dir.path).count > 50)
+            let again = try log.append(keyed.reversed())
+            #expect(again.allSatisfy(\.isDuplicate) && again.map(\.seq) == (1...6_000).reversed().map(UInt64.init))
+            try log.close()
+        }
+        let log = try EventLog(directory: dir.path, configuration: .init(segmentSize: 16 << 10))
+        let afterReopen = try log.append(keyed)
+        #expect(afterReopen.allSatisfy(\.isDuplicate) && afterReopen.map(\.seq) == (1...6_000).map(UInt64.init))
+        #expect(try log.append([EventLog.Entry(key: key(6_000), time: 0, payload: payload(6_000))]).map(\.seq) == [6_001])
+    }
+
+    /// The sealed segments' keys, held as merged runs, answer as a table of every key would,
+    /// a run read back unsorted included.
+    @Test func sealedKeysAnswerAsAPlainTableWould() {
+        var random = SystemRandomNumberGenerator()
+        var keys = SealedKeys()
+        var table: [RecordKey: UInt64] = [:]
+        var seq: UInt64 = 0
+        for run in 0..<300 {
+            var batch = (0..<Int.random(in: 1...40, using: &random)).map { _ in
+                seq += 1
+                return (key: RecordKey(high: UInt64.random(in: 1...UInt64.max, using: &random), low: seq), seq: seq)
+            }
+            for e in batch { table[e.key] = e.seq }
+            if run % 50 != 7 { batch.sort { $0.key < $1.key } }
+            keys.add(batch)
+        }
+        #expect(keys.count == table.count)
+        for (key, seq) in table { #expect(keys.seq(for: key) == seq) }
+        #expect(keys.seq(for: RecordKey(high: 0, low: 1)) == nil)
+    }
+
     @Test func recordsWithoutKeysAreNeverDeduplicated() throws {
         let dir = TemporaryDirectory()
         let log = try EventLog(directory: dir.path)
