@@ -127,6 +127,31 @@ extension ProjectionState {
         return n
     }
 
+    /// The latest `activity.last_event` among the registered entities of `kind` (the nation's
+    /// when it is in the state), as `metrics(for:now:)` gives it for each, without computing
+    /// their other metrics: `/metrics` reports it per scope at every scrape. O(entities).
+    public func newestEvent(of kind: EntityKey.Kind) -> Timestamp? {
+        // By index, as `keys(of:)`: a record taken as a value would be retained and released.
+        var latest: Int64?
+        func offer(_ i: Int) { if let t = entities[i].lastEvent, latest.map({ $0 < t.micros }) ?? true { latest = t.micros } }
+        func registered(_ i: Int) -> Bool { entities[i].registration != nil }
+        switch kind {
+        case .nation:
+            // `keys(of: .nation)` lists the nation only when an event was about it.
+            guard index[.nation] != nil else { return nil }
+            for i in entities.indices where entities[i].key == .nation || registered(i) { offer(i) }
+        case .region:
+            let regions = entities.indices.filter { entities[$0].key.kind == .region && registered($0) }.map { entities[$0].key.code }
+            for i in entities.indices {
+                let key = entities[i].key
+                if key.kind == .region ? registered(i) : key.kind == .district && regions.contains(where: { key.code.hasPrefix($0) }) { offer(i) }
+            }
+        case .district, .org:
+            for i in entities.indices where entities[i].key.kind == kind && registered(i) { offer(i) }
+        }
+        return latest.map { Timestamp(micros: $0) }
+    }
+
     /// The events folded about `key` itself (0 for one the state has not seen).
     public func ownEventCount(of key: EntityKey) -> Int { index[key].map { entities[$0].events } ?? 0 }
 

@@ -19,9 +19,26 @@ public final class TokenRegistry: Sendable {
         var book = TokenBook()
         var position: UInt64 = 0
         let reader: EventLogReader
-        /// The token log's files and their modification times when last read: unchanged, the
-        /// log has no new record, and reading it again is skipped.
-        var seen: [String: timespec] = [:]
+        /// The token log's directory and its newest file as they were when last read:
+        /// unchanged, the log has no new record, and reading it again is skipped.
+        var seen: Look?
+    }
+
+    /// What `refresh` compares: the directory's modification time (a file created or
+    /// removed) and the newest file's (its segment appended to), with that file's size.
+    struct Look: Equatable {
+        var directory: timespec
+        var newest: String
+        var modified: timespec
+        var size: Int
+
+        static func == (a: Look, b: Look) -> Bool {
+            TokenRegistry.same(a.directory, b.directory) && a.newest == b.newest && TokenRegistry.same(a.modified, b.modified) && a.size == b.size
+        }
+
+        /// A time within the last second: file times are coarse (a clock tick), so a write in
+        /// the same tick as the last look would not show in them.
+        var isRecent: Bool { TokenRegistry.recent(directory) || TokenRegistry.recent(modified) }
     }
     // The reader caches mapped segments and is not thread-safe: it is used under the lock only.
     private let state: Mutex<State>
@@ -34,29 +51,36 @@ public final class TokenRegistry: Sendable {
     /// Reads what the audit log gained since the last call. - Throws: `TokenError` when it is damaged.
     public func refresh() throws(TokenError) {
         let directory = TokenLog.directory(stateDirectory: stateDirectory)
-        let files = Self.modificationTimes(directory)
         try state.withLock { (s: inout State) throws(TokenError) in
-            // File times are coarse (a clock tick): a file written within the last second is
-            // read again whatever its time says, so a write in the same tick is never missed.
-            guard !Self.equal(files, s.seen) || files.values.contains(where: { Self.recent($0) }) else { return }
+            // Two stats when nothing changed: the directory, and the newest file of the last look.
+            if let seen = s.seen, let now = Self.look(directory, newest: seen.newest), now == seen, !now.isRecent { return }
+            let look = Self.look(directory)
             s.position = try TokenLog.read(stateDirectory: stateDirectory, after: s.position, into: &s.book, reader: s.reader)
-            s.seen = files
+            s.seen = look
         }
     }
 
-    /// Each file of `directory` and its st_mtim (a write changes it, to the nanosecond on the
-    /// file systems raqam runs on).
-    static func modificationTimes(_ directory: String) -> [String: timespec] {
-        guard let dir = opendir(directory) else { return [:] }
+    /// The directory's time and its newest file's (the one named `newest`, or else the last
+    /// by name: segments are named by their first seq, zero-padded), or nil when either is missing.
+    static func look(_ directory: String, newest: String? = nil) -> Look? {
+        var dir = stat()
+        guard stat(directory, &dir) == 0 else { return nil }
+        guard let name = newest ?? lastName(in: directory) else { return nil }
+        var file = stat()
+        guard stat(directory + "/" + name, &file) == 0 else { return nil }
+        return Look(directory: dir.st_mtim, newest: name, modified: file.st_mtim, size: Int(file.st_size))
+    }
+
+    static func lastName(in directory: String) -> String? {
+        guard let dir = opendir(directory) else { return nil }
         defer { closedir(dir) }
-        var out: [String: timespec] = [:]
+        var last: String?
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard name != ".", name != ".." else { continue }
-            var st = stat()
-            if stat(directory + "/" + name, &st) == 0 { out[name] = st.st_mtim }
+            guard name.hasSuffix(".seg") else { continue }
+            if last.map({ name > $0 }) ?? true { last = name }
         }
-        return out
+        return last
     }
 
     static func same(_ a: timespec, _ b: timespec) -> Bool { a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec }
@@ -65,10 +89,6 @@ public final class TokenRegistry: Sendable {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return now.tv_sec - t.tv_sec <= 1
-    }
-
-    static func equal(_ a: [String: timespec], _ b: [String: timespec]) -> Bool {
-        a.count == b.count && a.allSatisfy { k, v in b[k].map { same($0, v) } ?? false }
     }
 
     /// The principal of an `Authorization` header's value (`Bearer rq_…`) at `now` (µs).

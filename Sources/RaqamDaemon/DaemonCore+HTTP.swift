@@ -40,22 +40,14 @@ extension DaemonCore: IntakeBackend {
     /// The gauges of `/metrics`: position, log size, alerts active by rule, state and
     /// severity, and the newest event's time per scope (from the projections folded so far).
     public func metricsSnapshot() -> MetricsSnapshot {
-        let (projections, alerts, at) = engineView()
+        let (projections, alerts, _) = engineView()
         var counts: [String: (rule: String, state: String, severity: String, count: Int)] = [:]
         for a in alerts {
             let key = "\(a.rule.name)|\(a.state.rawValue)"
             counts[key, default: (a.rule.name, a.state.rawValue, a.rule.severity.rawValue, 0)].count += 1
         }
-        var newest: [(scope: String, seconds: Double)] = []
-        let now = Timestamp(micros: at)
-        for kind in EntityKey.Kind.allCases {
-            var latest: Int64?
-            for key in projections.keys(of: kind) {
-                guard let m = projections.metrics(for: key, now: now), let v = m.values.first(where: { $0.name == "activity.last_event" })?.value,
-                      case .time(let t) = v else { continue }
-                latest = max(latest ?? t.micros, t.micros)
-            }
-            if let latest { newest.append((kind.description, Double(latest) / 1e6)) }
+        let newest = EntityKey.Kind.allCases.compactMap { kind in
+            projections.newestEvent(of: kind).map { (scope: kind.description, seconds: Double($0.micros) / 1e6) }
         }
         return MetricsSnapshot(position: store.lastSeq, logBytes: logBytes(), alerts: counts.values.sorted { ($0.rule, $0.state) < ($1.rule, $1.state) },
                                newestEvent: newest)

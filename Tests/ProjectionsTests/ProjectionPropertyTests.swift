@@ -131,6 +131,24 @@ struct StreamGenerator {
         }
     }
 
+    /// `/metrics`' newest event per scope, read straight from the records, is the latest
+    /// `activity.last_event` of the scope's entities as their metrics give it.
+    @Test func newestEventPerScopeIsTheLatestLastEventOfItsEntities() throws {
+        let (dir, _, _, _) = try populate(seed: 4, count: 2000)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for cut in ["2021-01-10T00:00:00+05:00", "2021-06-30T23:59:59+05:00"] {
+            let at = Timestamp(rfc3339: cut)!
+            let state = try Replay.run(stateDirectory: dir, at: at).state
+            for kind in EntityKey.Kind.allCases {
+                let fromMetrics = state.keys(of: kind).compactMap { key -> Int64? in
+                    guard case .time(let t)? = state.metrics(for: key, now: at)?["activity.last_event"] else { return nil }
+                    return t.micros
+                }.max()
+                #expect(state.newestEvent(of: kind)?.micros == fromMetrics, "\(kind) at \(cut)")
+            }
+        }
+    }
+
     @Test func knownAtAnswersWithWhatTheLogHadRecordedThen() throws {
         let (dir, stored, ends, gen) = try populate(seed: 42, count: 2000)
         defer { try? FileManager.default.removeItem(atPath: dir) }
