@@ -283,6 +283,46 @@ import Testing
         #expect(d.stop() == 0)
     }
 
+    /// raqamd held in its start: its newest engine snapshot is a FIFO nobody has written
+    /// yet, so reading it (and so the replay) waits. The listener is up meanwhile: a report is
+    /// 503 with Retry-After and a JSON error, /readyz says starting, /healthz is alive, and
+    /// nothing is stored. Once the FIFO is closed empty (not a snapshot: ignored) raqamd folds
+    /// the log, becomes ready, and the same report is stored.
+    @Test func aReportWhileRaqamdStartsIs503WithRetryAfterAndStoresNothing() async throws {
+        let name = "/snapshots/engine/00000000000000000001.snap"
+        let d = try HTTPDaemon(waitReady: false) { (state: String) throws in
+            guard try run("raqamctl", ["init", "--state-dir", state]).status == 0 else { throw CLITestError("raqamctl init failed") }
+            try FileManager.default.createDirectory(atPath: state + "/snapshots/engine", withIntermediateDirectories: true)
+            guard mkfifo(state + name, 0o600) == 0 else { throw CLITestError("mkfifo failed") }
+        }
+        let fifo = d.state + name
+        let token = try d.token("district:1703202")
+        var health: HTTPAnswer?
+        for _ in 0..<3000 where health == nil {
+            health = try? await d.request("GET", "/healthz")
+            if health == nil { usleep(10_000) }  // the listener is not bound yet
+        }
+        #expect(health?.status == 200)
+        let report = trainingEvent("district:1703202", day: 9, id: "0b5e7a3c-1c9d-4c1e-9f00-000000000503")
+        let early = try await d.post([report], token: token)
+        #expect(early.status == 503 && Int(early.headers["retry-after"] ?? "") ?? 0 > 0 && early.errorCode == "unavailable", "\(early.status) \(early.text)")
+        #expect((early.json["error"] as? [String: Any])?["message"] as? String ?? "" != "", "\(early.text)")
+        let readyz = try await d.request("GET", "/readyz")
+        #expect(readyz.status == 503 && readyz.errorCode == "unavailable" && readyz.text.contains("starting"), "\(readyz.text)")
+
+        // The "snapshot" ends empty: raqamd sets it aside, folds the log and becomes ready.
+        let writer = open(fifo, O_WRONLY)
+        #expect(writer >= 0)
+        close(writer)
+        let ready = d.daemon.notify.receive(for: 60) { $0.contains { $0.contains("READY=1") } }
+        #expect(ready.contains { $0.1.contains("READY=1") })
+        #expect(try d.events().filter { ($0["type"] as? String) == "training.reported" }.isEmpty, "the refused report was stored")
+        let later = try await d.post([report], token: token)
+        #expect(later.status == 200 && later.counts["stored"] == 1, "\(later.text)")
+        #expect(try d.events().filter { ($0["type"] as? String) == "training.reported" }.count == 1)
+        #expect(d.stop() == 0)
+    }
+
     @Test func theContractIsServedAsDocumentedAndUnlistedMethodsAre405() async throws {
         let d = try HTTPDaemon()
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

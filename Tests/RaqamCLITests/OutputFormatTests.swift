@@ -47,8 +47,7 @@ import Testing
             }
         case "csv":
             let lines = text.split(separator: "\n")
-            let header = try? #require(lines.first, "\(what): no CSV header")
-            guard let header else { return }
+            guard let header = lines.first else { Issue.record("\(what): no CSV header"); return }
             #expect(!header.contains(" ") && header.contains(","), "\(what): not a CSV header: \(header)")
             for line in lines.dropFirst() {
                 #expect(csvFields(line) == csvFields(header), "\(what): \(line.prefix(200))")
