@@ -41,15 +41,24 @@ struct DaemonBenchmark: ParsableCommand {
     func run() throws {
         let runs = quick ? 1 : self.runs
         let seconds = quick ? 2 : self.seconds
-        var results: [Result] = []
+        // Each run twice: raqamd and the journal alone (the acks' figure: what raqamd itself
+        // costs them), then with a real Alertmanager told every transition and polled every
+        // 2 ms on the same two cores (the alerts' way to Alertmanager, and what that load does
+        // to the acks).
+        var results: [Result] = [], withAlertmanager: [Result] = []
         // A warm-up first (the binaries and the journal files into the page cache).
-        if !quick { _ = try once(seconds: 2) }
+        if !quick { _ = try once(seconds: 2, alertmanager: false) }
         for i in 0..<runs {
             progress("\(rate) events/s for \(seconds) s (run \(i + 1) of \(runs))")
-            results.append(try once(seconds: seconds))
+            results.append(try once(seconds: seconds, alertmanager: false))
+            if AlertmanagerProbe.available {
+                progress("the same with Alertmanager (run \(i + 1) of \(runs))")
+                withAlertmanager.append(try once(seconds: seconds, alertmanager: true))
+            }
         }
-        func med(_ k: KeyPath<Result, Double>) -> Double { medianOf(results.map { $0[keyPath: k] }) }
-        func list(_ k: KeyPath<Result, Double>) -> String { results.map { String(format: "%.2f", $0[keyPath: k]) }.joined(separator: " / ") }
+        func med(_ k: KeyPath<Result, Double>, _ of: [Result]? = nil) -> Double { medianOf((of ?? results).map { $0[keyPath: k] }) }
+        func list(_ k: KeyPath<Result, Double>, _ of: [Result]? = nil) -> String { (of ?? results).map { String(format: "%.2f", $0[keyPath: k]) }.joined(separator: " / ") }
+        let am = withAlertmanager
 
         var throughput: [Double] = [], baselineThroughput: [Double] = []
         if clients > 0 {
@@ -65,7 +74,8 @@ struct DaemonBenchmark: ParsableCommand {
             for (k, v) in [("p50_ms", med(\.p50)), ("p99_ms", med(\.p99)), ("ack_p50_ms", med(\.ackP50)), ("ack_p99_ms", med(\.ackP99)),
                            ("fdatasync_p50_ms", med(\.syncP50)), ("fdatasync_p99_ms", med(\.syncP99)), ("ack_p99_over_fdatasync_p99", ackRatio),
                            ("rss_idle_mib", med(\.idleMiB)), ("rss_load_mib", med(\.loadMiB)), ("entries_found", med(\.fraction)),
-                           ("alertmanager_p50_ms", med(\.amP50)), ("alertmanager_p99_ms", med(\.amP99)), ("alertmanager_found", med(\.amFraction))]
+                           ("alertmanager_p50_ms", med(\.amP50, am)), ("alertmanager_p99_ms", med(\.amP99, am)), ("alertmanager_found", med(\.amFraction, am)),
+                           ("ack_p99_beside_alertmanager_ms", med(\.ackP99, am))]
             where v.isFinite {
                 fields.append(#""\#(k)":\#(v)"#)
             }
@@ -80,13 +90,20 @@ struct DaemonBenchmark: ParsableCommand {
                 ["  fdatasync in the same directory, p50 / p99", String(format: "%.3f / %.3f ms", med(\.syncP50), med(\.syncP99)), list(\.syncP99)],
                 ["event → journal entry, p50", String(format: "%.2f ms", med(\.p50)), list(\.p50)],
                 ["event → journal entry, p99", String(format: "%.2f ms", med(\.p99)), list(\.p99)],
-                ["event → visible in Alertmanager's /api/v2/alerts, p50", String(format: "%.2f ms", med(\.amP50)), list(\.amP50)],
-                ["event → visible in Alertmanager, p99", String(format: "%.2f ms", med(\.amP99)), list(\.amP99) + "  (polled every 2 ms)"],
-                ["firings seen in Alertmanager", String(format: "%.1f %%", med(\.amFraction) * 100), AlertmanagerProbe.available ? "" : "(no prometheus-alertmanager installed)"],
                 ["RSS idle (after start)", String(format: "%.1f MiB", med(\.idleMiB)), ""],
                 ["RSS peak under load", String(format: "%.1f MiB", med(\.loadMiB)), ""],
                 ["entries found in the journal", String(format: "%.1f %%", med(\.fraction) * 100), ""],
             ]
+            if am.isEmpty {
+                rows.append(["with Alertmanager", "", "(no prometheus-alertmanager installed)"])
+            } else {
+                rows += [
+                    ["with Alertmanager on the same cores: event → visible in its /api/v2/alerts, p50", String(format: "%.2f ms", med(\.amP50, am)), list(\.amP50, am)],
+                    ["  event → visible in Alertmanager, p99", String(format: "%.2f ms", med(\.amP99, am)), list(\.amP99, am) + "  (polled every 2 ms)"],
+                    ["  firings seen in Alertmanager", String(format: "%.1f %%", med(\.amFraction, am) * 100), ""],
+                    ["  ack latency p50 / p99 meanwhile", String(format: "%.3f / %.3f ms", med(\.ackP50, am), med(\.ackP99, am)), list(\.ackP99, am)],
+                ]
+            }
             if clients > 0 {
                 rows.append(["\(clients) clients, one event in flight each", "\(grouped(medianOf(throughput))) events/s", throughput.map { grouped($0) }.joined(separator: " / ")])
             }
@@ -125,13 +142,15 @@ struct DaemonBenchmark: ParsableCommand {
         return #"{"type":"assessment.recorded","subject":"district:\#(district)","occurred_at":"2021-05-01T10:00:00+05:00","data":{"organized":true,"score":\#(score)}}"#
     }
 
-    func once(seconds: Int) throws -> Result {
+    /// One raqamd under the load; with `alertmanager`, a real Alertmanager beside it, told every
+    /// transition and polled every 2 ms.
+    func once(seconds: Int, alertmanager: Bool) throws -> Result {
         let (state, rules) = try makeState(binDir: bin)
         defer { try? FileManager.default.removeItem(atPath: state) }
         // What an ack that waits only for the disk waits for at least, on the same disk, now.
         let syncs = try Ceilings.fdatasyncLatencies(dir: state, recordBytes: 300, count: 500).sorted()
         // A real Alertmanager when one is installed: event → visible in its /api/v2/alerts.
-        let probe = AlertmanagerProbe.available ? try AlertmanagerProbe(directory: state) : nil
+        let probe = alertmanager ? try AlertmanagerProbe(directory: state) : nil
         var extra: [String] = []
         if let probe {
             try "alertmanager:\n  urls: [\(probe.url)]\n".write(toFile: state + "/raqamd.yaml", atomically: true, encoding: .utf8)
