@@ -21,7 +21,7 @@ final class AlertmanagerProbe: Sendable {
     static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus-alertmanager") }
 
     init(directory: String) throws {
-        let port = HTTPBenchmark.freePort()
+        let port = try HTTPBenchmark.freePort()
         url = "http://127.0.0.1:\(port)"
         let config = directory + "/alertmanager.yml"
         try "route:\n  receiver: none\nreceivers:\n  - name: none\n".write(toFile: config, atomically: true, encoding: .utf8)

@@ -92,7 +92,7 @@ struct HTTPBenchmark: ParsableCommand {
         try DaemonBenchmark.rules.write(toFile: rules, atomically: true, encoding: .utf8)
         try Self.runTool(bin + "/raqamctl", ["init", "--state-dir", state])
         let token = try Self.runTool(bin + "/raqamctl", ["tokens", "issue", "nation", "--role", "admin", "--state-dir", state]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let port = Self.freePort()
+        let port = try Self.freePort()
         let config = state + "/raqamd.yaml"
         try "http:\n  listen: 127.0.0.1:\(port)\n  rate_limit: 0\n".write(toFile: config, atomically: true, encoding: .utf8)
         let syncs = try Ceilings.fdatasyncLatencies(dir: state, recordBytes: 300, count: 500).sorted()
@@ -212,15 +212,7 @@ struct HTTPBenchmark: ParsableCommand {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
+    static func freePort() throws -> Int {
+        do { return try LoopbackTCP.freePort() } catch { throw ValidationError("no free TCP port on loopback: \(error)") }
     }
 }

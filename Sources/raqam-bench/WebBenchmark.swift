@@ -83,7 +83,7 @@ struct WebBenchmark: ParsableCommand {
         defer { try? client.syncShutdown(); try? group.syncShutdownGracefully() }
         for r in 0..<runs {
             progress("run \(r + 1) of \(runs): \(loads) loads of each page")
-            let port = HTTPBenchmark.freePort()
+            let port = try HTTPBenchmark.freePort()
             let daemon = try RunningDaemon(binDir: bin, state: state, rules: rules, extraArguments: ["--http-listen", "127.0.0.1:\(port)"])
             defer { daemon.stop() }
             for (k, target) in Self.targets.enumerated() {
@@ -144,7 +144,7 @@ extension WebBenchmark {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         progress("raqamd folds the whole log once (its snapshot on SIGTERM makes the next start short)")
         try RunningDaemon(binDir: bin, state: state, rules: rules).stop()
-        let port = HTTPBenchmark.freePort()
+        let port = try HTTPBenchmark.freePort()
         progress("raqamd from its snapshot")
         let daemon = try RunningDaemon(binDir: bin, state: state, rules: rules, extraArguments: ["--http-listen", "127.0.0.1:\(port)"])
         defer { daemon.stop() }

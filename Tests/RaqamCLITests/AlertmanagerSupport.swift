@@ -1,4 +1,5 @@
 import Foundation
+import RaqamSystem
 import Glibc
 import RaqamTestSupport
 import Synchronization
@@ -131,18 +132,9 @@ final class WebhookReceiver: Sendable {
     var heads: [String] { inbox.heads.withLock { $0 } }
 
     init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = try LoopbackTCP.listen()
         self.fd = fd
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        port = Int(UInt16(bigEndian: addr.sin_port))
-        guard listen(fd, 64) == 0 else { throw CLITestError("webhook: listen failed") }
+        self.port = port
         let thread = Thread { [inbox] in Self.serve(fd, inbox) }
         thread.start()
     }

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Glibc
+import RaqamSystem
 import RaqamModel
 import RaqamStore
 import RaqamTestSupport
@@ -107,16 +108,7 @@ import Testing
 }
 
 /// A TCP connection to 127.0.0.1:`port`, or -1.
-func connectLoopback(port: Int) -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = UInt16(port).bigEndian
-    let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    if ok != 0 { close(fd); return -1 }
-    return fd
-}
+func connectLoopback(port: Int) -> Int32 { (try? LoopbackTCP.connect(port: port)) ?? -1 }
 
 /// One HTTP/1.1 request on a new loopback connection; the answer's status (-1: none).
 func exchangeOnce(port: Int, method: String, path: String, token: String, body: String) -> Int {

@@ -3,21 +3,11 @@ import Foundation
 import FoundationNetworking
 #endif
 import Glibc
+import RaqamSystem
 import RaqamTestSupport
 
-/// A TCP port on loopback that nothing listens on this instant (bound to 0, read, closed).
-func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = 0
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: addr.sin_port))
-}
+/// A TCP port on loopback that nothing listens on this instant.
+func freePort() -> Int { (try? LoopbackTCP.freePort()) ?? 0 }
 
 /// An HTTP answer as a client sees it.
 struct HTTPAnswer: Sendable {
