@@ -43,12 +43,12 @@ let package = Package(
         // C: CRC32C with the SSE4.2 instruction where the CPU has it, a table otherwise.
         .target(name: "CRaqamSupport"),
 
-        // The system: typed wrappers of system calls, errno kept as the cause (the Unix sockets so far).
+        // The system: typed wrappers of system calls, errno kept as the cause (files, sockets, epoll, threads).
         .target(name: "RaqamSystem", dependencies: ["CRaqamSupport"], swiftSettings: strict),
         // Storage: opaque records, framing, chain, group commit, recovery. No domain knowledge.
         .target(
             name: "EventLog",
-            dependencies: ["CRaqamSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CRaqamSupport", "RaqamSystem", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // Domain: entity keys, event types, validation, JSON and binary codecs, reference data.
@@ -74,7 +74,7 @@ let package = Package(
         // own), principals and the scope a report token may report about. No HTTP.
         .target(
             name: "RaqamAccess",
-            dependencies: ["RaqamModel", "EventLog", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["RaqamModel", "EventLog", "RaqamSystem", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // The HTTP API (Hummingbird 2): intake through Ingest, reads, health, TLS.
@@ -127,7 +127,7 @@ let package = Package(
         .target(
             name: "RaqamCLI",
             dependencies: [
-                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules", "RaqamEngine", "Scenario", "RaqamControl", "RaqamAccess",
+                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules", "RaqamEngine", "Scenario", "RaqamControl", "RaqamAccess", "RaqamSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

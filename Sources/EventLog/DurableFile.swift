@@ -1,3 +1,4 @@
+import RaqamSystem
 import Glibc
 
 /// Small files that must be whole or absent after a crash (sidecars, snapshots): written to a
@@ -8,33 +9,33 @@ public enum DurableFile {
         let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         let tmp = path + ".tmp"
         try writeSynced(bytes, to: tmp, flags: O_TRUNC)
-        try Syscalls.rename(tmp, path)
-        try Syscalls.fsyncDirectory(directory.isEmpty ? "." : directory)
+        try sys(FileCalls.rename(tmp, path))
+        try sys(FileCalls.fsyncDirectory(directory.isEmpty ? "." : directory))
     }
 
     /// Creates `path` (with `flags` beside O_WRONLY | O_CREAT: O_TRUNC, or O_EXCL for a file
     /// that must be new), writes `bytes` and fdatasyncs them; on failure the file is removed.
     /// The directory is not synced: the caller does that once its files are in place.
     static func writeSynced(_ bytes: [UInt8], to path: String, flags: Int32) throws(EventLogError) {
-        let fd = try Syscalls.open(path, O_WRONLY | O_CREAT | flags, 0o640)
+        let fd = try sys(FileCalls.open(path, O_WRONLY | O_CREAT | flags, 0o640))
         do throws(EventLogError) {
-            try Syscalls.pwriteAll(fd, bytes, at: 0, path: path)
-            try Syscalls.fdatasync(fd, path: path)
+            try sys(FileCalls.pwriteAll(fd, bytes, at: 0, path: path))
+            try sys(FileCalls.fdatasync(fd, path: path))
         } catch {
-            Syscalls.close(fd)
-            try? Syscalls.unlink(path)
+            FileCalls.close(fd)
+            try? FileCalls.unlink(path)
             throw error
         }
-        Syscalls.close(fd)
+        FileCalls.close(fd)
     }
 
     /// The whole file, or nil when it cannot be read.
     public static func read(_ path: String) -> [UInt8]? {
-        guard let fd = try? Syscalls.open(path, O_RDONLY) else { return nil }
-        defer { Syscalls.close(fd) }
-        guard let size = try? Syscalls.fileSize(fd, path: path) else { return nil }
+        guard let fd = try? FileCalls.open(path, O_RDONLY) else { return nil }
+        defer { FileCalls.close(fd) }
+        guard let size = try? FileCalls.fileSize(fd, path: path) else { return nil }
         var bytes = [UInt8](repeating: 0, count: size)
-        let n = bytes.withUnsafeMutableBytes { raw in (try? Syscalls.preadFull(fd, raw, at: 0, path: path)) ?? -1 }
+        let n = bytes.withUnsafeMutableBytes { raw in (try? FileCalls.preadFull(fd, raw, at: 0, path: path)) ?? -1 }
         return n == size ? bytes : nil
     }
 
@@ -45,16 +46,16 @@ public enum DurableFile {
 
     /// Creates a directory and its parents.
     public static func makeDirectories(_ path: String) throws(EventLogError) {
-        try Syscalls.makeDirectories(path)
+        try sys(FileCalls.makeDirectories(path))
     }
 
     /// The names in a directory, or none when it does not exist.
     public static func list(_ directory: String) -> [String] {
-        (try? Syscalls.listDirectory(directory)) ?? []
+        (try? FileCalls.listDirectory(directory)) ?? []
     }
 
     /// Removes a file; a missing one is not an error.
     public static func remove(_ path: String) throws(EventLogError) {
-        try Syscalls.unlink(path)
+        try sys(FileCalls.unlink(path))
     }
 }

@@ -1,3 +1,4 @@
+import RaqamSystem
 import Glibc
 
 extension EventLog {
@@ -30,14 +31,14 @@ extension EventLog {
         }
         guard let index = state.withLock({ s in s.sealed.last { $0.baseSeq <= seq } }) else { return nil }
         let path = directory + "/" + SegmentHeader.fileName(baseSeq: index.baseSeq)
-        let fd = try Syscalls.open(path, O_RDONLY | O_CLOEXEC)
-        defer { Syscalls.close(fd) }
+        let fd = try sys(FileCalls.open(path, O_RDONLY | O_CLOEXEC))
+        defer { FileCalls.close(fd) }
         return try Self.read(seq, fd: fd, path: path, blocks: index.blocks, end: index.endOffset, maxPayload: limit)
     }
 
     private static func pread(_ fd: Int32, into buffer: inout [UInt8], at offset: Int, path: String) throws(EventLogError) -> Int {
         let result: Result<Int, EventLogError> = buffer.withUnsafeMutableBytes { raw in
-            Result { () throws(EventLogError) in try Syscalls.preadFull(fd, raw, at: offset, path: path) }
+            Result { () throws(EventLogError) in try sys(FileCalls.preadFull(fd, raw, at: offset, path: path)) }
         }
         return try result.get()
     }

@@ -1,3 +1,4 @@
+import RaqamSystem
 import Glibc
 
 /// Opening a log: every sealed segment's sidecar (rebuilt when missing or damaged), then a
@@ -11,26 +12,26 @@ struct Recovered {
     var report = RecoveryReport()
 
     init(directory: String, configuration: EventLog.Configuration) throws(EventLogError) {
-        for name in try Syscalls.listDirectory(directory) where name.hasSuffix(".idx.tmp") {
-            try Syscalls.unlink(directory + "/" + name)
+        for name in try sys(FileCalls.listDirectory(directory)) where name.hasSuffix(".idx.tmp") {
+            try sys(FileCalls.unlink(directory + "/" + name))
         }
         var segments = try SegmentDirectory.list(directory)
         let maxPayload = configuration.effectiveMaxPayload
 
         // A last segment whose header never reached the disk held nothing: drop it.
         if let last = segments.last, try Self.isBlank(last.path) {
-            try Syscalls.unlink(last.path)
-            try Syscalls.unlink(SegmentWriter.indexPath(last.path))
-            try Syscalls.fsyncDirectory(directory)
+            try sys(FileCalls.unlink(last.path))
+            try sys(FileCalls.unlink(SegmentWriter.indexPath(last.path)))
+            try sys(FileCalls.fsyncDirectory(directory))
             report.removedSegments.append(last.path)
             segments.removeLast()
         }
         if segments.isEmpty {
             let path = directory + "/" + SegmentHeader.fileName(baseSeq: 1)
             let header = SegmentHeader(baseSeq: 1, segmentSize: configuration.segmentSize,
-                                       createdAt: Syscalls.nowMicros(), previousChain: .genesis)
+                                       createdAt: FileCalls.nowMicros(), previousChain: .genesis)
             let fd = try SegmentWriter.createSegment(path: path, header: header)
-            try Syscalls.fsyncDirectory(directory)
+            try sys(FileCalls.fsyncDirectory(directory))
             let empty = SegmentScan(empty: header)
             writer = SegmentWriter(configuration: configuration, active: OpenSegment(fd: fd, path: path, header: header, scan: empty))
             return
@@ -63,17 +64,17 @@ struct Recovered {
         try Self.checkContinuity(mapped, listed: active, expectedSeq: expectedSeq, expectedChain: expectedChain)
         let scan = SegmentScan(region: mapped.region, header: mapped.header, maxPayload: maxPayload,
                                verifyChain: true, collectKeys: true)
-        let fd = try Syscalls.open(active.path, O_RDWR)
+        let fd = try sys(FileCalls.open(active.path, O_RDWR))
         switch scan.ending {
         case .clean:
             break
         case .damaged(let offset, let reason):
-            Syscalls.close(fd)
+            FileCalls.close(fd)
             throw EventLogError.corrupt(reason, path: active.path, offset: offset)
         case .torn(let offset, _, let reason) where scan.lastSeq &+ 1 <= configuration.acknowledgedThrough:
             // The format would take it for a torn write, but the caller knows better: a
             // snapshot folded this seq, so it was acknowledged.
-            Syscalls.close(fd)
+            FileCalls.close(fd)
             throw EventLogError.corrupt("the last record (seq \(scan.lastSeq &+ 1)) is damaged (\(reason)), and it was acknowledged: a snapshot folds the log up to seq \(configuration.acknowledgedThrough)",
                                         path: active.path, offset: offset)
         case .torn(let offset, let bytes, let reason):
@@ -84,10 +85,10 @@ struct Recovered {
             do throws(EventLogError) {
                 let cut = [UInt8](UnsafeRawBufferPointer(rebasing: mapped.region[offset ..< offset + bytes]))
                 quarantine = try Self.quarantine(cut, segment: active.path, offset: offset, directory: directory)
-                try Syscalls.pwriteAll(fd, [UInt8](repeating: 0, count: bytes), at: offset, path: active.path)
-                try Syscalls.fdatasync(fd, path: active.path)
+                try sys(FileCalls.pwriteAll(fd, [UInt8](repeating: 0, count: bytes), at: offset, path: active.path))
+                try sys(FileCalls.fdatasync(fd, path: active.path))
             } catch {
-                Syscalls.close(fd)
+                FileCalls.close(fd)
                 throw error
             }
             report.tornTail = .init(segment: active.path, offset: offset, bytes: bytes, reason: reason, quarantine: quarantine)
@@ -103,12 +104,12 @@ struct Recovered {
     private static func quarantine(_ bytes: [UInt8], segment: String, offset: Int, directory: String) throws(EventLogError) -> String {
         var path = "\(segment).quarantine-\(offset)"
         var n = 1
-        while Syscalls.exists(path) {
+        while FileCalls.exists(path) {
             n += 1
             path = "\(segment).quarantine-\(offset).\(n)"
         }
         try DurableFile.writeSynced(bytes, to: path, flags: O_EXCL)
-        try Syscalls.fsyncDirectory(directory)
+        try sys(FileCalls.fsyncDirectory(directory))
         return path
     }
 
@@ -141,11 +142,11 @@ struct Recovered {
     /// True when the segment's header is not intact and nothing follows it: a crash while
     /// the file was being created, before any record could be acknowledged in it.
     private static func isBlank(_ path: String) throws(EventLogError) -> Bool {
-        let fd = try Syscalls.open(path, O_RDONLY)
-        defer { Syscalls.close(fd) }
-        let size = try Syscalls.fileSize(fd, path: path)
-        let region = try Syscalls.mapReadOnly(fd, length: size, path: path)
-        defer { Syscalls.unmap(region) }
+        let fd = try sys(FileCalls.open(path, O_RDONLY))
+        defer { FileCalls.close(fd) }
+        let size = try sys(FileCalls.fileSize(fd, path: path))
+        let region = try sys(FileCalls.mapReadOnly(fd, length: size, path: path))
+        defer { FileCalls.unmap(region) }
         if case .success = SegmentHeader.decode(region) { return false }
         guard size > SegmentHeader.size else { return true }
         return RecordFrame.allZero(region.baseAddress! + SegmentHeader.size, count: size - SegmentHeader.size)

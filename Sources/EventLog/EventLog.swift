@@ -1,3 +1,4 @@
+import RaqamSystem
 import Dispatch
 import Glibc
 import Synchronization
@@ -116,13 +117,13 @@ public final class EventLog: Sendable {
         }
         self.directory = directory
         self.configuration = configuration
-        try Syscalls.makeDirectories(directory)
+        try sys(FileCalls.makeDirectories(directory))
         lockFD = try Self.takeLock(directory: directory)
         let opened: Recovered
         do throws(EventLogError) {
             opened = try Recovered(directory: directory, configuration: configuration)
         } catch {
-            Syscalls.close(lockFD)
+            FileCalls.close(lockFD)
             throw error
         }
         recovery = opened.report
@@ -138,7 +139,8 @@ public final class EventLog: Sendable {
         }
         if let queue = syncQueue {
             // The thread holds the queue, not the log: it ends when the log goes (`deinit`).
-            try Syscalls.startThread { [weak self] in
+            do {
+                try FileCalls.startThread { [weak self] in
                 while queue.waitForWork() {
                     // The log is let go before the requests complete: once its appenders
                     // return and drop it, nothing here keeps it (and its writer lock) alive.
@@ -149,6 +151,9 @@ public final class EventLog: Sendable {
                     }
                     for (request, outcome) in done { request.complete(outcome) }
                 }
+            }
+            } catch {
+                throw EventLogError(code: .io, message: "cannot start the log's sync thread: \(FileCalls.describe(errno: error.errno))")
             }
         }
     }
@@ -161,7 +166,7 @@ public final class EventLog: Sendable {
             try? writer.syncIfDirty()
             writer.closeFiles()
         }
-        Syscalls.close(lockFD)
+        FileCalls.close(lockFD)
     }
 
     /// Counters of what the writer did since it was opened.
@@ -240,7 +245,7 @@ public final class EventLog: Sendable {
         let batch = gather(first)
         var records: [PendingRecord] = []
         for r in batch { records.append(contentsOf: r.records) }
-        let started = Syscalls.monotonicNanos()
+        let started = FileCalls.monotonicNanos()
         let written = SyncQueue.Written(requests: batch, lastSeq: records.last?.seq, records: records.count, started: started)
         var inline: SyncQueue.Claim?
         let (result, broken): (Result<[SegmentIndex], EventLogError>, Bool) = io.withLock { writer in
@@ -264,7 +269,7 @@ public final class EventLog: Sendable {
                     s.durableSeq = records.last?.seq ?? s.durableSeq
                     s.statistics.records += records.count
                     s.statistics.flushes += 1
-                    s.statistics.flushNanos += Syscalls.monotonicNanos() - started
+                    s.statistics.flushNanos += FileCalls.monotonicNanos() - started
                 }
                 return s.commit.finished()
             case .failure(let error):
@@ -307,20 +312,20 @@ public final class EventLog: Sendable {
         var failure = queue.failure
         if failure == nil {
             if claim.fd < 0 {
-                failure = EventLogError(code: .io, message: "cannot sync \(claim.path): \(Syscalls.describe(errno: claim.errno))", path: claim.path)
+                failure = EventLogError(code: .io, message: "cannot sync \(claim.path): \(FileCalls.describe(errno: claim.errno))", path: claim.path)
             } else {
-                let started = Syscalls.monotonicNanos()
-                do throws(EventLogError) { try Syscalls.fdatasync(claim.fd, path: claim.path) } catch { failure = error }
-                configuration.syncObserver?(Syscalls.monotonicNanos() - started)
+                let started = FileCalls.monotonicNanos()
+                do throws(EventLogError) { try sys(FileCalls.fdatasync(claim.fd, path: claim.path)) } catch { failure = error }
+                configuration.syncObserver?(FileCalls.monotonicNanos() - started)
             }
         }
-        if claim.fd >= 0 { Syscalls.close(claim.fd) }
+        if claim.fd >= 0 { FileCalls.close(claim.fd) }
         if let failure {
             queue.fail(failure)
             io.withLock { $0.broken = true }
             state.withLock { s in if s.failure == nil { s.failure = failure } }
         } else {
-            let now = Syscalls.monotonicNanos()
+            let now = FileCalls.monotonicNanos()
             state.withLock { s in
                 for b in claim.batches {
                     if let last = b.lastSeq { s.durableSeq = max(s.durableSeq, last) }
@@ -378,8 +383,8 @@ public final class EventLog: Sendable {
         let expected = state.withLock { $0.lastGroupRequests }
         guard expected > 1, first.count < expected else { return first }
         var batch = first
-        let deadline = Syscalls.monotonicNanos() + Self.commitWindowNanos
-        while batch.count < expected && Syscalls.monotonicNanos() < deadline {
+        let deadline = FileCalls.monotonicNanos() + Self.commitWindowNanos
+        while batch.count < expected && FileCalls.monotonicNanos() < deadline {
             usleep(10)
             batch += state.withLock { $0.commit.takeBatch() }
         }
@@ -404,11 +409,11 @@ public final class EventLog: Sendable {
 
     private static func takeLock(directory: String) throws(EventLogError) -> Int32 {
         let path = directory + "/LOCK"
-        let fd = try Syscalls.open(path, O_RDWR | O_CREAT, 0o640)
+        let fd = try sys(FileCalls.open(path, O_RDWR | O_CREAT, 0o640))
         do throws(EventLogError) {
-            guard try Syscalls.tryLockExclusive(fd, path: path) else {
+            guard try sys(FileCalls.tryLockExclusive(fd, path: path)) else {
                 var buf = [UInt8](repeating: 0, count: 32)
-                let n = buf.withUnsafeMutableBytes { raw in (try? Syscalls.preadFull(fd, raw, at: 0, path: path)) ?? 0 }
+                let n = buf.withUnsafeMutableBytes { raw in (try? FileCalls.preadFull(fd, raw, at: 0, path: path)) ?? 0 }
                 let pid = String(decoding: buf.prefix(n), as: UTF8.self).trimmingWhitespace
                 throw EventLogError(
                     code: .locked,
@@ -416,10 +421,10 @@ public final class EventLog: Sendable {
                     path: directory)
             }
             let pid = Array("\(getpid())\n".utf8)
-            try Syscalls.ftruncate(fd, length: 0, path: path)
-            try Syscalls.pwriteAll(fd, pid, at: 0, path: path)
+            try sys(FileCalls.ftruncate(fd, length: 0, path: path))
+            try sys(FileCalls.pwriteAll(fd, pid, at: 0, path: path))
         } catch {
-            Syscalls.close(fd)
+            FileCalls.close(fd)
             throw error
         }
         return fd

@@ -1,3 +1,4 @@
+import RaqamSystem
 import Glibc
 
 /// An error of the event log: what went wrong, where, and what to do about it.
@@ -73,7 +74,13 @@ public struct EventLogError: Error, CustomStringConvertible, Sendable, Equatable
                 message: "\(operation) failed: no space left on the device; free space or move the state directory, then retry",
                 path: path)
         }
-        return EventLogError(code: .io, message: "\(operation) failed: \(Syscalls.describe(errno: code))", path: path)
+        return EventLogError(code: .io, message: "\(operation) failed: \(FileCalls.describe(errno: code))", path: path)
+    }
+
+    /// A failed system call as the log reports it: `.noSpace` for a full disk, else `.io`,
+    /// naming the call and the file, with the errno's text.
+    init(_ failure: SystemError) {
+        self = .io(failure.operation, path: failure.path ?? "", errno: failure.errno)
     }
 
     /// The same error, saying that the append it failed stored none of its records.
@@ -89,4 +96,10 @@ public struct EventLogError: Error, CustomStringConvertible, Sendable, Equatable
             message: "\(reason); the log refuses to write until this is repaired (see docs/recovery.md; `raqamctl verify` lists all damage)",
             path: path, offset: offset)
     }
+}
+
+/// Runs a `FileCalls` call, its failure as the log's error (`EventLogError(_:)`).
+@inline(__always)
+func sys<T>(_ call: @autoclosure () throws(SystemError) -> T) throws(EventLogError) -> T {
+    do { return try call() } catch { throw EventLogError(error) }
 }

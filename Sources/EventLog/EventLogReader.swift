@@ -1,3 +1,4 @@
+import RaqamSystem
 import Glibc
 import Synchronization
 
@@ -46,23 +47,16 @@ public final class EventLogReader {
     /// show): a reader that follows the log, or looks up a receipt per request, pays one stat
     /// per scan, not a readdir.
     func segments() throws(EventLogError) -> [SegmentDirectory.Listed] {
-        var st = stat()
-        guard stat(directory, &st) == 0 else { return try SegmentDirectory.list(directory) }
-        let modified = st.st_mtim
-        if let listed, listed.modified.tv_sec == modified.tv_sec, listed.modified.tv_nsec == modified.tv_nsec {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            if now.tv_sec - modified.tv_sec > 1 { return listed.segments }
+        guard let modified = FileCalls.status(directory)?.modified else { return try SegmentDirectory.list(directory) }
+        if let listed, listed.modified.tv_sec == modified.tv_sec, listed.modified.tv_nsec == modified.tv_nsec, !FileCalls.isRecent(modified) {
+            return listed.segments
         }
         let segments = try SegmentDirectory.list(directory)
         listed = (modified, segments)
         return segments
     }
 
-    static func fileSize(_ path: String) -> Int {
-        var st = stat()
-        return stat(path, &st) == 0 ? Int(st.st_size) : -1
-    }
+    static func fileSize(_ path: String) -> Int { FileCalls.status(path)?.size ?? -1 }
 
     /// A reader of the log in `directory`. Records up to `maxPayloadSize` bytes are accepted.
     public init(directory: String, maxPayloadSize: Int = 1 << 20) {

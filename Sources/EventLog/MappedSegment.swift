@@ -1,3 +1,4 @@
+import RaqamSystem
 import Glibc
 
 /// A segment file mapped read-only: its header and all its bytes. The mapping is shared, so
@@ -11,27 +12,27 @@ final class MappedSegment {
     /// Maps `path`; throws `.corrupt` when the header is not intact.
     init(path: String) throws(EventLogError) {
         self.path = path
-        fd = try Syscalls.open(path, O_RDONLY)
+        fd = try sys(FileCalls.open(path, O_RDONLY))
         do throws(EventLogError) {
-            let size = try Syscalls.fileSize(fd, path: path)
-            region = try Syscalls.mapReadOnly(fd, length: size, path: path)
+            let size = try sys(FileCalls.fileSize(fd, path: path))
+            region = try sys(FileCalls.mapReadOnly(fd, length: size, path: path))
         } catch {
-            Syscalls.close(fd)
+            FileCalls.close(fd)
             throw error
         }
         switch SegmentHeader.decode(region) {
         case .success(let h):
             header = h
         case .failure(let problem):
-            Syscalls.unmap(region)
-            Syscalls.close(fd)
+            FileCalls.unmap(region)
+            FileCalls.close(fd)
             throw EventLogError.corrupt(problem.reason, path: path, offset: 0)
         }
     }
 
     deinit {
-        Syscalls.unmap(region)
-        Syscalls.close(fd)
+        FileCalls.unmap(region)
+        FileCalls.close(fd)
     }
 }
 
@@ -44,7 +45,7 @@ enum SegmentDirectory {
 
     /// Segments sorted by base seq.
     static func list(_ directory: String) throws(EventLogError) -> [Listed] {
-        try Syscalls.listDirectory(directory).compactMap { name in
+        try sys(FileCalls.listDirectory(directory)).compactMap { name in
             SegmentHeader.baseSeq(fromFileName: name).map { Listed(baseSeq: $0, path: directory + "/" + name) }
         }.sorted { $0.baseSeq < $1.baseSeq }
     }

@@ -1,3 +1,4 @@
+import RaqamSystem
 import Glibc
 
 /// What the writer knows of a segment it writes to: its file, where its records end, the
@@ -70,7 +71,7 @@ struct SegmentWriter {
     /// Set when a write or sync failed after bytes may have reached the segment: what is on
     /// disk is no longer known, so the writer must be reopened (which recovers).
     var broken = false
-    var lastSyncNanos = Syscalls.monotonicNanos()
+    var lastSyncNanos = FileCalls.monotonicNanos()
 
     init(configuration: EventLog.Configuration, active: OpenSegment) {
         self.configuration = configuration
@@ -78,7 +79,7 @@ struct SegmentWriter {
     }
 
     mutating func closeFiles() {
-        if active.fd >= 0 { Syscalls.close(active.fd) }
+        if active.fd >= 0 { FileCalls.close(active.fd) }
         active.fd = -1
     }
 
@@ -93,7 +94,7 @@ struct SegmentWriter {
     /// log's syncer, `EventLog.syncLoop`): the records are written and `dirty` stays set.
     mutating func write(_ records: [PendingRecord], directory: String, deferSync: Bool = false) throws(EventLogError) -> [SegmentIndex] {
         guard !records.isEmpty else { return [] }
-        let now = Syscalls.nowMicros()
+        let now = FileCalls.nowMicros()
         let recordedAt = max(now, active.lastRecordedAt)
         // Each segment the batch touches: its state after the batch, where its new bytes
         // start, and the bytes.
@@ -118,27 +119,27 @@ struct SegmentWriter {
                 plans[i].segment.fd = try Self.createSegment(path: plans[i].segment.path, header: plans[i].segment.header)
             } catch {
                 for j in 1..<i {
-                    Syscalls.close(plans[j].segment.fd)
-                    try? Syscalls.unlink(plans[j].segment.path)
+                    FileCalls.close(plans[j].segment.fd)
+                    try? FileCalls.unlink(plans[j].segment.path)
                 }
                 throw error
             }
         }
-        if plans.count > 1 { try Syscalls.fsyncDirectory(directory) }
+        if plans.count > 1 { try sys(FileCalls.fsyncDirectory(directory)) }
 
         // From here on a failure leaves the files in an unknown state.
         broken = true
         var sealed: [SegmentIndex] = []
         for (i, plan) in plans.enumerated() {
-            try Syscalls.pwriteAll(plan.segment.fd, plan.bytes, at: plan.start, path: plan.segment.path)
+            try sys(FileCalls.pwriteAll(plan.segment.fd, plan.bytes, at: plan.start, path: plan.segment.path))
             if i < plans.count - 1 {
                 // Sealing: the whole segment is durable before its successor holds anything.
-                try Syscalls.fdatasync(plan.segment.fd, path: plan.segment.path)
+                try sys(FileCalls.fdatasync(plan.segment.fd, path: plan.segment.path))
                 let index = plan.segment.index
                 // Best effort: the sidecar is derived data, rebuilt on open when it is missing.
                 try? index.write(to: Self.indexPath(plan.segment.path), directory: directory)
                 sealed.append(index)
-                Syscalls.close(plan.segment.fd)
+                FileCalls.close(plan.segment.fd)
             }
         }
         active = plans[plans.count - 1].segment
@@ -147,7 +148,7 @@ struct SegmentWriter {
         case .always:
             if !deferSync { try syncIfDirty() }
         case .interval(let ms):
-            if Syscalls.monotonicNanos() - lastSyncNanos >= UInt64(ms) * 1_000_000 { try syncIfDirty() }
+            if FileCalls.monotonicNanos() - lastSyncNanos >= UInt64(ms) * 1_000_000 { try syncIfDirty() }
         case .none:
             break
         }
@@ -158,21 +159,21 @@ struct SegmentWriter {
     /// `fdatasync` of the active segment when something was written since the last one.
     mutating func syncIfDirty() throws(EventLogError) {
         guard dirty, active.fd >= 0 else { return }
-        try Syscalls.fdatasync(active.fd, path: active.path)
+        try sys(FileCalls.fdatasync(active.fd, path: active.path))
         dirty = false
-        lastSyncNanos = Syscalls.monotonicNanos()
+        lastSyncNanos = FileCalls.monotonicNanos()
     }
 
     /// Creates a segment file: reserves its space, writes and syncs its header.
     static func createSegment(path: String, header: SegmentHeader) throws(EventLogError) -> Int32 {
-        let fd = try Syscalls.open(path, O_RDWR | O_CREAT | O_EXCL, 0o640)
+        let fd = try sys(FileCalls.open(path, O_RDWR | O_CREAT | O_EXCL, 0o640))
         do throws(EventLogError) {
-            try Syscalls.fallocate(fd, length: header.segmentSize, path: path)
-            try Syscalls.pwriteAll(fd, header.encoded(), at: 0, path: path)
-            try Syscalls.fdatasync(fd, path: path)
+            try sys(FileCalls.fallocate(fd, length: header.segmentSize, path: path))
+            try sys(FileCalls.pwriteAll(fd, header.encoded(), at: 0, path: path))
+            try sys(FileCalls.fdatasync(fd, path: path))
         } catch {
-            Syscalls.close(fd)
-            try? Syscalls.unlink(path)
+            FileCalls.close(fd)
+            try? FileCalls.unlink(path)
             throw error
         }
         return fd

@@ -1,5 +1,6 @@
 import RaqamModel
 import EventLog
+import RaqamSystem
 import Crypto
 import Synchronization
 import Glibc
@@ -38,7 +39,7 @@ public final class TokenRegistry: Sendable {
 
         /// A time within the last second: file times are coarse (a clock tick), so a write in
         /// the same tick as the last look would not show in them.
-        var isRecent: Bool { TokenRegistry.recent(directory) || TokenRegistry.recent(modified) }
+        var isRecent: Bool { FileCalls.isRecent(directory) || FileCalls.isRecent(modified) }
     }
     // The reader caches mapped segments and is not thread-safe: it is used under the lock only.
     private let state: Mutex<State>
@@ -63,33 +64,13 @@ public final class TokenRegistry: Sendable {
     /// The directory's time and its newest file's (the one named `newest`, or else the last
     /// by name: segments are named by their first seq, zero-padded), or nil when either is missing.
     static func look(_ directory: String, newest: String? = nil) -> Look? {
-        var dir = stat()
-        guard stat(directory, &dir) == 0 else { return nil }
-        guard let name = newest ?? lastName(in: directory) else { return nil }
-        var file = stat()
-        guard stat(directory + "/" + name, &file) == 0 else { return nil }
-        return Look(directory: dir.st_mtim, newest: name, modified: file.st_mtim, size: Int(file.st_size))
-    }
-
-    static func lastName(in directory: String) -> String? {
-        guard let dir = opendir(directory) else { return nil }
-        defer { closedir(dir) }
-        var last: String?
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard name.hasSuffix(".seg") else { continue }
-            if last.map({ name > $0 }) ?? true { last = name }
-        }
-        return last
+        guard let dir = FileCalls.status(directory),
+              let name = newest ?? (try? FileCalls.listDirectory(directory))?.filter({ $0.hasSuffix(".seg") }).max(),
+              let file = FileCalls.status(directory + "/" + name) else { return nil }
+        return Look(directory: dir.modified, newest: name, modified: file.modified, size: file.size)
     }
 
     static func same(_ a: timespec, _ b: timespec) -> Bool { a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec }
-
-    static func recent(_ t: timespec) -> Bool {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return now.tv_sec - t.tv_sec <= 1
-    }
 
     /// The principal of an `Authorization` header's value (`Bearer rq_…`) at `now` (µs).
     /// - Throws: `Refusal` for a missing, malformed, unknown, revoked or expired token.

@@ -6,6 +6,7 @@ import RaqamControl
 import RaqamEngine
 import RaqamModel
 import RaqamStore
+import RaqamSystem
 
 struct AppendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -363,19 +364,15 @@ final class InputFile {
         spooled = String(cString: template.map { UInt8(bitPattern: $0) } + [0])
         fd = tmp
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            var done = 0
-            while done < n {
-                let w = buffer.withUnsafeBytes { write(tmp, $0.baseAddress! + done, n - done) }
-                guard w > 0 else {
-                    printError("raqamctl: cannot spool standard input: \(String(cString: strerror(errno)))")
-                    throw Exit.ioError
-                }
-                done += w
+        do {
+            while true {
+                let n = try buffer.withUnsafeMutableBytes { try FileCalls.read(0, into: $0, path: "standard input") }
+                if n == 0 { break }
+                try buffer.withUnsafeBytes { try FileCalls.writeAll(tmp, UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: "the spool file") }
             }
+        } catch {
+            printError("raqamctl: cannot spool standard input: \(error)")
+            throw Exit.ioError
         }
         try rewind()
     }
@@ -434,15 +431,11 @@ final class SpoolFile {
     }
 
     private func flush() throws {
-        var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                printError("raqamctl: cannot write the temporary copy of the checked events: \(String(cString: strerror(errno))); nothing was appended")
-                throw Exit.ioError
-            }
-            done += n
+        do {
+            try buffer.withUnsafeBytes { try FileCalls.writeAll(fd, $0, path: "the temporary copy of the checked events") }
+        } catch {
+            printError("raqamctl: cannot write the temporary copy of the checked events: \(error); nothing was appended")
+            throw Exit.ioError
         }
         buffer.removeAll(keepingCapacity: true)
     }
@@ -459,10 +452,9 @@ final class SpoolFile {
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: Self.bufferBytes)
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else {
-                printError("raqamctl: cannot read the temporary copy of the checked events: \(String(cString: strerror(errno)))")
+            let n: Int
+            do { n = try chunk.withUnsafeMutableBytes { try FileCalls.read(fd, into: $0, path: "the temporary copy of the checked events") } } catch {
+                printError("raqamctl: cannot read the temporary copy of the checked events: \(error)")
                 throw Exit.ioError
             }
             if n == 0 { break }
@@ -563,9 +555,13 @@ func forEachChunkOfLines(_ fd: Int32, chunkSize: Int = 1 << 16, _ body: ([(numbe
     var chunk = [UInt8](repeating: 0, count: chunkSize)
     var eof = false
     while !eof {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { eof = true } else { pending += chunk[0..<n] }
+        let n: Int
+        // A read that fails is not the end of the input: what was read so far is not all of it.
+        do { n = try chunk.withUnsafeMutableBytes { try FileCalls.read(fd, into: $0, path: fd == 0 ? "standard input" : "the input") } } catch {
+            printError("raqamctl: cannot read the input: \(error)")
+            throw Exit.ioError
+        }
+        if n == 0 { eof = true } else { pending += chunk[0..<n] }
         var lines: [(number: Int, bytes: [UInt8])] = []
         // A cursor over the buffer; what is left of a line goes to the front once per read.
         var start = 0

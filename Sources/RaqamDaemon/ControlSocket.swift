@@ -245,7 +245,7 @@ public final class ControlSocket: Sendable {
             switch command {
             case "": continue
             case "status":
-                guard reply(socket, Self.statusJSON(core.status)) else { return false }
+                guard reply(socket, core.status.json) else { return false }
             case "sync":
                 let done = core.waitUntilEvaluated(seconds: 60)
                 let s = core.status
@@ -273,12 +273,6 @@ public final class ControlSocket: Sendable {
         } catch {
             return lines.map { "error \($0.number): not appended: \(error)" }.joined(separator: "\n")
         }
-    }
-
-    /// The `status` reply: one JSON object.
-    static func statusJSON(_ s: DaemonCore.Status) -> String {
-        ControlStatus(position: s.position, evaluated: s.evaluated, firing: s.firing, pending: s.pending, rules: s.rules,
-                      clock: s.clock.rawValue, owed: s.owed, degraded: s.degraded).json
     }
 
     /// Sends one reply line; false when the client went away or read nothing for `line_timeout`.

@@ -33,7 +33,7 @@ extension DaemonCore: IntakeBackend {
         try receiptReader.withLock { try $0.receipt(first: first, last: last) }
     }
 
-    public func statusJSON() -> String { ControlSocket.statusJSON(status) }
+    public func statusJSON() -> String { status.json }
 
     public var stateDirectory: String { configuration.stateDirectory }
 

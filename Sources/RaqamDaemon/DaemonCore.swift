@@ -5,6 +5,7 @@ import Projections
 import RaqamEngine
 import RaqamModel
 public import RaqamStore
+public import RaqamControl
 import RaqamSystem
 public import Rules
 import Synchronization
@@ -48,21 +49,6 @@ public final class DaemonCore: Sendable {
     }
     private let state: Mutex<State>
     public let clock: EvaluationClock
-
-    /// What `status` reports.
-    public struct Status: Sendable {
-        /// The seq of the last acknowledged (durable) event.
-        public var position: UInt64
-        /// The seq of the last event the evaluator has folded and evaluated.
-        public var evaluated: UInt64
-        public var firing: Int
-        public var pending: Int
-        public var rules: Int
-        public var clock: EvaluationClock
-        /// Transitions waiting for the alert log and the journal, and why (nil: none).
-        public var owed: Int
-        public var degraded: String?
-    }
 
     /// Wakes the evaluator: the log advanced, or a retry is due.
     private let wake = DispatchSemaphore(value: 0)
@@ -391,11 +377,12 @@ public final class DaemonCore: Sendable {
     /// The rule set being evaluated now (the last one a reload accepted).
     public var currentRules: RuleSet { state.withLock { $0.engine.timeline.evaluator.rules } }
 
-    public var status: Status {
+    /// What `status` reports (the control socket's reply, `/v1/status`, STATUS=).
+    public var status: ControlStatus {
         state.withLock { s in
             let active = s.engine.timeline.evaluator.activeCounts
-            return Status(position: max(store.lastSeq, s.engine.position), evaluated: s.engine.position, firing: active.firing, pending: active.pending,
-                          rules: s.engine.timeline.evaluator.rules.rules.count, clock: clock,
+            return ControlStatus(position: max(store.lastSeq, s.engine.position), evaluated: s.engine.position, firing: active.firing, pending: active.pending,
+                          rules: s.engine.timeline.evaluator.rules.rules.count, clock: clock.rawValue,
                           owed: s.owed.count, degraded: s.deliveryProblem.map { "alert delivery retrying (\(s.owed.count) transitions owed): \($0)" })
         }
     }

@@ -182,7 +182,7 @@ extension DaemonCore {
     public var statusLine: String {
         let s = status
         let evaluated = s.evaluated == s.position ? "" : " (\(s.evaluated) evaluated)"
-        return "\(s.position) events\(evaluated); \(s.firing) alerts firing, \(s.pending) pending; \(s.rules) rules; \(s.clock.rawValue) clock"
+        return "\(s.position) events\(evaluated); \(s.firing) alerts firing, \(s.pending) pending; \(s.rules) rules; \(s.clock) clock"
             + (s.degraded.map { "; DEGRADED: \($0)" } ?? "")
     }
 }

@@ -2,16 +2,19 @@ public import Glibc
 
 /// A system call that failed: what was being done, and the errno it left, kept as the cause.
 public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// What was being done, e.g. "connect to /run/raqam/raqamd.sock".
+    /// What was being done, e.g. "connect to /run/raqam/raqamd.sock" or "open".
     public var operation: String
+    /// The file it was done to, when the operation does not name it.
+    public var path: String?
     public var errno: Int32
 
-    public init(_ operation: String, errno: Int32 = Glibc.errno) {
+    public init(_ operation: String, path: String? = nil, errno: Int32 = Glibc.errno) {
         self.operation = operation
+        self.path = path
         self.errno = errno
     }
 
-    public var description: String { "\(operation): \(String(cString: strerror(errno))) (errno \(errno))" }
+    public var description: String { "\(operation)\(path.map { " " + $0 } ?? ""): \(String(cString: strerror(errno))) (errno \(errno))" }
 }
 
 /// One Unix-domain socket, stream or datagram, owning its descriptor (closed when the value
