@@ -93,7 +93,7 @@ func storeExitCode(for error: StoreError) -> ExitCode {
     case .invalid(let issues):
         for i in issues { printError(i.description) }
         return Exit.dataError
-    case .log(let e):
+    case .failed(let e):
         printError("raqamctl: \(e.description)")
         return Exit.ioError
     case .undecodable:
@@ -110,7 +110,9 @@ func withStoreErrors<T>(_ body: () throws -> T) throws -> T {
     } catch let e as StoreError {
         throw storeExitCode(for: e)
     } catch let e as EventLogError {
-        throw storeExitCode(for: .log(e))
+        // The file log read directly (verify, stats): the same message and exit code.
+        printError("raqamctl: \(e.description)")
+        throw Exit.ioError
     }
 }
 

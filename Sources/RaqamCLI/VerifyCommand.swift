@@ -40,7 +40,10 @@ struct VerifyCommand: ParsableCommand {
         }
         let dir = try global.existingEventsDirectory()
         var report: VerifyReport
-        do throws(EventLogError) { report = try EventLogVerifier.verify(directory: dir) } catch { throw storeExitCode(for: .log(error)) }
+        do throws(EventLogError) { report = try EventLogVerifier.verify(directory: dir) } catch {
+            printError("raqamctl: \(error.description)")
+            throw Exit.ioError
+        }
         // The domain's check: each record intact by the log's rules must also be an event.
         var undecodable: [String] = []
         if report.isIntact {

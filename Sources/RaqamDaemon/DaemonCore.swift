@@ -18,7 +18,8 @@ public import RaqamHTTP
 /// The same `AlertTimeline` that `raqamctl lagging` uses: the daemon and the CLI agree.
 public final class DaemonCore: Sendable {
     public let configuration: DaemonConfiguration
-    public let store: FileEventStore
+    /// The writer (the file log, opened by `init`); the core uses only the protocol.
+    public let store: any EventStoreWriter
     /// The one ingest pipeline, over `store`.
     public let ingest: Ingest
     let journal: any JournalSink
@@ -76,9 +77,10 @@ public final class DaemonCore: Sendable {
         self.wallClock = wallClock
         self.logger = logger
         let rules = try RuleSources.load(configuration.rules)
-        store = try FileEventStore(stateDirectory: configuration.stateDirectory,
+        let store = try FileEventStore(stateDirectory: configuration.stateDirectory,
                                    acknowledgedThrough: AcknowledgedPosition.ofSnapshots(stateDirectory: configuration.stateDirectory),
                                    syncObserver: { metrics.observeFsync(nanoseconds: $0) })
+        self.store = store
         ingest = Ingest(store: store)
         for note in store.recoveryNotes {
             var metadata: Logger.Metadata = ["message.id": "\(MessageID.logRecovered)"]

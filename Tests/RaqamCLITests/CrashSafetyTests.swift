@@ -54,7 +54,9 @@ import Testing
         }
         print("crash safety: \(kills) kills, \(acknowledgedTotal) acknowledgements read, the log grew in \(roundsThatGrew) rounds to \(lastCount) of \(inputCount) events")
         #expect(kills == 50)
-        #expect(roundsThatGrew >= 10, "too few rounds appended anything before the kill")
+        // On a fast machine the input may be all stored in fewer rounds; the later ones then
+        // kill appends that find every line a duplicate (checked above all the same).
+        #expect(roundsThatGrew >= 10 || lastCount == inputCount, "too few rounds appended anything before the kill")
         #expect(acknowledgedTotal > 0, "no append was acknowledged before a kill: the delays are too short for this machine")
 
         // Finish the input without a kill: the whole of it, once.
