@@ -1,14 +1,19 @@
 /// The record keys of every sealed segment, for the writer's duplicate check.
 ///
 /// Each sealed segment's keys arrive sorted (its sidecar index keeps them so); they are kept
-/// as a few sorted runs, merged as a binary counter is carried: a new run is merged with the
-/// newest one while that one is at most twice its size. So there are O(log n) runs and a key
-/// costs a binary search in each, instead of one in every sealed segment: a log of thousands
-/// of small segments (the alert log after a storm of transitions) checked each new key
-/// against every one of them. Each key is moved here from its segment's index and held once.
+/// as sorted runs, small ones merged as a binary counter is carried: a new run is merged with
+/// the newest one while that one is at most twice its size and smaller than `closedRun` keys.
+/// So a key costs a binary search in each of n / `closedRun` + O(log `closedRun`) runs, not
+/// one in every sealed segment: a log of thousands of small segments (the alert log after a
+/// storm of transitions) checked each new key against every one of them. A segment of the
+/// event log holds more keys than `closedRun` and is kept as it comes: opening a large log
+/// copies nothing more than it did. Each key is moved here from its segment's index, held once.
 struct SealedKeys {
     typealias Entry = (key: RecordKey, seq: UInt64)
     private var runs: [[Entry]] = []
+
+    /// A run this long is not merged again (about 1.5 MiB of keys).
+    static let closedRun = 1 << 16
 
     /// How many keys are held.
     private(set) var count = 0
@@ -20,7 +25,7 @@ struct SealedKeys {
         // A sidecar's keys are written sorted; one read back is checked, not trusted.
         let ordered = zip(keys, keys.dropFirst()).allSatisfy { $0.key < $1.key }
         var run = ordered ? keys : keys.sorted { $0.key < $1.key }
-        while let newest = runs.last, newest.count <= 2 * run.count {
+        while let newest = runs.last, newest.count < Self.closedRun, newest.count <= 2 * run.count {
             run = Self.merge(runs.removeLast(), run)
         }
         runs.append(run)
