@@ -1,5 +1,5 @@
-import RaqamSystem
 import Glibc
+import RaqamSystem
 
 /// Small files that must be whole or absent after a crash (sidecars, snapshots): written to a
 /// temporary name, synced, renamed into place, the directory synced.

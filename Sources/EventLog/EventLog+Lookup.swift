@@ -1,5 +1,5 @@
-import RaqamSystem
 import Glibc
+import RaqamSystem
 
 extension EventLog {
     /// One stored record read back by the writer.

@@ -1,5 +1,5 @@
-import RaqamSystem
 import Glibc
+import RaqamSystem
 
 /// Opening a log: every sealed segment's sidecar (rebuilt when missing or damaged), then a
 /// full check of the active segment, hash chain included. A torn tail is moved to a quarantine

@@ -1,6 +1,6 @@
-import RaqamSystem
 import Dispatch
 import Glibc
+import RaqamSystem
 import Synchronization
 
 /// A segmented, append-only, checksummed and hash-chained log of opaque records, with one
@@ -141,17 +141,17 @@ public final class EventLog: Sendable {
             // The thread holds the queue, not the log: it ends when the log goes (`deinit`).
             do {
                 try FileCalls.startThread { [weak self] in
-                while queue.waitForWork() {
-                    // The log is let go before the requests complete: once its appenders
-                    // return and drop it, nothing here keeps it (and its writer lock) alive.
-                    let done: [(AppendRequest, AppendRequest.Outcome)]
-                    do {
-                        guard let log = self else { return }
-                        done = log.syncWritten(queue)
+                    while queue.waitForWork() {
+                        // The log is let go before the requests complete: once its appenders
+                        // return and drop it, nothing here keeps it (and its writer lock) alive.
+                        let done: [(AppendRequest, AppendRequest.Outcome)]
+                        do {
+                            guard let log = self else { return }
+                            done = log.syncWritten(queue)
+                        }
+                        for (request, outcome) in done { request.complete(outcome) }
                     }
-                    for (request, outcome) in done { request.complete(outcome) }
                 }
-            }
             } catch {
                 throw EventLogError(code: .io, message: "cannot start the log's sync thread: \(FileCalls.describe(errno: error.errno))")
             }

@@ -1,5 +1,5 @@
-import RaqamSystem
 import Glibc
+import RaqamSystem
 
 /// An error of the event log: what went wrong, where, and what to do about it.
 ///

@@ -1,5 +1,5 @@
-import RaqamSystem
 import Glibc
+import RaqamSystem
 import Synchronization
 
 /// One record as a reader sees it. The payload points into the mapped segment and is valid

@@ -1,5 +1,5 @@
-import RaqamSystem
 import Glibc
+import RaqamSystem
 
 /// A segment file mapped read-only: its header and all its bytes. The mapping is shared, so
 /// records the writer adds later become visible through it.

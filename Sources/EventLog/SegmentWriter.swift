@@ -1,5 +1,5 @@
-import RaqamSystem
 import Glibc
+import RaqamSystem
 
 /// What the writer knows of a segment it writes to: its file, where its records end, the
 /// chain head, and the sparse index and keys that its sidecar gets when it is sealed.
