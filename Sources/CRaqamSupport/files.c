@@ -7,6 +7,3 @@
 int raqam_flock_exclusive_nonblocking(int fd) { return flock(fd, LOCK_EX | LOCK_NB); }
 
 int raqam_fallocate(int fd, int64_t length) { return fallocate(fd, 0, 0, (off_t)length); }
-
-#include <unistd.h>
-int raqam_gettid(void) { return (int)gettid(); }

@@ -48,11 +48,13 @@ public final class EventLogReader {
     /// per scan, not a readdir.
     func segments() throws(EventLogError) -> [SegmentDirectory.Listed] {
         guard let modified = FileCalls.status(directory)?.modified else { return try SegmentDirectory.list(directory) }
-        if let listed, listed.modified.tv_sec == modified.tv_sec, listed.modified.tv_nsec == modified.tv_nsec, !FileCalls.isRecent(modified) {
+        if let listed, listed.modified.tv_sec == modified.tv_sec, listed.modified.tv_nsec == modified.tv_nsec {
             return listed.segments
         }
         let segments = try SegmentDirectory.list(directory)
-        listed = (modified, segments)
+        // A listing taken while the folder's time is recent is not kept: a change later in
+        // the same tick would leave that time as it is, and the listing would be trusted stale.
+        listed = FileCalls.isRecent(modified) ? nil : (modified, segments)
         return segments
     }
 

@@ -27,6 +27,7 @@ public final class TokenRegistry: Sendable {
 
     /// What `refresh` compares: the directory's modification time (a file created or
     /// removed) and the newest file's (its segment appended to), with that file's size.
+    /// Only a look whose times were more than a second old when taken is kept.
     struct Look: Equatable {
         var directory: timespec
         var newest: String
@@ -38,7 +39,7 @@ public final class TokenRegistry: Sendable {
         }
 
         /// A time within the last second: file times are coarse (a clock tick), so a write in
-        /// the same tick as the last look would not show in them.
+        /// the same tick as this look would not show in them later.
         var isRecent: Bool { FileCalls.isRecent(directory) || FileCalls.isRecent(modified) }
     }
     // The reader caches mapped segments and is not thread-safe: it is used under the lock only.
@@ -54,10 +55,12 @@ public final class TokenRegistry: Sendable {
         let directory = TokenLog.directory(stateDirectory: stateDirectory)
         try state.withLock { (s: inout State) throws(TokenError) in
             // Two stats when nothing changed: the directory, and the newest file of the last look.
-            if let seen = s.seen, let now = Self.look(directory, newest: seen.newest), now == seen, !now.isRecent { return }
+            if let seen = s.seen, let now = Self.look(directory, newest: seen.newest), now == seen { return }
             let look = Self.look(directory)
             s.position = try TokenLog.read(stateDirectory: stateDirectory, after: s.position, into: &s.book, reader: s.reader)
-            s.seen = look
+            // A look taken while its times are recent is not kept: a write later in the same
+            // tick would leave them as they are (a new segment included), and be missed.
+            s.seen = look?.isRecent == false ? look : nil
         }
     }
 

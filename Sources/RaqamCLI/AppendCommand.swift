@@ -371,7 +371,7 @@ final class InputFile {
                 try buffer.withUnsafeBytes { try FileCalls.writeAll(tmp, UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: "the spool file") }
             }
         } catch {
-            printError("raqamctl: cannot spool standard input: \(error)")
+            printError("raqamctl: cannot spool standard input: \((error as? SystemError)?.reason ?? "\(error)")")
             throw Exit.ioError
         }
         try rewind()
@@ -434,7 +434,7 @@ final class SpoolFile {
         do {
             try buffer.withUnsafeBytes { try FileCalls.writeAll(fd, $0, path: "the temporary copy of the checked events") }
         } catch {
-            printError("raqamctl: cannot write the temporary copy of the checked events: \(error); nothing was appended")
+            printError("raqamctl: cannot write the temporary copy of the checked events: \((error as? SystemError)?.reason ?? "\(error)"); nothing was appended")
             throw Exit.ioError
         }
         buffer.removeAll(keepingCapacity: true)
@@ -454,7 +454,7 @@ final class SpoolFile {
         while true {
             let n: Int
             do { n = try chunk.withUnsafeMutableBytes { try FileCalls.read(fd, into: $0, path: "the temporary copy of the checked events") } } catch {
-                printError("raqamctl: cannot read the temporary copy of the checked events: \(error)")
+                printError("raqamctl: cannot read the temporary copy of the checked events: \((error as? SystemError)?.reason ?? "\(error)")")
                 throw Exit.ioError
             }
             if n == 0 { break }
@@ -558,7 +558,7 @@ func forEachChunkOfLines(_ fd: Int32, chunkSize: Int = 1 << 16, _ body: ([(numbe
         let n: Int
         // A read that fails is not the end of the input: what was read so far is not all of it.
         do { n = try chunk.withUnsafeMutableBytes { try FileCalls.read(fd, into: $0, path: fd == 0 ? "standard input" : "the input") } } catch {
-            printError("raqamctl: cannot read the input: \(error)")
+            printError("raqamctl: cannot read the input: \((error as? SystemError)?.reason ?? "\(error)")")
             throw Exit.ioError
         }
         if n == 0 { eof = true } else { pending += chunk[0..<n] }

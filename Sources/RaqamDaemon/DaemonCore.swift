@@ -6,7 +6,6 @@ import RaqamEngine
 import RaqamModel
 public import RaqamStore
 public import RaqamControl
-import RaqamSystem
 public import Rules
 import Synchronization
 public import RaqamHTTP
@@ -239,9 +238,6 @@ public final class DaemonCore: Sendable {
     /// transitions with backoff (50 ms doubling to 30 s), and returns once `stopEvaluating()`
     /// was called and what was acknowledged before it is evaluated. Blocks its thread.
     public func evaluationLoop() {
-        // Evaluation may lag; an acknowledgement is waited for: on two cores, folding a
-        // transition must not delay the next event's append and reply.
-        do { try ThreadPriority.lower(by: 10) } catch { logger.warning("the evaluator runs at the default priority: \(error)") }
         var backoff = 0.05
         while true {
             let stop = stopping.load(ordering: .acquiring)

@@ -14,7 +14,11 @@ public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {
         self.errno = errno
     }
 
-    public var description: String { "\(operation)\(path.map { " " + $0 } ?? ""): \(String(cString: strerror(errno))) (errno \(errno))" }
+    public var description: String { "\(operation)\(path.map { " " + $0 } ?? ""): \(reason)" }
+
+    /// What errno says, as strerror(3) words it, with its number: for a message that already
+    /// says what was being done.
+    public var reason: String { "\(String(cString: strerror(errno))) (errno \(errno))" }
 }
 
 /// One Unix-domain socket, stream or datagram, owning its descriptor (closed when the value

@@ -296,6 +296,26 @@ import Testing
             guard mkfifo(state + name, 0o600) == 0 else { throw CLITestError("mkfifo failed") }
         }
         let fifo = d.state + name
+        // Whatever happens below, raqamd is not left waiting on the FIFO: it is released
+        // (opened for writing without blocking, and closed) and raqamd ended.
+        var released = false
+        func release() -> Bool {
+            // ENXIO until raqamd has the FIFO open for reading; give up if raqamd is gone.
+            for _ in 0..<6000 {
+                let fd = open(fifo, O_WRONLY | O_NONBLOCK)
+                if fd >= 0 { close(fd); released = true; return true }
+                guard errno == ENXIO, d.daemon.current?.isRunning == true else { return false }
+                usleep(10_000)
+            }
+            return false
+        }
+        defer {
+            if !released {
+                _ = release()
+                d.daemon.signal(SIGKILL)
+                _ = d.daemon.waitExit()
+            }
+        }
         let token = try d.token("district:1703202")
         var health: HTTPAnswer?
         for _ in 0..<3000 where health == nil {
@@ -311,9 +331,7 @@ import Testing
         #expect(readyz.status == 503 && readyz.errorCode == "unavailable" && readyz.text.contains("starting"), "\(readyz.text)")
 
         // The "snapshot" ends empty: raqamd sets it aside, folds the log and becomes ready.
-        let writer = open(fifo, O_WRONLY)
-        #expect(writer >= 0)
-        close(writer)
+        #expect(release(), "raqamd never opened its snapshot")
         let ready = d.daemon.notify.receive(for: 60) { $0.contains { $0.contains("READY=1") } }
         #expect(ready.contains { $0.1.contains("READY=1") })
         #expect(try d.events().filter { ($0["type"] as? String) == "training.reported" }.isEmpty, "the refused report was stored")

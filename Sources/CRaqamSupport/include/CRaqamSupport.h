@@ -19,8 +19,6 @@ int raqam_flock_exclusive_nonblocking(int fd);
 /// fallocate(fd, 0, 0, length): 0 on success, -1 with errno set. Reserves the blocks so that
 /// writes inside the range cannot fail with ENOSPC. Needs _GNU_SOURCE, hence C.
 int raqam_fallocate(int fd, int64_t length);
-/// The calling thread's id (gettid(2)), for per-thread calls such as setpriority(2).
-int raqam_gettid(void);
 
 /// epoll_create1(EPOLL_CLOEXEC): the descriptor, or -1 with errno set.
 int raqam_epoll_create(void);
