@@ -34,9 +34,14 @@ public enum DurableFile {
         guard let fd = try? FileCalls.open(path, O_RDONLY) else { return nil }
         defer { FileCalls.close(fd) }
         guard let size = try? FileCalls.fileSize(fd, path: path) else { return nil }
-        var bytes = [UInt8](repeating: 0, count: size)
-        let n = bytes.withUnsafeMutableBytes { raw in (try? FileCalls.preadFull(fd, raw, at: 0, path: path)) ?? -1 }
-        return n == size ? bytes : nil
+        // Not zeroed first: every byte is read over (a snapshot is tens of megabytes).
+        var complete = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            let n = (try? FileCalls.preadFull(fd, UnsafeMutableRawBufferPointer(buffer), at: 0, path: path)) ?? -1
+            complete = n == size
+            count = complete ? size : 0
+        }
+        return complete ? bytes : nil
     }
 
     /// CRC-32C, the log's own checksum, for files derived from it.

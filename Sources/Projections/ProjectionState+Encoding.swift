@@ -79,7 +79,8 @@ extension ProjectionState {
         return w.bytes
     }
 
-    /// A lateness sample as stored: two little-endian words.
+    /// A lateness sample as stored: two little-endian words (the layout of
+    /// `LatenessWindow.Sample`, which the decoder reads directly).
     struct Sample: BitwiseCopyable {
         var occurred: Int64
         var seconds: Int64
@@ -133,7 +134,8 @@ extension ProjectionState {
             guard types <= EventType.allCases.count else { throw BinaryReader.Truncated() }
             for _ in 0..<types { e.eventsByType.append(try r.varint()) }
             e.latenessLatest = try r.optional { (r) throws(BinaryReader.Truncated) in Latest(at: try r.i64(), seq: try r.u64(), value: try r.i64()) }
-            lateness.append(try r.raw(Sample.self).map { LatenessWindow.Sample(occurred: $0.occurred, seconds: $0.seconds) })
+            // Read straight into the window's own sample type: the same two words, in order.
+            lateness.append(try r.raw(LatenessWindow.Sample.self))
             for which in 0..<2 {
                 var periods: [String: Latest<Double>] = [:]
                 for _ in 0..<(try r.varint()) {
