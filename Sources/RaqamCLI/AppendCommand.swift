@@ -371,8 +371,7 @@ final class InputFile {
                 try buffer.withUnsafeBytes { try FileCalls.writeAll(tmp, UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: "the spool file") }
             }
         } catch {
-            printError("raqamctl: cannot spool standard input: \((error as? SystemError)?.reason ?? "\(error)")")
-            throw Exit.ioError
+            throw ioFailure("cannot spool standard input", error)
         }
         try rewind()
     }
@@ -434,8 +433,7 @@ final class SpoolFile {
         do {
             try buffer.withUnsafeBytes { try FileCalls.writeAll(fd, $0, path: "the temporary copy of the checked events") }
         } catch {
-            printError("raqamctl: cannot write the temporary copy of the checked events: \((error as? SystemError)?.reason ?? "\(error)"); nothing was appended")
-            throw Exit.ioError
+            throw ioFailure("cannot write the temporary copy of the checked events", error, then: "; nothing was appended")
         }
         buffer.removeAll(keepingCapacity: true)
     }
@@ -454,8 +452,7 @@ final class SpoolFile {
         while true {
             let n: Int
             do { n = try chunk.withUnsafeMutableBytes { try FileCalls.read(fd, into: $0, path: "the temporary copy of the checked events") } } catch {
-                printError("raqamctl: cannot read the temporary copy of the checked events: \((error as? SystemError)?.reason ?? "\(error)")")
-                throw Exit.ioError
+                throw ioFailure("cannot read the temporary copy of the checked events", error)
             }
             if n == 0 { break }
             pending += chunk[0..<n]
@@ -545,6 +542,13 @@ enum DurabilityArgument: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
+/// Says why a read or write of `append`'s files failed ("raqamctl: cannot … : errno's words
+/// (errno N)", then `then`) and returns the exit code for it (74).
+func ioFailure(_ what: String, _ error: any Error, then: String = "") -> ExitCode {
+    printError("raqamctl: \(what): \((error as? SystemError)?.reason ?? "\(error)")\(then)")
+    return Exit.ioError
+}
+
 /// Reads `fd` a chunk at a time (64 KiB) until its end and hands `body` the lines each chunk
 /// completed, numbered from 1, without their line ends (LF or CRLF); blank lines are counted
 /// but not handed over; a last line without a newline is handed over at the end. What both
@@ -558,8 +562,7 @@ func forEachChunkOfLines(_ fd: Int32, chunkSize: Int = 1 << 16, _ body: ([(numbe
         let n: Int
         // A read that fails is not the end of the input: what was read so far is not all of it.
         do { n = try chunk.withUnsafeMutableBytes { try FileCalls.read(fd, into: $0, path: fd == 0 ? "standard input" : "the input") } } catch {
-            printError("raqamctl: cannot read the input: \((error as? SystemError)?.reason ?? "\(error)")")
-            throw Exit.ioError
+            throw ioFailure("cannot read the input", error)
         }
         if n == 0 { eof = true } else { pending += chunk[0..<n] }
         var lines: [(number: Int, bytes: [UInt8])] = []
