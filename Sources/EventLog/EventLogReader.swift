@@ -38,24 +38,12 @@ public final class EventLogReader {
     private var lastMapped: MappedSegment?
     /// The last sealed segment mapped (kept until another is).
     private var sealedMapped: MappedSegment?
-    /// The segments as last listed, with the directory's modification time then.
-    private var listed: (modified: timespec, segments: [SegmentDirectory.Listed])?
 
-    /// The segments, sorted by base seq. The directory is listed again only when its
-    /// modification time changed (a segment created or removed), or is within the last second
-    /// (a time is a clock tick coarse: a change in the same tick as the last listing would not
-    /// show): a reader that follows the log, or looks up a receipt per request, pays one stat
-    /// per scan, not a readdir.
+    /// The segments, sorted by base seq, listed afresh: a scan must see a segment the writer
+    /// created since the last one (a listing cached by the folder's time was tried, and a
+    /// reader under heavy appends then met a record out of sequence: docs/event-log.md).
     func segments() throws(EventLogError) -> [SegmentDirectory.Listed] {
-        guard let modified = FileCalls.status(directory)?.modified else { return try SegmentDirectory.list(directory) }
-        if let listed, listed.modified.tv_sec == modified.tv_sec, listed.modified.tv_nsec == modified.tv_nsec {
-            return listed.segments
-        }
-        let segments = try SegmentDirectory.list(directory)
-        // A listing taken while the folder's time is recent is not kept: a change later in
-        // the same tick would leave that time as it is, and the listing would be trusted stale.
-        listed = FileCalls.isRecent(modified) ? nil : (modified, segments)
-        return segments
+        try SegmentDirectory.list(directory)
     }
 
     static func fileSize(_ path: String) -> Int { FileCalls.status(path)?.size ?? -1 }
