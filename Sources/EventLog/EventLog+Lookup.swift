@@ -43,6 +43,9 @@ extension EventLog {
         return try result.get()
     }
 
+    /// The largest block `read` takes in one `pread`.
+    static let blockReadLimit = 1 << 20
+
     /// Walks the frames of the block that holds `seq`.
     private static func read(_ seq: UInt64, fd: Int32, path: String, blocks: [IndexBlock], end: Int, maxPayload: Int) throws(EventLogError) -> StoredRecord? {
         var lo = 0, hi = blocks.count
@@ -52,6 +55,30 @@ extension EventLog {
         }
         guard lo > 0 else { return nil }
         var offset = blocks[lo - 1].offset
+        // The whole block in one read (a few KiB: 64 records), walked in memory; a block of
+        // very large records is walked a frame at a time below.
+        let stop = lo < blocks.count ? blocks[lo].offset : end
+        if stop > offset, stop - offset <= Self.blockReadLimit {
+            var block = [UInt8](repeating: 0, count: stop - offset)
+            let got = try Self.pread(fd, into: &block, at: offset, path: path)
+            let found: Result<StoredRecord?, EventLogError> = block.withUnsafeBytes { raw in
+                var at = 0
+                while at + RecordFrame.headerSize <= got {
+                    let h = RecordHeader(frame: raw.baseAddress! + at)
+                    if h.seq > seq || h.payloadLength > maxPayload || at + h.frameSize > got { return .success(nil) }
+                    if h.seq == seq {
+                        guard case .record = RecordFrame.check(raw.baseAddress! + at, available: h.frameSize, maxPayload: maxPayload) else {
+                            return .failure(EventLogError(code: .corrupt, message: "the record at seq \(seq) fails its check", path: path, offset: offset + at))
+                        }
+                        let payload = UnsafeRawBufferPointer(rebasing: raw[(at + RecordFrame.headerSize)..<(at + RecordFrame.headerSize + h.payloadLength)])
+                        return .success(StoredRecord(seq: seq, recordedAt: h.recordedAt, key: h.key, payload: Array(payload)))
+                    }
+                    at += h.frameSize
+                }
+                return .success(nil)
+            }
+            return try found.get()
+        }
         var header = [UInt8](repeating: 0, count: RecordFrame.headerSize)
         while offset + RecordFrame.headerSize <= end {
             let n = try Self.pread(fd, into: &header, at: offset, path: path)

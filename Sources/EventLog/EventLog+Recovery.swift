@@ -43,7 +43,7 @@ struct Recovered {
             let mapped = try MappedSegment(path: listed.path)
             try Self.checkContinuity(mapped, listed: listed, expectedSeq: expectedSeq, expectedChain: expectedChain)
             let indexPath = SegmentWriter.indexPath(listed.path)
-            var index = SegmentIndex.read(from: indexPath)
+            var index = SegmentIndex.read(from: indexPath, keys: .mappedWhenMany)
             if index?.baseSeq != listed.baseSeq { index = nil }
             if index == nil {
                 let scan = SegmentScan(region: mapped.region, header: mapped.header, maxPayload: maxPayload,

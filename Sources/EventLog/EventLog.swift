@@ -533,8 +533,9 @@ struct WriterState {
     /// Keeps the indexes of newly sealed segments, their keys moved to `sealedKeys`.
     private mutating func add(_ indexes: [SegmentIndex]) {
         for var index in indexes {
-            sealedKeys.add(index.keys)
+            if let mapped = index.mappedKeys { sealedKeys.add(mapped) } else { sealedKeys.add(index.keys) }
             index.keys = []
+            index.mappedKeys = nil
             sealed.append(index)
         }
     }

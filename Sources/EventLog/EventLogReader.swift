@@ -263,9 +263,8 @@ public final class EventLogReader {
             indexes[listed.baseSeq] = shared.index
             return shared.index
         }
-        guard var index = SegmentIndex.read(from: path), index.baseSeq == listed.baseSeq else { return nil }
-        // A reader walks blocks; the keys (24 bytes a record) are the writer's and Lookup's.
-        index.keys = []
+        // A reader walks blocks; the keys (24 bytes a record) are the writer's.
+        guard let index = SegmentIndex.read(from: path, keys: .skipped), index.baseSeq == listed.baseSeq else { return nil }
         Self.sharedSidecars.withLock { cache in
             if cache.count >= 4096 { cache.removeAll() }
             cache[path] = (identity, index)

@@ -1,4 +1,5 @@
 import Glibc
+import RaqamSystem
 
 /// The sidecar index a segment gets when it is sealed (`NNN.idx` beside `NNN.seg`): its
 /// extent, its last chain hash, its sparse block index and its sorted record keys. Derived
@@ -30,8 +31,21 @@ struct SegmentIndex {
     var lastRecordedAt: Int64
     var lastChain: ChainHash
     var blocks: [IndexBlock]
-    /// Keys sorted ascending.
+    /// Keys sorted ascending (empty when they were not read, or are in `mappedKeys`).
     var keys: [(key: RecordKey, seq: UInt64)]
+    /// The keys left in the sidecar file, mapped (see `read(from:keys:)`).
+    var mappedKeys: SidecarKeys?
+
+    /// What reading a sidecar does with its keys (24 bytes a record).
+    enum Keys {
+        /// Leaves them: a reader walks blocks.
+        case skipped
+        /// Copies them into `keys`.
+        case copied
+        /// Leaves them in the file, mapped (`mappedKeys`), when there are at least
+        /// `SealedKeys.closedRun`; copies fewer. The writer's duplicate check.
+        case mappedWhenMany
+    }
 
     init(baseSeq: UInt64, scan: SegmentScan) {
         self.baseSeq = baseSeq
@@ -74,7 +88,7 @@ struct SegmentIndex {
     }
 
     /// Decodes a sidecar, or nil when it is not intact (the caller rebuilds it).
-    static func decode(_ raw: UnsafeRawBufferPointer) -> SegmentIndex? {
+    static func decode(_ raw: UnsafeRawBufferPointer, copyingKeys: Bool = true) -> SegmentIndex? {
         guard raw.count >= headerSize + 4, Array(raw.prefix(8)) == magic else { return nil }
         let p = raw.baseAddress!
         guard p.u32(raw.count - 4) == CRC32C.checksum(UnsafeRawBufferPointer(start: p, count: raw.count - 4)),
@@ -91,6 +105,7 @@ struct SegmentIndex {
                                            minTime: p.i64(o + 24), maxTime: p.i64(o + 32)))
             o += 40
         }
+        guard copyingKeys else { return index }
         index.keys.reserveCapacity(keyCount)
         for _ in 0..<keyCount {
             index.keys.append((RecordKey(high: p.u64(o).byteSwapped, low: p.u64(o + 8).byteSwapped), p.u64(o + 16)))
@@ -135,8 +150,26 @@ struct SegmentIndex {
         try DurableFile.write(encoded(), to: path)
     }
 
-    /// Reads a sidecar file, or nil when it is missing or not intact.
-    static func read(from path: String) -> SegmentIndex? {
-        DurableFile.read(path).flatMap { bytes in bytes.withUnsafeBytes { decode($0) } }
+    /// Reads a sidecar file, or nil when it is missing or not intact. The file is mapped, not
+    /// copied: its CRC is checked in place, and only what `keys` asks for is copied out.
+    static func read(from path: String, keys: Keys = .copied) -> SegmentIndex? {
+        guard let fd = try? FileCalls.open(path, O_RDONLY | O_CLOEXEC) else { return nil }
+        defer { FileCalls.close(fd) }
+        guard let size = try? FileCalls.fileSize(fd, path: path), size >= headerSize + 4,
+              let region = try? FileCalls.mapReadOnly(fd, length: size, path: path) else { return nil }
+        let keyCount = region.count >= headerSize ? Int(region.baseAddress!.u64(56)) : 0
+        let mapped = keys == .mappedWhenMany && keyCount >= SealedKeys.closedRun
+        guard var index = decode(region, copyingKeys: keys == .copied || (keys == .mappedWhenMany && !mapped)) else {
+            FileCalls.unmap(region)
+            return nil
+        }
+        if mapped {
+            // The CRC brought every page in; the keys are searched a page at a time later.
+            FileCalls.dropResidentPages(region)
+            index.mappedKeys = SidecarKeys(region: region, offset: headerSize + index.blocks.count * 40, count: keyCount)
+        } else {
+            FileCalls.unmap(region)
+        }
+        return index
     }
 }

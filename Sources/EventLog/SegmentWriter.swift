@@ -135,9 +135,17 @@ struct SegmentWriter {
             if i < plans.count - 1 {
                 // Sealing: the whole segment is durable before its successor holds anything.
                 try sys(FileCalls.fdatasync(plan.segment.fd, path: plan.segment.path))
-                let index = plan.segment.index
-                // Best effort: the sidecar is derived data, rebuilt on open when it is missing.
-                try? index.write(to: Self.indexPath(plan.segment.path), directory: directory)
+                var index = plan.segment.index
+                // Best effort: the sidecar is derived data, rebuilt on open when it is missing
+                // (until then the keys stay in memory).
+                let indexPath = Self.indexPath(plan.segment.path)
+                if (try? index.write(to: indexPath, directory: directory)) != nil, index.keys.count >= SealedKeys.closedRun {
+                    // The writer's duplicate check reads many keys in place, from the file
+                    // just written (`SealedKeys`); `keys` stays for the seal to clear them
+                    // from the active segment's table.
+                    index.mappedKeys = SegmentIndex.read(from: indexPath, keys: .mappedWhenMany)
+                        .flatMap { $0.baseSeq == index.baseSeq && $0.mappedKeys?.count == index.keys.count ? $0.mappedKeys : nil }
+                }
                 sealed.append(index)
                 FileCalls.close(plan.segment.fd)
             }

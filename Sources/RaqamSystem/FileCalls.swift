@@ -161,6 +161,12 @@ public enum FileCalls {
         return UnsafeRawBufferPointer(start: p, count: length)
     }
 
+    /// `madvise(MADV_DONTNEED)` on a read-only file mapping: its pages leave this process's
+    /// resident set (the page cache keeps them; a later access maps them again).
+    public static func dropResidentPages(_ region: UnsafeRawBufferPointer) {
+        if let base = region.baseAddress { _ = Glibc.madvise(UnsafeMutableRawPointer(mutating: base), region.count, MADV_DONTNEED) }
+    }
+
     /// `munmap(2)`.
     public static func unmap(_ region: UnsafeRawBufferPointer) {
         if let base = region.baseAddress { _ = Glibc.munmap(UnsafeMutableRawPointer(mutating: base), region.count) }
