@@ -532,6 +532,7 @@ struct WriterState {
 
     /// Keeps the indexes of newly sealed segments, their keys moved to `sealedKeys`.
     private mutating func add(_ indexes: [SegmentIndex]) {
+        sealedKeys.reserve(mapped: indexes.reduce(0) { $0 + ($1.mappedKeys?.count ?? 0) })
         for var index in indexes {
             if let mapped = index.mappedKeys { sealedKeys.add(mapped) } else { sealedKeys.add(index.keys) }
             index.keys = []

@@ -44,6 +44,15 @@ struct SealedKeys {
         runs.append(run)
     }
 
+    /// Sizes the filter for `keys` more mapped keys before they are added (a log being
+    /// opened knows them all): each is inserted once, not again at every growth.
+    mutating func reserve(mapped keys: Int) {
+        let wanted = mappedCount + keys
+        guard wanted > filter.capacity else { return }
+        filter = KeyFilter(capacity: wanted + wanted / 2)
+        for m in mapped { m.forEachKey { filter.insert($0) } }
+    }
+
     /// Takes a segment's keys in its mapped sidecar. Keys found out of order (a sidecar that
     /// passed its CRC but is wrong) are copied and sorted instead.
     mutating func add(_ keys: SidecarKeys) {

@@ -41,6 +41,53 @@ struct LatenessWindow: Sendable {
         values = SortedBlocks(unsorted: byTime.map(\.seconds))
     }
 
+    /// The window of a roll-up: the samples of `windows` together, none at or before
+    /// `horizon`. Each window is in order already (by time and by value), so both orders are
+    /// merged, O(n log k) for k windows, not sorted again (a start-up from a snapshot builds
+    /// the nation's window of every sample of the last 90 days this way).
+    init(merging windows: [LatenessWindow], horizon: Int64) {
+        self.horizon = horizon
+        let kept = windows.map { w in
+            let s = w.samples
+            return s[LatenessWindow.firstIndex(in: w.byTime, from: w.head) { $0.occurred > horizon }...]
+        }
+        byTime = Self.mergeAll(kept.map(Array.init))
+        let byValue = zip(windows, kept).map { w, k in k.count == w.count ? w.values.elements : k.map(\.seconds).sorted() }
+        values = SortedBlocks(sorted: Self.mergeAll(byValue))
+    }
+
+    /// Sorted arrays merged into one, pairwise (a balanced tree of merges): O(n log k).
+    static func mergeAll<T: Comparable>(_ runs: [[T]]) -> [T] {
+        var runs = runs.filter { !$0.isEmpty }
+        guard !runs.isEmpty else { return [] }
+        while runs.count > 1 {
+            var next: [[T]] = []
+            next.reserveCapacity((runs.count + 1) / 2)
+            for i in stride(from: 0, to: runs.count, by: 2) {
+                guard i + 1 < runs.count else { next.append(runs[i]); break }
+                next.append(merge(runs[i], runs[i + 1]))
+            }
+            runs = next
+        }
+        return runs[0]
+    }
+
+    static func merge<T: Comparable>(_ a: [T], _ b: [T]) -> [T] {
+        [T](unsafeUninitializedCapacity: a.count + b.count) { out, count in
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    var x = 0, y = 0
+                    while x < a.count, y < b.count {
+                        if b[y] < a[x] { out.initializeElement(at: count, to: b[y]); y += 1 } else { out.initializeElement(at: count, to: a[x]); x += 1 }
+                        count += 1
+                    }
+                    while x < a.count { out.initializeElement(at: count, to: a[x]); x += 1; count += 1 }
+                    while y < b.count { out.initializeElement(at: count, to: b[y]); y += 1; count += 1 }
+                }
+            }
+        }
+    }
+
     /// The samples in the window, oldest first.
     var samples: ArraySlice<Sample> { byTime[head...] }
     var count: Int { byTime.count - head }
@@ -124,7 +171,13 @@ struct SortedBlocks: Sendable {
     init() {}
 
     init(unsorted: [Int64]) {
-        let sorted = unsorted.sorted()
+        self.init(sorted: unsorted.sorted())
+    }
+
+    /// Every value, in order.
+    var elements: [Int64] { Array(blocks.joined()) }
+
+    init(sorted: [Int64]) {
         count = sorted.count
         var i = 0
         while i < sorted.count {

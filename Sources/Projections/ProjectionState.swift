@@ -296,13 +296,18 @@ public struct ProjectionState: Sendable {
     /// Rebuilds the roll-up windows from the entities' own (after a snapshot is read).
     mutating func rebuildLatenessRollups() {
         let horizon = maxOccurred - LatenessWindow.length
-        var rollups: [Int: [LatenessWindow.Sample]] = [:]
-        for i in entities.indices {
-            let own = entities[i].lateness.samples
-            if let region = entities[i].key.regionKey { rollups[entityIndex(region), default: []] += own }
-            if i == Self.nationIndex || entities[i].registration != nil { rollups[Self.nationIndex, default: []] += own }
+        var members: [Int: [Int]] = [:]
+        for i in entities.indices where entities[i].lateness.count > 0 {
+            if let region = entities[i].key.regionKey { members[entityIndex(region), default: []].append(i) }
+            if i == Self.nationIndex || entities[i].registration != nil { members[Self.nationIndex, default: []].append(i) }
         }
-        for i in entities.indices { entities[i].latenessRollup = LatenessWindow(samples: rollups[i] ?? [], horizon: horizon) }
+        // The nation's window holds every sample, the regions' the same again between them:
+        // built side by side on all cores.
+        let targets = Array(members.keys)
+        let windows = targets.map { t in members[t]!.map { entities[$0].lateness } }
+        let built = parallelMap(Array(windows.indices), minimumChunk: 1) { LatenessWindow(merging: windows[$0], horizon: horizon) }
+        for i in entities.indices { entities[i].latenessRollup = LatenessWindow(samples: [], horizon: horizon) }
+        for (t, window) in zip(targets, built) { entities[t].latenessRollup = window }
     }
 
     private mutating func touchPortal(_ i: Int, _ t: Timestamp) {

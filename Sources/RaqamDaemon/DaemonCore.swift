@@ -76,9 +76,21 @@ public final class DaemonCore: Sendable {
         self.wallClock = wallClock
         self.logger = logger
         let rules = try RuleSources.load(configuration.rules)
-        let store = try FileEventStore(stateDirectory: configuration.stateDirectory,
-                                   acknowledgedThrough: AcknowledgedPosition.ofSnapshots(stateDirectory: configuration.stateDirectory),
-                                   syncObserver: { metrics.observeFsync(nanoseconds: $0) })
+        // Opening the log (recovery, the writer's key filter, the registered subjects: a scan)
+        // and reading the engine snapshot are independent, and each is a good part of a
+        // start-up on a large log: the log opens on another thread meanwhile.
+        let stateDirectory = configuration.stateDirectory
+        let opening = Concurrently {
+            try FileEventStore(stateDirectory: stateDirectory,
+                               acknowledgedThrough: AcknowledgedPosition.ofSnapshots(stateDirectory: stateDirectory),
+                               syncObserver: { metrics.observeFsync(nanoseconds: $0) })
+        }
+        clock = try EvaluationClock.resolved(configuration.clock, stateDirectory: configuration.stateDirectory)
+        snapshots = EngineSnapshotStore(stateDirectory: configuration.stateDirectory)
+        let reader = StoredEventReader(stateDirectory: configuration.stateDirectory)
+        let start = Self.startingState(rules: rules, clock: clock, interval: configuration.evaluationInterval,
+                                       reader: reader, snapshots: snapshots, logger: logger)
+        let store = try opening.value()
         self.store = store
         ingest = Ingest(store: store)
         for note in store.recoveryNotes {
@@ -87,9 +99,6 @@ public final class DaemonCore: Sendable {
             logger.notice("\(note.message)", metadata: metadata)
         }
         let alertLog = try AlertLog(stateDirectory: configuration.stateDirectory)
-        clock = try EvaluationClock.resolved(configuration.clock, stateDirectory: configuration.stateDirectory)
-        snapshots = EngineSnapshotStore(stateDirectory: configuration.stateDirectory)
-        let reader = StoredEventReader(stateDirectory: configuration.stateDirectory)
         receiptReader = Mutex(StoredEventReader(stateDirectory: configuration.stateDirectory))
         let history = try AlertLog.read(stateDirectory: configuration.stateDirectory)
         // Transitions recorded but not known to have reached the journal: at least once.
@@ -97,8 +106,6 @@ public final class DaemonCore: Sendable {
         try alertLog.markDelivered(history.undelivered)
 
         let started = Self.monotonicMicros()
-        let start = Self.startingState(rules: rules, clock: clock, interval: configuration.evaluationInterval,
-                                       reader: reader, snapshots: snapshots, logger: logger)
         let folded = try Self.fold(start, reader: reader, now: wallClock())
         var delivery = AlertDelivery(history: history)
         // Alertmanager learns the firing set (and what resolved lately) again: it may have
@@ -406,5 +413,25 @@ public final class DaemonCore: Sendable {
                     """, metadata: ["event.seq": "\(store.lastSeq)"])
             }
         }
+    }
+}
+
+/// A value computed on a thread of its own while the caller does something else; `value()`
+/// waits for it (and throws what the work threw).
+final class Concurrently<T: Sendable>: Sendable {
+    private let result = Mutex<Result<T, any Error>?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping @Sendable () throws -> T) {
+        DispatchQueue.global().async {
+            let outcome = Result { try work() }
+            self.result.withLock { $0 = outcome }
+            self.done.signal()
+        }
+    }
+
+    func value() throws -> T {
+        done.wait()
+        return try result.withLock { $0! }.get()
     }
 }

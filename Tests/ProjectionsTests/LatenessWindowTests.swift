@@ -40,6 +40,31 @@ import RaqamTestSupport
         #expect(rebuilt.median(now: maxOccurred) == window.median(now: maxOccurred))
     }
 
+    /// A roll-up's window made by merging its members' windows (a start-up from a snapshot)
+    /// holds their samples past the horizon and gives the medians of one window fed them all.
+    @Test(arguments: [UInt64(5), 6, 7])
+    func aWindowMergedFromOthersAnswersAsOneFedEverySample(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        let day: Int64 = 86_400_000_000
+        var members = (0..<Int.random(in: 1...40, using: &rng)).map { _ in LatenessWindow() }
+        var all: [(Int64, Int64)] = []
+        for _ in 0..<8_000 {
+            let occurred = Int64.random(in: 0...200 * day, using: &rng)
+            let seconds = Int64.random(in: 0...50_000, using: &rng)
+            let m = Int.random(in: members.indices, using: &rng)
+            members[m].insert(occurred: occurred, seconds: seconds)
+            all.append((occurred, seconds))
+        }
+        let horizon = 100 * day
+        let merged = LatenessWindow(merging: members, horizon: horizon)
+        let kept = all.filter { $0.0 > horizon }
+        #expect(merged.count == kept.count)
+        #expect(Array(merged.samples) == kept.map { LatenessWindow.Sample(occurred: $0.0, seconds: $0.1) }.sorted())
+        for now in stride(from: 100 * day, through: 300 * day, by: Int64.Stride(7 * day)) {
+            #expect(merged.median(now: now) == naiveMedian(kept, now: now))
+        }
+    }
+
     @Test func sortedBlocksKeepOrderAcrossSplitsAndRemovals() {
         var rng = SeededGenerator(seed: 9)
         var blocks = SortedBlocks()
