@@ -67,7 +67,7 @@ let package = Package(
         // driver (AlertFold), the alert log and what delivery owes. No systemd, no sockets.
         .target(
             name: "RaqamEngine",
-            dependencies: ["RaqamModel", "RaqamStore", "Projections", "Rules", "EventLog"],
+            dependencies: ["RaqamModel", "RaqamStore", "Projections", "Rules", "EventLog", "RaqamSystem"],
             swiftSettings: strict
         ),
         // Who may do what: tokens (kept as their SHA-256 in a hash-chained audit log of their

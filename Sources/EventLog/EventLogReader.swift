@@ -255,8 +255,7 @@ public final class EventLogReader {
     private func sidecar(for listed: SegmentDirectory.Listed) -> SegmentIndex? {
         if let cached = indexes[listed.baseSeq] { return cached }
         let path = SegmentWriter.indexPath(listed.path)
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
+        guard let st = try? FileCalls.information(path) else { return nil }
         let identity = SidecarIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
                                        modified: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
         if let shared = Self.sharedSidecars.withLock({ $0[path] }), shared.identity == identity, shared.index.baseSeq == listed.baseSeq {

@@ -3,6 +3,7 @@ import EventLog
 import Crypto
 import Foundation
 import Glibc
+import RaqamSystem
 
 /// The tokens' audit log: an `EventLog` of its own in `STATE/tokens` (checksummed, hash-chained,
 /// synced before `issue` or `revoke` returns), one JSON record per token issued or revoked.
@@ -110,11 +111,10 @@ public enum TokenLog {
     /// then says it cannot read the token log.
     static func handOver(_ tokens: String, to stateDirectory: String) {
         guard geteuid() == 0 else { return }
-        var owner = stat()
-        guard stat(stateDirectory, &owner) == 0, owner.st_uid != 0 else { return }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: tokens)) ?? []
+        guard let owner = try? FileCalls.information(stateDirectory), owner.st_uid != 0 else { return }
+        let names = (try? FileCalls.listDirectory(tokens)) ?? []
         for path in [tokens] + names.map({ tokens + "/" + $0 }) {
-            _ = chown(path, owner.st_uid, owner.st_gid)
+            try? FileCalls.changeOwner(path, user: owner.st_uid, group: owner.st_gid)
         }
     }
 

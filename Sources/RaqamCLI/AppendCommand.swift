@@ -119,7 +119,7 @@ struct AppendCommand: ParsableCommand {
         let progress = ProgressLine("checking \(name)", total: input.size, unit: .bytes)
         defer { progress?.finish() }
         try forEachChunkOfLines(input.fd, chunkSize: 1 << 20) { chunk in
-            defer { progress?.update(Int64(lseek(input.fd, 0, SEEK_CUR))) }
+            defer { progress?.update(input.position) }
             // Decoding is pure and most of the cost: on all cores; the checks that depend on
             // earlier lines run in order.
             let decoded = parallelMap(chunk.map(\.bytes), minimumChunk: 512) { EventDecoder.decode(line: $0) }
@@ -160,7 +160,7 @@ struct AppendCommand: ParsableCommand {
         // A member of the socket's group who may not read the state directory (group raqam,
         // not raqam-read) has the syntax checked whole here and the subjects by raqamd, line
         // by line (docs/operations.md, "Who may do what").
-        let readable = access(global.stateDirectory + "/events", R_OK | X_OK) == 0
+        let readable = FileCalls.isAccessible(global.stateDirectory + "/events", R_OK | X_OK)
         let known = readable ? try withStoreErrors { try FileEventStore.registeredSubjects(stateDirectory: global.stateDirectory) } : nil
         var check = IngestCheck(isRegistered: { known?.contains($0) ?? true }, file: name)
         let bad = try checkWhole(input, name: name) { line, decoded throws(StoreError) in try check.check(line, decoded: decoded) }
@@ -170,7 +170,7 @@ struct AppendCommand: ParsableCommand {
         let progress = ProgressLine("appending \(name) through raqamd", total: input.size, unit: .bytes)
         defer { progress?.finish() }
         try forEachChunkOfLines(input.fd) { chunk in
-            defer { progress?.update(Int64(lseek(input.fd, 0, SEEK_CUR))) }
+            defer { progress?.update(input.position) }
             let lines = chunk.filter { !bad.contains($0.number) }
             guard !lines.isEmpty else { return }
             let replies: [String]
@@ -197,9 +197,9 @@ struct AppendCommand: ParsableCommand {
     /// or through raqamd (which runs the same pipeline): the good lines are acknowledged on
     /// stdout once durable, the bad ones reported on stderr.
     private func runStream(name: String) throws {
-        let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY)
-        guard fd >= 0 else {
-            printError("raqamctl: cannot read \(file): \(String(cString: strerror(errno)))")
+        let fd: Int32
+        do { fd = file == "-" ? 0 : try FileCalls.open(file, O_RDONLY) } catch {
+            printError("raqamctl: cannot read \(file): \(error.reason)")
             throw Exit.ioError
         }
         let out = Output()
@@ -339,29 +339,27 @@ final class InputFile {
     let fd: Int32
 
     /// Its size in bytes (0 when unknown), for a progress line.
-    var size: Int64 {
-        var info = stat()
-        return fstat(fd, &info) == 0 ? Int64(info.st_size) : 0
-    }
+    var size: Int64 { Int64((try? FileCalls.fileSize(fd, path: "the input")) ?? 0) }
+    /// How far the first or second pass has read, for a progress line.
+    var position: Int64 { Int64(FileCalls.position(fd) ?? 0) }
     private var spooled: String?
 
     init(path: String) throws {
         if path != "-" {
-            fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                printError("raqamctl: cannot read \(path): \(String(cString: strerror(errno)))")
+            do { fd = try FileCalls.open(path, O_RDONLY) } catch {
+                printError("raqamctl: cannot read \(path): \(error.reason)")
                 throw Exit.ioError
             }
             return
         }
-        if lseek(0, 0, SEEK_CUR) >= 0 { fd = 0; return }
-        var template = Array((NSTemporaryDirectory() + "raqamctl-stdin.XXXXXX").utf8CString)
-        let tmp = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard tmp >= 0 else {
-            printError("raqamctl: cannot spool standard input to a temporary file: \(String(cString: strerror(errno)))")
+        if FileCalls.position(0) != nil { fd = 0; return }
+        let tmp: Int32
+        do {
+            (tmp, spooled) = try FileCalls.temporaryFile(NSTemporaryDirectory() + "raqamctl-stdin.XXXXXX")
+        } catch {
+            printError("raqamctl: cannot spool standard input to a temporary file: \(error.reason)")
             throw Exit.ioError
         }
-        spooled = String(cString: template.map { UInt8(bitPattern: $0) } + [0])
         fd = tmp
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         do {
@@ -377,14 +375,13 @@ final class InputFile {
     }
 
     deinit {
-        if let spooled { unlink(spooled) }
-        if fd != 0 { close(fd) }
+        if let spooled { try? FileCalls.unlink(spooled) }
+        if fd != 0 { FileCalls.close(fd) }
     }
 
     func rewind() throws {
-        guard lseek(fd, 0, SEEK_SET) == 0 else {
-            printError("raqamctl: cannot read the input a second time: \(String(cString: strerror(errno)))")
-            throw Exit.ioError
+        do { try FileCalls.seek(fd, to: 0, path: "the input") } catch {
+            throw ioFailure("cannot read the input a second time", error)
         }
     }
 }
@@ -397,26 +394,15 @@ final class SpoolFile {
     private let fd: Int32
     private var buffer: [UInt8] = []
     static let bufferBytes = 1 << 20
-    /// Linux's O_TMPFILE (__O_TMPFILE | O_DIRECTORY), a macro Swift does not import.
-    static let tmpfile: Int32 = 0o20_200_000
 
     init(directory: String) throws {
-        var fd = open(directory, Self.tmpfile | O_RDWR | O_CLOEXEC, 0o600)
-        if fd < 0 {
-            // A file system without O_TMPFILE: a named file, unlinked at once.
-            var template = Array((directory + "/.append-spool.XXXXXX").utf8CString)
-            fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-            if fd >= 0 { template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) } }
+        do { fd = try FileCalls.unnamedFile(in: directory) } catch {
+            throw ioFailure("cannot make a temporary file in \(directory)", error, then: "; nothing was appended")
         }
-        guard fd >= 0 else {
-            printError("raqamctl: cannot make a temporary file in \(directory): \(String(cString: strerror(errno))); nothing was appended")
-            throw Exit.ioError
-        }
-        self.fd = fd
         buffer.reserveCapacity(Self.bufferBytes + 4096)
     }
 
-    deinit { close(fd) }
+    deinit { FileCalls.close(fd) }
 
     /// Keeps one event: its length (4 bytes), line number (8), binary form.
     func write(_ event: Event, line: Int) throws {
@@ -442,9 +428,8 @@ final class SpoolFile {
     /// larger writes), read back 1 MiB at a time.
     func forEachBatch(_ body: ([Event], [Int]) throws -> Void) throws {
         try flush()
-        guard lseek(fd, 0, SEEK_SET) == 0 else {
-            printError("raqamctl: cannot read the temporary copy of the checked events: \(String(cString: strerror(errno))); nothing was appended")
-            throw Exit.ioError
+        do { try FileCalls.seek(fd, to: 0, path: "the temporary copy of the checked events") } catch {
+            throw ioFailure("cannot read the temporary copy of the checked events", error, then: "; nothing was appended")
         }
         var events: [Event] = [], lines: [Int] = []
         var pending: [UInt8] = []

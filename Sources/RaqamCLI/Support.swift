@@ -4,6 +4,7 @@ import Foundation
 import RaqamModel
 import RaqamStore
 import RaqamControl
+import RaqamSystem
 import RaqamEngine
 
 /// Options every command takes.
@@ -25,10 +26,9 @@ struct GlobalOptions: ParsableArguments {
     /// The log's directory, for commands that only read: exit 74 with a hint when there is none.
     func existingEventsDirectory() throws -> String {
         let dir = FileEventStore.eventsDirectory(stateDirectory)
-        var info = stat()
-        if stat(dir, &info) != 0 {
+        do { _ = try FileCalls.information(dir) } catch {
             // EACCES: the state directory exists but this user may not enter it.
-            if errno == EACCES {
+            if error.errno == EACCES {
                 printError("raqamctl: permission denied on \(stateDirectory): to read the log, be a member of its group (raqam-read, when installed from the package: adduser \(NSUserName()) raqam-read)")
             } else {
                 printError("raqamctl: no event log in \(stateDirectory) (run raqamctl init first)")

@@ -2,6 +2,7 @@ public import EventLog
 public import RaqamModel
 import Synchronization
 import Glibc
+import RaqamSystem
 
 /// The durable log of alert transitions, `<state dir>/alerts/`: an `EventLog` of its own
 /// whose records are JSON. Each transition is written (and synced) **before** it is sent to
@@ -112,7 +113,7 @@ public final class AlertLogFollower: Sendable {
     public func records() throws -> [AlertRecord] {
         try followed.withLock { f in
             // raqamd has not written an alert log yet: no transitions.
-            guard access(f.reader.directory, F_OK) == 0 else { return f.records }
+            guard FileCalls.exists(f.reader.directory) else { return f.records }
             var last = f.last
             var added: [AlertRecord] = []
             try f.reader.scan(from: f.last + 1) { r in

@@ -129,6 +129,18 @@ public enum FileCalls {
         return (st.st_mtim, Int(st.st_size))
     }
 
+    /// `stat(2)` of a path, whole (owner, device and inode, size, times).
+    public static func information(_ path: String) throws(SystemError) -> Glibc.stat {
+        var st = Glibc.stat()
+        if stat(path, &st) != 0 { throw SystemError("stat", path: path) }
+        return st
+    }
+
+    /// `chown(2)`.
+    public static func changeOwner(_ path: String, user: uid_t, group: gid_t) throws(SystemError) {
+        if Glibc.chown(path, user, group) != 0 { throw SystemError("chown", path: path) }
+    }
+
     /// True when `t` (a file time) lies within the last second of the wall clock: a change in
     /// the same clock tick as an earlier look would not show in it yet.
     public static func isRecent(_ t: timespec) -> Bool {
@@ -142,6 +154,45 @@ public enum FileCalls {
         var st = stat()
         if Glibc.fstat(fd, &st) != 0 { throw SystemError("stat", path: path) }
         return Int(st.st_size)
+    }
+
+    /// `lseek(2)` to `offset` bytes from the start.
+    public static func seek(_ fd: Int32, to offset: Int, path: String) throws(SystemError) {
+        if Glibc.lseek(fd, off_t(offset), SEEK_SET) < 0 { throw SystemError("lseek", path: path) }
+    }
+
+    /// The file offset of `fd`, or nil when it cannot seek (a pipe, a terminal).
+    public static func position(_ fd: Int32) -> Int? {
+        let at = Glibc.lseek(fd, 0, SEEK_CUR)
+        return at >= 0 ? Int(at) : nil
+    }
+
+    /// Linux's O_TMPFILE (__O_TMPFILE | O_DIRECTORY), a macro Swift does not import.
+    static let tmpfile: Int32 = 0o20_200_000
+
+    /// A file with no name in `directory`, open for reading and writing, gone when closed
+    /// (O_TMPFILE); where the file system has no O_TMPFILE, a file made with `mkstemp(3)` and
+    /// unlinked at once.
+    public static func unnamedFile(in directory: String) throws(SystemError) -> Int32 {
+        let fd = Glibc.open(directory, tmpfile | O_RDWR | O_CLOEXEC, 0o600)
+        if fd >= 0 { return fd }
+        let made = try temporaryFile(directory + "/.raqam-tmp.XXXXXX")
+        try? unlink(made.path)
+        return made.fd
+    }
+
+    /// `mkstemp(3)`: a new file named after `template` (ending in XXXXXX), open for reading
+    /// and writing; its descriptor and name.
+    public static func temporaryFile(_ template: String) throws(SystemError) -> (fd: Int32, path: String) {
+        var name = Array(template.utf8CString)
+        let fd = name.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if fd < 0 { throw SystemError("mkstemp", path: template) }
+        return (fd, String(cString: name.map { UInt8(bitPattern: $0) }))
+    }
+
+    /// `access(2)`: whether this process may use `path` as `mode` says (R_OK, W_OK, X_OK, F_OK).
+    public static func isAccessible(_ path: String, _ mode: Int32) -> Bool {
+        Glibc.access(path, mode) == 0
     }
 
     /// `ftruncate(2)`.
