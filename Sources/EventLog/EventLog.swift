@@ -156,6 +156,15 @@ public final class EventLog: Sendable {
                 throw EventLogError(code: .io, message: "cannot start the log's sync thread: \(FileCalls.describe(errno: error.errno))")
             }
         }
+        if let build = state.withLock({ $0.sealedKeys.filterToBuild() }) {
+            // The duplicate check's filter, built off the lock: a start-up does not wait for
+            // it (until it is in, look-ups search the mapped sidecars, same answers).
+            DispatchQueue.global().async { [weak self] in
+                var filter = KeyFilter(capacity: build.capacity)
+                for keys in build.keys { filter.insert(allOf: keys) }
+                self?.state.withLock { $0.sealedKeys.install(filter, covering: build.keys.count) }
+            }
+        }
     }
 
     deinit {
@@ -527,12 +536,13 @@ struct WriterState {
         self.nextSeq = nextSeq
         self.durableSeq = durableSeq
         self.activeKeys = activeKeys
+        // The filter over these is built off the lock once the log is open (`EventLog.init`).
+        sealedKeys.deferFilter()
         add(sealed)
     }
 
     /// Keeps the indexes of newly sealed segments, their keys moved to `sealedKeys`.
     private mutating func add(_ indexes: [SegmentIndex]) {
-        sealedKeys.reserve(mapped: indexes.reduce(0) { $0 + ($1.mappedKeys?.count ?? 0) })
         for var index in indexes {
             if let mapped = index.mappedKeys { sealedKeys.add(mapped) } else { sealedKeys.add(index.keys) }
             index.keys = []

@@ -4,7 +4,7 @@
 /// says "maybe" (fewer before: it is rebuilt at 1.5 × its keys, see `SealedKeys`).
 ///
 /// No false negatives: a key inserted is always reported as maybe present.
-struct KeyFilter {
+struct KeyFilter: Sendable {
     private var words: [UInt64]
     private let blockCount: UInt64
     /// How many keys it was sized for.
@@ -29,6 +29,21 @@ struct KeyFilter {
         words.withUnsafeMutableBufferPointer { w in
             for i in 0..<8 { w[first + i] |= Self.bit(x, i) }
         }
+    }
+
+    /// Inserts every key of a mapped sidecar: one loop over the filter's memory, no call per
+    /// key (a log's open inserts millions; each is a cache miss, and they overlap).
+    mutating func insert(allOf keys: SidecarKeys) {
+        let count = blockCount
+        words.withUnsafeMutableBufferPointer { w in
+            for i in 0..<keys.count {
+                let h = Self.hash(keys.key(i))
+                let first = Self.block(h, count) * 8
+                let x = UInt32(truncatingIfNeeded: h)
+                for j in 0..<8 { w[first + j] |= Self.bit(x, j) }
+            }
+        }
+        keys.dropResidentPages()
     }
 
     func mayContain(_ key: RecordKey) -> Bool {

@@ -9,6 +9,11 @@ import RaqamSystem
 /// new key costs one cache miss, not a binary search in every segment. A key the filter
 /// may hold is searched for in each mapped segment, newest first.
 ///
+/// Building the filter of a large log is a cache miss per key (about half a second for 10 M
+/// keys), so a log being opened builds it off the writer's lock (`filterToBuild`, then
+/// `install`): until then, and for the segments sealed meanwhile, every key is searched for in
+/// the mapped segments themselves (one or two pages each), slower but with the same answers.
+///
 /// Small segments (the alert log after a storm of transitions has thousands) are copied and
 /// kept as sorted runs, small ones merged as a binary counter is carried: a new run is merged
 /// with the newest one while that one is at most twice its size and smaller than `closedRun`
@@ -17,7 +22,10 @@ struct SealedKeys {
     typealias Entry = (key: RecordKey, seq: UInt64)
     private var runs: [[Entry]] = []
     private var mapped: [SidecarKeys] = []
-    private var filter = KeyFilter(capacity: 0)
+    /// Nil while it is being built.
+    private var filter: KeyFilter? = KeyFilter(capacity: 0)
+    /// How many of `mapped` (the oldest) the filter holds the keys of.
+    private var filtered = 0
     private var mappedCount = 0
     private let pages = ResidentPages()
 
@@ -29,7 +37,10 @@ struct SealedKeys {
     private(set) var count = 0
 
     /// Bytes of the writer's memory the keys take (the copied runs and the filter).
-    var heapBytes: Int { runs.reduce(0) { $0 + $1.count * 24 } + filter.bytes }
+    var heapBytes: Int { runs.reduce(0) { $0 + $1.count * 24 } + (filter?.bytes ?? 0) }
+
+    /// True while lookups go without the filter (it is being built).
+    var isBuildingFilter: Bool { filter == nil }
 
     /// Takes a segment's keys, sorted by key.
     mutating func add(_ keys: [Entry]) {
@@ -44,32 +55,59 @@ struct SealedKeys {
         runs.append(run)
     }
 
-    /// Sizes the filter for `keys` more mapped keys before they are added (a log being
-    /// opened knows them all): each is inserted once, not again at every growth.
-    mutating func reserve(mapped keys: Int) {
-        let wanted = mappedCount + keys
-        guard wanted > filter.capacity else { return }
-        filter = KeyFilter(capacity: wanted + wanted / 2)
-        for m in mapped { m.forEachKey { filter.insert($0) } }
+    /// Hands the mapped segments to a builder off the lock (nil when there are none), and
+    /// searches without the filter until `install` gives one back.
+    mutating func filterToBuild() -> (keys: [SidecarKeys], capacity: Int)? {
+        guard !mapped.isEmpty else {
+            if filter == nil { filter = KeyFilter(capacity: 0) }
+            return nil
+        }
+        filter = nil
+        filtered = 0
+        return (mapped, mappedCount + mappedCount / 2)
+    }
+
+    /// Lets the segments added next go without the filter (a log being opened adds them all,
+    /// then hands them to `filterToBuild`).
+    mutating func deferFilter() {
+        filter = nil
+        filtered = 0
+    }
+
+    /// Takes a filter built from the oldest `covering` mapped segments; the keys of those
+    /// sealed since are added to it.
+    mutating func install(_ built: KeyFilter, covering: Int) {
+        var f = built
+        if mappedCount > f.capacity {
+            f = KeyFilter(capacity: mappedCount + mappedCount / 2)
+            for m in mapped { f.insert(allOf: m) }
+        } else {
+            for m in mapped[covering...] { f.insert(allOf: m) }
+        }
+        filter = f
+        filtered = mapped.count
     }
 
     /// Takes a segment's keys in its mapped sidecar. Keys found out of order (a sidecar that
     /// passed its CRC but is wrong) are copied and sorted instead.
     mutating func add(_ keys: SidecarKeys) {
         guard keys.count > 0 else { return }
-        let grows = mappedCount + keys.count > filter.capacity
-        guard keys.prepare({ if !grows { filter.insert($0) } }) else {
-            keys.dropResidentPages()
-            return add(keys.entries().sorted { $0.key < $1.key })
-        }
+        guard keys.prepare() else { return add(keys.entries().sorted { $0.key < $1.key }) }
         count += keys.count
         mapped.append(keys)
         mappedCount += keys.count
-        if grows {
+        // While the filter is being built, `install` takes these keys up.
+        guard var f = filter else { return }
+        filter = nil
+        if mappedCount > f.capacity {
             // Rebuilt at 1.5 × the keys: amortised, each key is inserted about three times.
-            filter = KeyFilter(capacity: max(1 << 17, mappedCount + mappedCount / 2))
-            for m in mapped { m.forEachKey { filter.insert($0) } }
+            f = KeyFilter(capacity: max(1 << 17, mappedCount + mappedCount / 2))
+            for m in mapped { f.insert(allOf: m) }
+        } else {
+            f.insert(allOf: keys)
         }
+        filter = f
+        filtered = mapped.count
     }
 
     /// The seq of `key`, or nil when no sealed segment holds it.
@@ -82,7 +120,8 @@ struct SealedKeys {
             }
             if lo < run.count, run[lo].key == key { return run[lo].seq }
         }
-        guard !mapped.isEmpty, filter.mayContain(key) else { return nil }
+        guard !mapped.isEmpty else { return nil }
+        if let filter, filtered == mapped.count, !filter.mayContain(key) { return nil }
         defer { pages.searched(mapped.count, in: mapped) }
         for m in mapped.reversed() {
             if let seq = m.seq(for: key) { return seq }
@@ -157,9 +196,9 @@ final class SidecarKeys: @unchecked Sendable {
         UInt64(littleEndian: keys.loadUnaligned(fromByteOffset: i * 24 + 16, as: UInt64.self))
     }
 
-    /// Walks every key once: checks the order, keeps the fences, hands each key to `body`,
-    /// then lets the pages go. False when the keys are out of order (nothing is kept).
-    func prepare(_ body: (RecordKey) -> Void) -> Bool {
+    /// Walks every key once: checks the order and keeps the fences, then lets the pages go.
+    /// False when the keys are out of order (nothing is kept).
+    func prepare() -> Bool {
         defer { dropResidentPages() }
         var fences: [RecordKey] = []
         fences.reserveCapacity(count / Self.fenceStride + 1)
@@ -168,17 +207,10 @@ final class SidecarKeys: @unchecked Sendable {
             let k = key(i)
             if i > 0 && !(previous < k) { return false }
             if i % Self.fenceStride == 0 { fences.append(k) }
-            body(k)
             previous = k
         }
         self.fences = fences
         return true
-    }
-
-    /// Hands each key to `body` (a filter rebuilt), then lets the pages go.
-    func forEachKey(_ body: (RecordKey) -> Void) {
-        for i in 0..<count { body(key(i)) }
-        dropResidentPages()
     }
 
     /// Lets the pages searches brought in go from the process's resident set.
