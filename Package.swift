@@ -67,14 +67,14 @@ let package = Package(
         // driver (AlertFold), the alert log and what delivery owes. No systemd, no sockets.
         .target(
             name: "RaqamEngine",
-            dependencies: ["RaqamModel", "RaqamStore", "Projections", "Rules", "EventLog", "RaqamSystem"],
+            dependencies: ["RaqamModel", "RaqamStore", "Projections", "Rules", "RaqamSystem"],
             swiftSettings: strict
         ),
         // Who may do what: tokens (kept as their SHA-256 in a hash-chained audit log of their
         // own), principals and the scope a report token may report about. No HTTP.
         .target(
             name: "RaqamAccess",
-            dependencies: ["RaqamModel", "EventLog", "RaqamSystem", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["RaqamModel", "RaqamStore", "RaqamSystem", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // The HTTP API (Hummingbird 2): intake through Ingest, reads, health, TLS.
@@ -113,7 +113,7 @@ let package = Package(
         .target(
             name: "RaqamDaemon",
             dependencies: [
-                "Journal", "RaqamEngine", "Rules", "Projections", "RaqamStore", "EventLog", "RaqamModel", "RaqamControl", "RaqamSystem",
+                "Journal", "RaqamEngine", "Rules", "Projections", "RaqamStore", "RaqamModel", "RaqamControl", "RaqamSystem",
                 "RaqamHTTP", "RaqamAccess",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -127,7 +127,7 @@ let package = Package(
         .target(
             name: "RaqamCLI",
             dependencies: [
-                "RaqamStore", "RaqamModel", "EventLog", "Projections", "Rules", "RaqamEngine", "Scenario", "RaqamControl", "RaqamAccess", "RaqamSystem",
+                "RaqamStore", "RaqamModel", "Projections", "Rules", "RaqamEngine", "Scenario", "RaqamControl", "RaqamAccess", "RaqamSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,11 +1,11 @@
 public import RaqamModel
-import EventLog
+import RaqamStore
 import Crypto
 import Foundation
 import Glibc
 import RaqamSystem
 
-/// The tokens' audit log: an `EventLog` of its own in `STATE/tokens` (checksummed, hash-chained,
+/// The tokens' audit log: a `RecordLog` of its own in `STATE/tokens` (checksummed, hash-chained,
 /// synced before `issue` or `revoke` returns), one JSON record per token issued or revoked.
 /// `raqamctl tokens` is its only writer; raqamd reads it (`TokenRegistry`) and sees a new
 /// record from its next request on.
@@ -56,12 +56,12 @@ public enum TokenLog {
     /// Every token the log tells of, in the order issued (none when there is no log yet).
     public static func read(stateDirectory: String) throws(TokenError) -> TokenBook {
         var book = TokenBook()
-        _ = try read(stateDirectory: stateDirectory, after: 0, into: &book, reader: EventLogReader(directory: directory(stateDirectory: stateDirectory)))
+        _ = try read(stateDirectory: stateDirectory, after: 0, into: &book, reader: RecordLogReader(directory: directory(stateDirectory: stateDirectory)))
         return book
     }
 
     /// Folds the records after `seq` into `book`. - Returns: the last seq read.
-    static func read(stateDirectory: String, after seq: UInt64, into book: inout TokenBook, reader: EventLogReader) throws(TokenError) -> UInt64 {
+    static func read(stateDirectory: String, after seq: UInt64, into book: inout TokenBook, reader: RecordLogReader) throws(TokenError) -> UInt64 {
         guard FileManager.default.fileExists(atPath: directory(stateDirectory: stateDirectory)) else { return seq }
         var failure: TokenError?
         let last: UInt64
@@ -92,13 +92,12 @@ public enum TokenLog {
         }
         do {
             // Small segments: a token log holds a few thousand records in a lifetime.
-            let log = try EventLog(directory: directory(stateDirectory: stateDirectory),
-                                   configuration: .init(segmentSize: 1 << 20, durability: .always))
-            _ = try log.append([EventLog.Entry(time: now.micros, payload: payload)])
+            let log = try RecordLog(directory: directory(stateDirectory: stateDirectory), segmentSize: 1 << 20)
+            try log.append([RecordLog.Entry(time: now.micros, payload: payload)])
             try log.close()
             handOver(directory(stateDirectory: stateDirectory), to: stateDirectory)
         } catch {
-            if error.code == .locked {
+            if error.kind == .locked {
                 throw TokenError(.locked, "another raqamctl tokens writes the token log this instant; try again", cause: error)
             }
             throw TokenError(.io, "cannot write the token log in \(directory(stateDirectory: stateDirectory)): \(error)", cause: error)

@@ -1,5 +1,5 @@
 import RaqamModel
-import EventLog
+import RaqamStore
 import RaqamSystem
 import Crypto
 import Synchronization
@@ -19,7 +19,7 @@ public final class TokenRegistry: Sendable {
     private struct State {
         var book = TokenBook()
         var position: UInt64 = 0
-        let reader: EventLogReader
+        let reader: RecordLogReader
         /// The token log's directory and its newest file as they were when last read:
         /// unchanged, the log has no new record, and reading it again is skipped.
         var seen: Look?
@@ -47,7 +47,7 @@ public final class TokenRegistry: Sendable {
 
     public init(stateDirectory: String) {
         self.stateDirectory = stateDirectory
-        state = Mutex(State(reader: EventLogReader(directory: TokenLog.directory(stateDirectory: stateDirectory))))
+        state = Mutex(State(reader: RecordLogReader(directory: TokenLog.directory(stateDirectory: stateDirectory))))
     }
 
     /// Reads what the audit log gained since the last call. - Throws: `TokenError` when it is damaged.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import EventLog
 import Foundation
 import RaqamModel
 import RaqamStore
@@ -109,8 +108,8 @@ func withStoreErrors<T>(_ body: () throws -> T) throws -> T {
         return try body()
     } catch let e as StoreError {
         throw storeExitCode(for: e)
-    } catch let e as EventLogError {
-        // The file log read directly (verify, stats): the same message and exit code.
+    } catch let e as StoreFailure {
+        // A log read directly (a record log's reader): the same message and exit code.
         printError("raqamctl: \(e.description)")
         throw Exit.ioError
     }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import EventLog
 import Foundation
 import RaqamEngine
 import RaqamModel
@@ -38,24 +37,14 @@ struct VerifyCommand: ParsableCommand {
                 throw Exit.dataError
             }
         }
-        let dir = try global.existingEventsDirectory()
-        var report: VerifyReport
-        do throws(EventLogError) { report = try EventLogVerifier.verify(directory: dir) } catch {
+        _ = try global.existingEventsDirectory()
+        // The log's checks, then the domain's: each record intact by the log's rules must also be an event.
+        var report: LogVerification
+        do throws(StoreFailure) { report = try FileEventStore.verify(stateDirectory: global.stateDirectory) } catch {
             printError("raqamctl: \(error.description)")
             throw Exit.ioError
         }
-        // The domain's check: each record intact by the log's rules must also be an event.
-        var undecodable: [String] = []
-        if report.isIntact {
-            _ = try? EventLogReader(directory: dir).scan { r in
-                if case .none = EventCodec.peekType(r.payload) {
-                    undecodable.append("seq \(r.seq): not an event of a known format")
-                } else if (try? EventCodec.decode(r.payload)) == nil {
-                    undecodable.append("seq \(r.seq): the event cannot be decoded")
-                }
-                return true
-            }
-        }
+        var undecodable = report.undecodable
         // Unfinished bytes where a snapshot knows of an acknowledged event are damage, not a
         // write in progress (docs/event-log.md, "What recovery can tell apart").
         let acknowledged = AcknowledgedPosition.ofSnapshots(stateDirectory: global.stateDirectory)
@@ -63,7 +52,7 @@ struct VerifyCommand: ParsableCommand {
             undecodable.append("\(t.path) at offset \(t.offset): the last record (seq \(report.lastSeq + 1)) is damaged (\(t.reason)), and it was acknowledged: a snapshot folds the log up to seq \(acknowledged)")
             report.unfinishedTail = nil
         }
-        let intact = report.isIntact && undecodable.isEmpty
+        let intact = report.problems.isEmpty && undecodable.isEmpty
         // A receipt holds when the log is intact and still has its chain hash at its last seq.
         var receiptProblem: String?
         if let claimed {

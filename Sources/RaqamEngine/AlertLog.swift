@@ -1,15 +1,14 @@
-public import EventLog
 public import RaqamModel
+public import RaqamStore
 import Synchronization
-import Glibc
 import RaqamSystem
 
-/// The durable log of alert transitions, `<state dir>/alerts/`: an `EventLog` of its own
+/// The durable log of alert transitions, `<state dir>/alerts/`: a `RecordLog` of its own
 /// whose records are JSON. Each transition is written (and synced) **before** it is sent to
 /// the journal, then marked delivered; so a crash between the two re-sends it on restart, with
 /// the same alert id, and never loses it.
 public final class AlertLog: Sendable {
-    let log: EventLog
+    let log: RecordLog
 
     public static func directory(_ stateDirectory: String) -> String { stateDirectory + "/alerts" }
 
@@ -18,39 +17,37 @@ public final class AlertLog: Sendable {
     public static let segmentSize = 256 << 10
 
     /// Opens (or creates) the alert log of a state directory, taking its writer lock.
-    public init(stateDirectory: String) throws(EventLogError) {
-        log = try EventLog(directory: Self.directory(stateDirectory), configuration: .init(segmentSize: Self.segmentSize))
+    public init(stateDirectory: String) throws(StoreFailure) {
+        log = try RecordLog(directory: Self.directory(stateDirectory), segmentSize: Self.segmentSize)
     }
 
     /// Appends transitions durably (one fdatasync). A transition already in the log (same
     /// alert id and state) is not stored twice.
-    public func record(_ records: [AlertRecord]) throws(EventLogError) {
+    public func record(_ records: [AlertRecord]) throws(StoreFailure) {
         guard !records.isEmpty else { return }
-        _ = try log.append(records.map { r in
-            let id = EventID(derivedFrom: "alert-record/\(r.alertID)/\(r.state.rawValue)")
-            return EventLog.Entry(key: RecordKey(high: id.high, low: id.low), time: r.at, payload: Array(r.json.utf8))
+        try log.append(records.map { r in
+            RecordLog.Entry(key: EventID(derivedFrom: "alert-record/\(r.alertID)/\(r.state.rawValue)"), time: r.at, payload: Array(r.json.utf8))
         })
     }
 
     /// Notes that transitions reached the journal (or standard error).
-    public func markDelivered(_ records: [AlertRecord]) throws(EventLogError) {
+    public func markDelivered(_ records: [AlertRecord]) throws(StoreFailure) {
         guard !records.isEmpty else { return }
-        _ = try log.append(records.map { r in
-            let id = EventID(derivedFrom: "alert-delivered/\(r.alertID)/\(r.state.rawValue)")
+        try log.append(records.map { r in
             var w = JSONWriter()
             w.beginObject(); w.key("delivered"); w.string(r.alertID); w.key("state"); w.string(r.state.rawValue); w.endObject()
-            return EventLog.Entry(key: RecordKey(high: id.high, low: id.low), time: r.at, payload: Array(w.text.utf8))
+            return RecordLog.Entry(key: EventID(derivedFrom: "alert-delivered/\(r.alertID)/\(r.state.rawValue)"), time: r.at, payload: Array(w.text.utf8))
         })
     }
 
-    public func close() throws(EventLogError) { try log.close() }
+    public func close() throws(StoreFailure) { try log.close() }
 
     /// Everything the alert log holds, in order; readable while raqamd runs.
     public static func read(stateDirectory: String) throws -> AlertHistory {
         var history = AlertHistory()
         var delivered: Set<String> = []
-        let reader = EventLogReader(directory: directory(stateDirectory))
-        _ = try reader.scan { r in
+        let reader = RecordLogReader(directory: directory(stateDirectory))
+        try reader.scan { r in
             guard let json = try? JSONParser.parse(Array(r.payload)) else { return true }
             if case .object(let members) = json, let d = members.first(where: { $0.key == "delivered" }), case .string(let id) = d.value,
                let s = members.first(where: { $0.key == "state" }), case .string(let state) = s.value {
@@ -98,7 +95,7 @@ public struct AlertIdentity: Hashable, Sendable {
 /// marks are skipped.
 public final class AlertLogFollower: Sendable {
     private struct Followed {
-        var reader: EventLogReader
+        var reader: RecordLogReader
         var last: UInt64 = 0
         var records: [AlertRecord] = []
     }
@@ -106,7 +103,7 @@ public final class AlertLogFollower: Sendable {
     private let followed: Mutex<Followed>
 
     public init(stateDirectory: String) {
-        followed = Mutex(Followed(reader: EventLogReader(directory: AlertLog.directory(stateDirectory))))
+        followed = Mutex(Followed(reader: RecordLogReader(directory: AlertLog.directory(stateDirectory))))
     }
 
     /// Every transition recorded so far, oldest first.

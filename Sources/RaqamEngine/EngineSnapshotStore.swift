@@ -1,4 +1,4 @@
-public import EventLog
+public import RaqamStore
 import Projections
 import RaqamModel
 public import Rules
@@ -26,7 +26,7 @@ public struct EngineSnapshotStore: Sendable {
     /// Writes a snapshot of `state` (which must fold every record up to its position).
     /// - Returns: the file written.
     @discardableResult
-    public func write(_ state: EngineState) throws(EventLogError) -> String {
+    public func write(_ state: EngineState) throws(StoreFailure) -> String {
         var w = BinaryWriter()
         w.u64(1)
         w.string(Self.schema)

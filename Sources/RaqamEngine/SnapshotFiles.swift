@@ -1,4 +1,4 @@
-import EventLog
+import RaqamStore
 import Projections
 
 /// The files of one kind of snapshot, shared by `SnapshotStore` and `EngineSnapshotStore`:
@@ -17,7 +17,7 @@ struct SnapshotFiles: Sendable {
 
     /// File names, oldest first.
     func names() -> [String] {
-        DurableFile.list(directory).filter { $0.hasSuffix(".snap") && $0.count == 25 }.sorted()
+        DerivedFile.list(directory).filter { $0.hasSuffix(".snap") && $0.count == 25 }.sorted()
     }
 
     /// The position of the newest file (by its name; not checked), or nil.
@@ -27,14 +27,14 @@ struct SnapshotFiles: Sendable {
 
     /// Writes `body` as the snapshot at `position` and removes the files beyond `keep`.
     /// - Returns: the file written.
-    func write(body: [UInt8], position: UInt64) throws(EventLogError) -> String {
-        try DurableFile.makeDirectories(directory)
+    func write(body: [UInt8], position: UInt64) throws(StoreFailure) -> String {
+        try DerivedFile.makeDirectories(directory)
         var w = BinaryWriter()
         w.bytes = magic + body
-        w.u64(UInt64(DurableFile.checksum(w.bytes[...])))
+        w.u64(UInt64(DerivedFile.checksum(w.bytes[...])))
         let path = directory + "/" + Self.fileName(position)
-        try DurableFile.write(w.bytes, to: path)
-        for old in names().dropLast(keep) { try? DurableFile.remove(directory + "/" + old) }
+        try DerivedFile.write(w.bytes, to: path)
+        for old in names().dropLast(keep) { try? DerivedFile.remove(directory + "/" + old) }
         return path
     }
 
@@ -47,9 +47,9 @@ struct SnapshotFiles: Sendable {
     }
 
     func read(path: String) -> Read {
-        guard let bytes = DurableFile.read(path), bytes.count > magic.count + 8, Array(bytes.prefix(magic.count)) == magic else { return .notASnapshot }
+        guard let bytes = DerivedFile.read(path), bytes.count > magic.count + 8, Array(bytes.prefix(magic.count)) == magic else { return .notASnapshot }
         var crcReader = BinaryReader(bytes: bytes, from: bytes.count - 8)
-        guard let crc = try? crcReader.u64(), crc == UInt64(DurableFile.checksum(bytes[..<(bytes.count - 8)])) else { return .damaged }
+        guard let crc = try? crcReader.u64(), crc == UInt64(DerivedFile.checksum(bytes[..<(bytes.count - 8)])) else { return .damaged }
         return .body(BinaryReader(bytes: bytes, from: magic.count, end: bytes.count - 8))
     }
 }

@@ -1,5 +1,5 @@
 public import Projections
-public import EventLog
+public import RaqamStore
 import RaqamModel
 
 /// Snapshots of the projections (`snapshots/NNN.snap` in the state directory): the state, the
@@ -23,7 +23,7 @@ public struct SnapshotStore: Sendable {
     /// Writes a snapshot of `state` (which must fold every event up to its position).
     /// - Returns: the file written.
     @discardableResult
-    public func write(_ state: ProjectionState) throws(EventLogError) -> String {
+    public func write(_ state: ProjectionState) throws(StoreFailure) -> String {
         var state = state
         state.pruneAll()
         var w = BinaryWriter()

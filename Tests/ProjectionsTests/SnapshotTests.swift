@@ -1,4 +1,4 @@
-import EventLog
+import RaqamStore
 import Foundation
 import Testing
 @testable import Projections
@@ -88,7 +88,7 @@ import RaqamStore
         let at = (0..<bytes.count).first { Array(bytes[$0..<min(bytes.count, $0 + schema.count)]) == schema }!
         bytes[at + schema.count - 1] = UInt8(ascii: "0")
         bytes.removeLast(8)
-        withUnsafeBytes(of: UInt64(DurableFile.checksum(bytes[...])).littleEndian) { bytes += $0 }
+        withUnsafeBytes(of: UInt64(DerivedFile.checksum(bytes[...])).littleEndian) { bytes += $0 }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
 
         let r = try Replay.run(stateDirectory: dir)
